@@ -1,0 +1,19 @@
+// Prisma CLI configuration: the provider, schema and migrations folder follow DATABASE_URL
+// (file: → SQLite, postgresql: → PostgreSQL), and the CLI talks through driver adapters so that no
+// native engine is ever needed or downloaded.
+import path from 'node:path';
+import { defineConfig } from 'prisma/config';
+import { cliAdapterFor } from './scripts/prisma-cli-adapter.ts';
+
+const databaseUrl = process.env.DATABASE_URL ?? 'file:./data/locus.db';
+const provider = databaseUrl.startsWith('file:') ? 'sqlite' : 'postgresql';
+
+export default defineConfig({
+  experimental: { adapter: true },
+  engine: 'js',
+  schema: provider === 'sqlite' ? path.join('prisma', 'sqlite', 'schema.prisma') : path.join('prisma', 'schema.prisma'),
+  migrations: { path: path.join('prisma', 'migrations', provider) },
+  async adapter() {
+    return cliAdapterFor(databaseUrl);
+  },
+});

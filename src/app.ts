@@ -1,0 +1,178 @@
+// buildApp: the whole server as a Fastify instance (tests and main.ts both call it).
+// Request pipeline: raw body captured → authenticate (principal) → authorize (policy) → JSON parse →
+// schema validation → handler. Authentication comes before parsing so that an unauthenticated
+// caller learns nothing from body errors, and the signature's MD5 covers the exact bytes received.
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { Config } from './config.ts';
+import { ApiError, registerErrorHandling } from './errors.ts';
+import { authenticate, type Principal } from './auth/principal.ts';
+import { authorize } from './policy/authorize.ts';
+import { systemClock, type Clock } from './platform/clock.ts';
+import { MemoryKv, type Kv } from './platform/kv.ts';
+import { createDb, type Db } from './platform/db.ts';
+import { migrate } from './platform/migrate.ts';
+import { ErrorBodySchema } from './schemas.ts';
+import { ApplicationsService } from './modules/applications/service.ts';
+import { createApplicationsStore } from './modules/applications/store.ts';
+import { applicationRoutes } from './modules/applications/routes.ts';
+import { UsersService } from './modules/users/service.ts';
+import { systemRoutes } from './modules/system/routes.ts';
+
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+/** How often a server polls for application/key changes made by other processes (SPEC §10: ≤ 5 s). */
+export const APPLICATIONS_POLL_MS = 2_000;
+
+export interface Locus {
+  config: Config;
+  db: Db;
+  clock: Clock;
+  kv: Kv;
+  applications: ApplicationsService;
+  users: UsersService;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    locus: Locus;
+  }
+  interface FastifyRequest {
+    principal: Principal;
+    /** The body bytes exactly as received (null when the request had no body to parse). */
+    rawBody: Buffer | null;
+  }
+  interface FastifyContextConfig {
+    /** The policy action this route performs (src/policy/rules.ts). */
+    action?: string;
+  }
+}
+
+export interface BuildOptions {
+  clock?: Clock;
+  kv?: Kv;
+  /** Fastify logger setting; defaults to JSON logs at config.logLevel. */
+  logger?: boolean | Record<string, unknown>;
+  /** Poll for changes made by other processes (default true; tests call refreshIfChanged instead). */
+  watchApplications?: boolean;
+}
+
+const EMPTY_BODY = Buffer.alloc(0);
+const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** A load balancer's X-Request-Id is kept when it is well-formed (it ends up in logs); else a fresh one. */
+function requestId(request: { headers: Record<string, string | string[] | undefined> }): string {
+  const incoming = request.headers['x-request-id'];
+  return typeof incoming === 'string' && REQUEST_ID_PATTERN.test(incoming) ? incoming : randomUUID();
+}
+
+function loggerOptions(config: Config) {
+  return {
+    level: config.logLevel,
+    // Credentials never reach the logs, whatever a serializer is later taught to include.
+    redact: {
+      paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-issued-mitter-user-authorization"]'],
+      censor: '[redacted]',
+    },
+  };
+}
+
+export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const clock = options.clock ?? systemClock;
+  const migration = await migrate(config);
+  const db = await createDb(config);
+  const kv = options.kv ?? new MemoryKv(clock);
+
+  const app = Fastify({
+    logger: options.logger ?? loggerOptions(config),
+    bodyLimit: BODY_LIMIT_BYTES,
+    requestIdHeader: false,
+    genReqId: requestId,
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
+  });
+
+  if (migration.applied.length > 0) app.log.info({ migrations: migration.applied }, 'applied database migrations');
+  if (migration.modified.length > 0) app.log.warn({ migrations: migration.modified }, 'migration files changed after they were applied');
+
+  const applications = new ApplicationsService({ store: createApplicationsStore(db), masterKey: config.masterKey, clock, log: app.log });
+  const users = new UsersService(db);
+  app.decorate('locus', { config, db, clock, kv, applications, users });
+  // Reference-type decorators must start as null (Fastify 5); the hooks below fill them per request.
+  app.decorateRequest('principal', null as never);
+  app.decorateRequest('rawBody', null);
+
+  registerErrorHandling(app, () => clock.now());
+
+  // Bodies are kept as raw bytes here and parsed after authentication (see the hook below).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request: FastifyRequest, body: Buffer, done) => {
+    request.rawBody = body;
+    done(null, undefined);
+  });
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  app.addHook('preValidation', async (request: FastifyRequest) => {
+    if (request.is404) return;
+    const body = request.rawBody ?? EMPTY_BODY;
+    request.principal = await authenticate(
+      { method: request.method, rawPath: request.raw.url?.split('?')[0] ?? '/', headers: request.headers, body },
+      { clock, kv, findAccessKey: (key) => applications.findAccessKey(key), userExists: (appId, userId) => users.exists(appId, userId) },
+    );
+    const decision = authorize(request.principal, request.routeOptions.config.action);
+    if (!decision.allowed) throw decision.error;
+    if (body.length > 0) {
+      request.body = await new Promise((resolve, reject) => {
+        parseJson(request, body.toString('utf8'), (error, value) => {
+          if (error) reject(new ApiError('invalid_input_syntax', 'The request body is not valid JSON'));
+          else resolve(value);
+        });
+      });
+    }
+  });
+
+  app.addSchema(ErrorBodySchema);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Locus',
+        description: 'Identity and presence server speaking the mitter.io users wire protocol.',
+        version: '0.1.0',
+      },
+      components: {
+        securitySchemes: {
+          accessKeySignature: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'Authorization',
+            description: 'Auth <accessKey>:<base64 HMAC-SHA1>, with Date, Nonce and Content-MD5 headers (see README).',
+          },
+        },
+      },
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+  });
+
+  await app.register(systemRoutes);
+  await app.register(applicationRoutes);
+  await app.register(async (docs) => {
+    // The UI's own routes (page, assets, JSON) are documentation reads for the policy.
+    docs.addHook('onRoute', (route) => {
+      route.config = { ...(route.config ?? {}), action: 'docs.read' };
+    });
+    await docs.register(swaggerUi, { routePrefix: '/docs' });
+  });
+
+  if (options.watchApplications ?? true) applications.watch(APPLICATIONS_POLL_MS);
+  app.addHook('onClose', async () => {
+    applications.stopWatching();
+    await kv.close();
+    await db.$disconnect();
+  });
+  return app;
+}

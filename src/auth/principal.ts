@@ -1,0 +1,138 @@
+// Who is calling? Resolves every request to exactly one principal (SPEC §1): an application's
+// `.system`, a user (through sudo now, through user tokens once they exist), or `.anonymous`.
+// Bad credentials are a 401, never a fallback to `.anonymous`.
+import { ApiError } from '../errors.ts';
+import type { Clock } from '../platform/clock.ts';
+import type { Kv } from '../platform/kv.ts';
+import { DOMAIN_ID_PATTERN } from '../platform/ids.ts';
+import { checkDate, looksSigned, nonceRetentionMs, readSignatureHeaders, verifyDigest, type Headers } from './signature.ts';
+
+export type Principal =
+  | { kind: 'system'; applicationId: string; accessKey: string }
+  | { kind: 'user'; applicationId: string; userId: string; via: 'sudo'; accessKey: string }
+  | { kind: 'anonymous'; applicationId: string | null };
+
+export type PrincipalKind = Principal['kind'];
+
+export const SYSTEM_USER_ID = '.system';
+export const ANONYMOUS_USER_ID = '.anonymous';
+
+export interface AccessKeyRecord {
+  accessKey: string;
+  applicationId: string;
+  /** The decoded HMAC key (the secret's bytes). */
+  secret: Buffer;
+}
+
+export interface AuthDependencies {
+  clock: Clock;
+  kv: Kv;
+  /** Active keys only: a revoked or unknown key is null. */
+  findAccessKey(accessKey: string): Promise<AccessKeyRecord | null>;
+  userExists(applicationId: string, userId: string): Promise<boolean>;
+}
+
+export interface IncomingRequest {
+  method: string;
+  /** Path as received, without query string. */
+  rawPath: string;
+  headers: Headers;
+  body: Buffer;
+}
+
+const USER_TOKEN_HEADER = 'x-issued-mitter-user-authorization';
+const USER_TOKEN_COOKIE = 'x_issued_mitter_user_authorization';
+const SUDO_HEADER = 'x-mitter-sudo-user-id';
+const APPLICATION_ID_HEADER = 'x-mitter-application-id';
+
+function rejected(check: string, message: string): ApiError {
+  return new ApiError('authorization_exception', message, { check });
+}
+
+function headerValue(headers: Headers, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+export function carriesUserToken(headers: Headers): boolean {
+  if (headers[USER_TOKEN_HEADER] !== undefined) return true;
+  const authorization = headerValue(headers, 'authorization');
+  if (authorization !== undefined && /^bearer\s/i.test(authorization)) return true;
+  const cookie = headerValue(headers, 'cookie');
+  return cookie !== undefined && cookie.split(';').some((part) => part.trim().startsWith(`${USER_TOKEN_COOKIE}=`));
+}
+
+function applicationIdHeader(headers: Headers): string | null {
+  const value = headerValue(headers, APPLICATION_ID_HEADER)?.trim();
+  if (value === undefined || value === '') return null;
+  if (!DOMAIN_ID_PATTERN.test(value)) {
+    throw new ApiError('invalid_entity', 'X-Mitter-Application-Id is not an application id', {
+      field: 'X-Mitter-Application-Id',
+      location: 'header',
+      rule: 'pattern',
+    });
+  }
+  return value;
+}
+
+async function authenticateSigned(request: IncomingRequest, deps: AuthDependencies): Promise<Principal> {
+  const parsed = readSignatureHeaders(request.headers);
+  if (!parsed.ok) throw rejected(parsed.check, parsed.message);
+  const headers = parsed.value;
+
+  const key = await deps.findAccessKey(headers.accessKey);
+  if (!key) throw rejected('access_key', 'The access key is unknown or revoked');
+
+  const now = deps.clock.now();
+  const date = checkDate(headers.date, now);
+  if (!date.ok) throw rejected(date.check, date.message);
+
+  const digest = verifyDigest({ method: request.method, rawPath: request.rawPath, body: request.body, headers }, key.secret);
+  if (!digest.ok) throw rejected(digest.check, digest.message);
+
+  // Only a correctly signed request may consume its nonce: forgeries cannot burn nonces.
+  const fresh = await deps.kv.setIfAbsent(`nonce:${key.accessKey}:${headers.nonce}`, '1', nonceRetentionMs(date.value, now));
+  if (!fresh) throw rejected('nonce', 'The nonce was already used in the replay window');
+
+  const claimedApplication = applicationIdHeader(request.headers);
+  if (claimedApplication !== null && claimedApplication !== key.applicationId) {
+    throw rejected('application_id', 'X-Mitter-Application-Id does not match the access key');
+  }
+
+  const sudoUserId = headerValue(request.headers, SUDO_HEADER)?.trim();
+  if (sudoUserId === undefined || sudoUserId === '') {
+    return { kind: 'system', applicationId: key.applicationId, accessKey: key.accessKey };
+  }
+  if (sudoUserId.startsWith('.') || sudoUserId === 'me' || !(await deps.userExists(key.applicationId, sudoUserId))) {
+    throw rejected('sudo_user', 'X-Mitter-Sudo-User-Id does not name a user of this application');
+  }
+  return { kind: 'user', applicationId: key.applicationId, userId: sudoUserId, via: 'sudo', accessKey: key.accessKey };
+}
+
+export async function authenticate(request: IncomingRequest, deps: AuthDependencies): Promise<Principal> {
+  const signed = looksSigned(request.headers);
+  const tokenPresented = carriesUserToken(request.headers);
+  if (signed && tokenPresented) {
+    throw new ApiError('invalid_parameter_set', 'Send either an application signature or a user token, not both');
+  }
+  if (signed) return authenticateSigned(request, deps);
+  if (tokenPresented) {
+    throw rejected('user_token', 'User tokens are not accepted by this server yet');
+  }
+  if (request.headers[SUDO_HEADER] !== undefined) {
+    throw rejected('sudo_user', 'X-Mitter-Sudo-User-Id needs a request signed with an application access key');
+  }
+  const authorization = headerValue(request.headers, 'authorization');
+  if (authorization !== undefined) {
+    throw rejected('authorization', 'Unsupported Authorization scheme: use "Auth <accessKey>:<digest>" or a user token');
+  }
+  return { kind: 'anonymous', applicationId: applicationIdHeader(request.headers) };
+}
+
+/** The application a principal acts in; `.anonymous` without X-Mitter-Application-Id has none. */
+export function applicationOf(principal: Principal): string {
+  if (principal.applicationId === null) {
+    throw new ApiError('authorization_exception', 'This route needs credentials or X-Mitter-Application-Id', { check: 'credentials' });
+  }
+  return principal.applicationId;
+}

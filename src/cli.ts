@@ -1,0 +1,176 @@
+// The operator CLI (`npm run locus -- …`): applications, access keys, settings, migrations.
+// Works on the database named by the environment, whether or not a server is running; running
+// servers pick up changes within seconds (they poll the applications revision).
+import { loadConfig, ConfigError, type Config } from './config.ts';
+import { createDb } from './platform/db.ts';
+import { migrate } from './platform/migrate.ts';
+import { systemClock } from './platform/clock.ts';
+import { ApplicationRequestError, ApplicationsService, type Credentials } from './modules/applications/service.ts';
+import { createApplicationsStore } from './modules/applications/store.ts';
+import { SettingsError } from './modules/applications/settings.ts';
+
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env?: NodeJS.ProcessEnv;
+}
+
+export const USAGE = `Usage: npm run locus -- <command>
+
+  migrate                                   apply pending database migrations
+  app create --name <name> [--json]         create an application and its first access key
+  app list [--json]                         list applications and their access keys
+  app settings <applicationId> [name=value …] [--json]
+                                            show or change settings (name=default restores one)
+  key add <applicationId> [--json]          add an access key (at most 3 active)
+  key revoke <applicationId> <accessKey>    revoke an access key
+
+The database and master key come from the same environment variables as the server
+(DATABASE_URL, LOCUS_DATA_DIR, LOCUS_MASTER_KEY).
+`;
+
+class UsageError extends Error {}
+
+function takeFlag(args: string[], flag: string): boolean {
+  const index = args.indexOf(flag);
+  if (index === -1) return false;
+  args.splice(index, 1);
+  return true;
+}
+
+function takeOption(args: string[], option: string): string | undefined {
+  const index = args.findIndex((arg) => arg === option || arg.startsWith(`${option}=`));
+  if (index === -1) return undefined;
+  const arg = args[index] ?? '';
+  if (arg.includes('=')) {
+    args.splice(index, 1);
+    return arg.slice(option.length + 1);
+  }
+  const value = args[index + 1];
+  if (value === undefined) throw new UsageError(`${option} needs a value`);
+  args.splice(index, 2);
+  return value;
+}
+
+function expectArgs(args: string[], count: number, what: string): string[] {
+  if (args.length !== count) throw new UsageError(`expected ${what}`);
+  return args;
+}
+
+function credentialsText(verb: string, credentials: Credentials): string {
+  return [
+    `${verb} for application "${credentials.name}" (${credentials.applicationId})`,
+    `  applicationId: ${credentials.applicationId}`,
+    `  accessKey:     ${credentials.accessKey}`,
+    `  accessSecret:  ${credentials.accessSecret}`,
+    'The secret is shown only this once.',
+    '',
+  ].join('\n');
+}
+
+async function withService<T>(config: Config, run: (service: ApplicationsService) => Promise<T>): Promise<T> {
+  await migrate(config);
+  const db = await createDb(config);
+  try {
+    return await run(new ApplicationsService({ store: createApplicationsStore(db), masterKey: config.masterKey, clock: systemClock }));
+  } finally {
+    await db.$disconnect();
+  }
+}
+
+async function dispatch(argv: string[], io: CliIo): Promise<number> {
+  const args = [...argv];
+  const json = takeFlag(args, '--json');
+  const [group, command, ...rest] = args;
+  if (group === undefined || group === 'help' || group === '--help' || group === '-h') {
+    io.stdout(USAGE);
+    return group === undefined ? 2 : 0;
+  }
+  const config = loadConfig(io.env ?? process.env);
+  const print = (value: unknown, text: string) => io.stdout(json ? `${JSON.stringify(value, null, 2)}\n` : text);
+
+  if (group === 'migrate') {
+    expectArgs([command, ...rest].filter((a) => a !== undefined), 0, 'no arguments to migrate');
+    const report = await migrate(config);
+    print(report, report.applied.length ? `Applied: ${report.applied.join(', ')}\n` : 'The database is up to date.\n');
+    return 0;
+  }
+
+  if (group === 'app' && command === 'create') {
+    const name = takeOption(rest, '--name');
+    if (name === undefined) throw new UsageError('app create needs --name <name>');
+    expectArgs(rest, 0, 'only --name and --json');
+    const credentials = await withService(config, (service) => service.create(name));
+    print(credentials, credentialsText('Created', credentials));
+    return 0;
+  }
+
+  if (group === 'app' && command === 'list') {
+    expectArgs(rest, 0, 'no arguments to app list');
+    const applications = await withService(config, (service) => service.list());
+    const text = applications
+      .map((app) =>
+        [
+          `${app.applicationId}  ${app.name}  (created ${app.createdAt})`,
+          ...app.accessKeys.map((k) => `    ${k.accessKey}  created ${k.createdAt}${k.revokedAt ? `  REVOKED ${k.revokedAt}` : '  active'}`),
+        ].join('\n'),
+      )
+      .join('\n');
+    print(applications, applications.length ? `${text}\n` : 'No applications.\n');
+    return 0;
+  }
+
+  if (group === 'app' && command === 'settings') {
+    const [applicationId, ...assignments] = rest;
+    if (applicationId === undefined) throw new UsageError('app settings needs an application id');
+    const settings = await withService(config, async (service) => {
+      if (assignments.length > 0) return service.updateSettings(applicationId, assignments);
+      const application = await service.get(applicationId);
+      if (!application) throw new ApplicationRequestError(`no application ${applicationId}`);
+      return application.settings;
+    });
+    const text = Object.entries(settings)
+      .map(([name, value]) => `${name} = ${Array.isArray(value) ? value.join(',') : String(value)}`)
+      .join('\n');
+    print(settings, `${text}\n`);
+    return 0;
+  }
+
+  if (group === 'key' && command === 'add') {
+    const [applicationId] = expectArgs(rest, 1, 'key add <applicationId>');
+    const credentials = await withService(config, (service) => service.addKey(applicationId as string));
+    print(credentials, credentialsText('Added an access key', credentials));
+    return 0;
+  }
+
+  if (group === 'key' && command === 'revoke') {
+    const [applicationId, accessKey] = expectArgs(rest, 2, 'key revoke <applicationId> <accessKey>') as [string, string];
+    await withService(config, (service) => service.revokeKey(applicationId, accessKey));
+    print({ applicationId, accessKey, revoked: true }, `Revoked ${accessKey}. Running servers refuse it within seconds.\n`);
+    return 0;
+  }
+
+  throw new UsageError(`unknown command "${[group, command].filter(Boolean).join(' ')}"`);
+}
+
+/** Runs one CLI command; returns the exit code (0 ok, 1 refused or failed, 2 usage or configuration). */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  try {
+    return await dispatch(argv, io);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr(`locus: ${error.message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (error instanceof ConfigError) {
+      io.stderr(`${error.message}\n`);
+      return 2;
+    }
+    if (error instanceof ApplicationRequestError || error instanceof SettingsError) {
+      io.stderr(`locus: ${error.message}\n`);
+      return 1;
+    }
+    io.stderr(`locus: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}

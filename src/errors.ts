@@ -1,0 +1,134 @@
+// ApiError and the one error handler: every failure leaves Locus as the SPEC §9 error body.
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+
+export const ERROR_STATUS = {
+  invalid_input_syntax: 400,
+  invalid_entity: 400,
+  invalid_parameter_set: 400,
+  invalid_domain_attribute: 400,
+  missing_context: 400,
+  authorization_exception: 401,
+  claim_rejected: 401,
+  invalid_credentials: 401,
+  missing_privilege: 403,
+  token_issuance_refused: 403,
+  ttl_extension_refused: 403,
+  entity_not_found: 404,
+  duplicate_entity: 409,
+  limit_exceeded: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  too_many_attempts: 429,
+  rate_limited: 429,
+  unknown_error: 500,
+  service_unavailable: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+export type Diagnostics = Record<string, unknown>;
+
+export class ApiError extends Error {
+  override name = 'ApiError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly diagnostics?: Diagnostics,
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message);
+  }
+
+  get statusCode(): number {
+    return ERROR_STATUS[this.code];
+  }
+}
+
+export interface ErrorBody {
+  errorCode: ErrorCode;
+  message: string;
+  error_code: ErrorCode;
+  diagnostics?: Diagnostics;
+  timestamp: number;
+}
+
+export function errorBody(error: ApiError, now: number): ErrorBody {
+  return {
+    errorCode: error.code,
+    message: error.message,
+    error_code: error.code,
+    ...(error.diagnostics ? { diagnostics: error.diagnostics } : {}),
+    timestamp: now,
+  };
+}
+
+const VALIDATION_LOCATIONS: Record<string, string> = { body: 'body', params: 'path', querystring: 'query', headers: 'header' };
+
+interface AjvIssue {
+  instancePath: string;
+  keyword: string;
+  message?: string;
+  params: Record<string, unknown>;
+}
+
+/** Turns the first schema violation into `invalid_entity` naming the field and the broken rule. */
+function validationError(error: FastifyError): ApiError {
+  const issue = error.validation?.[0] as AjvIssue | undefined;
+  const location = VALIDATION_LOCATIONS[error.validationContext ?? 'body'] ?? 'body';
+  const segments = (issue?.instancePath ?? '').split('/').filter(Boolean);
+  const missing = issue?.params.missingProperty;
+  if (typeof missing === 'string') segments.push(missing);
+  const extra = issue?.params.additionalProperty;
+  if (typeof extra === 'string') segments.push(extra);
+  const field = segments.join('.') || location;
+  const rule = issue?.keyword ?? 'schema';
+  const detail = issue?.message ?? 'is invalid';
+  return new ApiError('invalid_entity', `${location} field "${field}" ${detail}`, { field, location, rule });
+}
+
+/** Maps errors Fastify raises before our code runs (parsing, limits, media types) to API errors. */
+function toApiError(error: FastifyError): ApiError | null {
+  if (error instanceof ApiError) return error;
+  if (error.validation) return validationError(error);
+  switch (error.code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new ApiError('unsupported_media_type', 'Unsupported Content-Type: send application/json');
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ApiError('payload_too_large', 'The request body exceeds the 1 MiB limit');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new ApiError('invalid_input_syntax', error.message);
+    default:
+      break;
+  }
+  const status = error.statusCode ?? 500;
+  if (status === 413) return new ApiError('payload_too_large', 'The request body is too large');
+  if (status === 415) return new ApiError('unsupported_media_type', 'Unsupported media type');
+  if (status >= 400 && status < 500) return new ApiError('invalid_input_syntax', 'The request could not be understood');
+  return null;
+}
+
+export function sendError(reply: FastifyReply, error: ApiError, now: number): FastifyReply {
+  if (error.headers) reply.headers(error.headers);
+  return reply.code(error.statusCode).type('application/json; charset=utf-8').send(errorBody(error, now));
+}
+
+export function registerErrorHandling(app: FastifyInstance, now: () => number): void {
+  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    const apiError = toApiError(error);
+    if (apiError) {
+      if (apiError.statusCode >= 500) request.log.error({ err: error }, 'request failed');
+      return sendError(reply, apiError, now());
+    }
+    // Unexpected: log everything, tell the caller nothing but the request id to quote.
+    request.log.error({ err: error }, 'unhandled error');
+    return sendError(reply, new ApiError('unknown_error', 'An unexpected error occurred', { requestId: request.id }), now());
+  });
+
+  app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) =>
+    sendError(
+      reply,
+      new ApiError('entity_not_found', `No route ${request.method} ${(request.url.split('?')[0] ?? '').slice(0, 256)}`, { entityType: 'route' }),
+      now(),
+    ),
+  );
+}

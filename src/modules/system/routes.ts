@@ -1,0 +1,54 @@
+// Operational routes: liveness, readiness and the OpenAPI document.
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import { ApiError } from '../../errors.ts';
+import { errorResponses } from '../../schemas.ts';
+
+export async function systemRoutes(app: FastifyInstance): Promise<void> {
+  app.get(
+    '/healthz',
+    {
+      config: { action: 'health.read' },
+      schema: {
+        summary: 'Liveness: the process is up',
+        tags: ['operations'],
+        response: { 200: Type.Object({ status: Type.Literal('ok') }), ...errorResponses() },
+      },
+    },
+    async () => ({ status: 'ok' as const }),
+  );
+
+  app.get(
+    '/readyz',
+    {
+      config: { action: 'health.read' },
+      schema: {
+        summary: 'Readiness: the database answers',
+        tags: ['operations'],
+        response: { 200: Type.Object({ status: Type.Literal('ready') }), ...errorResponses('service_unavailable') },
+      },
+    },
+    async (request) => {
+      try {
+        await app.locus.db.$queryRawUnsafe('SELECT 1');
+      } catch (error) {
+        request.log.warn({ err: error }, 'readiness check: database unreachable');
+        throw new ApiError('service_unavailable', 'The database is not reachable', { dependency: 'database' });
+      }
+      return { status: 'ready' as const };
+    },
+  );
+
+  app.get(
+    '/openapi.json',
+    {
+      config: { action: 'docs.read' },
+      schema: {
+        summary: 'This OpenAPI document',
+        tags: ['operations'],
+        response: { 200: Type.Object({}, { additionalProperties: true }), ...errorResponses() },
+      },
+    },
+    async () => app.swagger(),
+  );
+}

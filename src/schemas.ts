@@ -1,0 +1,22 @@
+// Schemas shared by every route: the error body (SPEC §9) and the error responses routes declare.
+import { Type } from 'typebox';
+import { ERROR_STATUS, type ErrorCode } from './errors.ts';
+
+export const ErrorBodySchema = Type.Object(
+  {
+    errorCode: Type.String({ description: 'One of the SPEC §9 codes' }),
+    message: Type.String(),
+    error_code: Type.String({ description: 'Mirrors errorCode (the documented mitter.io shape)' }),
+    diagnostics: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    timestamp: Type.Integer({ description: 'Epoch milliseconds' }),
+  },
+  { $id: 'ErrorBody', title: 'ErrorBody' },
+);
+
+const ERROR_REF = Type.Ref('ErrorBody');
+
+/** Error responses a route can produce, keyed by status; 400, 401 and 500 apply to every route. */
+export function errorResponses(...codes: ErrorCode[]): Record<number, typeof ERROR_REF> {
+  const statuses = new Set<number>([400, 401, 500, ...codes.map((code) => ERROR_STATUS[code])]);
+  return Object.fromEntries([...statuses].sort().map((status) => [status, ERROR_REF]));
+}
