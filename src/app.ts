@@ -7,7 +7,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Config } from './config.ts';
-import { ApiError, registerErrorHandling } from './errors.ts';
+import { ApiError, frameworkErrors, registerErrorHandling } from './errors.ts';
 import { authenticate, type Principal } from './auth/principal.ts';
 import { authorize } from './policy/authorize.ts';
 import { systemClock, type Clock } from './platform/clock.ts';
@@ -25,8 +25,16 @@ export const BODY_LIMIT_BYTES = 1024 * 1024;
 /** How often a server polls for application/key changes made by other processes (SPEC §10: ≤ 5 s). */
 export const APPLICATIONS_POLL_MS = 2_000;
 
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+  action: string | undefined;
+}
+
 export interface Locus {
   config: Config;
+  /** Every route with the policy action it declared (the policy test walks this). */
+  routes: readonly RegisteredRoute[];
   db: Db;
   clock: Clock;
   kv: Kv;
@@ -89,6 +97,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     bodyLimit: BODY_LIMIT_BYTES,
     requestIdHeader: false,
     genReqId: requestId,
+    frameworkErrors: frameworkErrors(() => clock.now()),
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
   });
 
@@ -97,7 +106,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   const applications = new ApplicationsService({ store: createApplicationsStore(db), masterKey: config.masterKey, clock, log: app.log });
   const users = new UsersService(db);
-  app.decorate('locus', { config, db, clock, kv, applications, users });
+  const routes: RegisteredRoute[] = [];
+  app.decorate('locus', { config, routes, db, clock, kv, applications, users });
   // Reference-type decorators must start as null (Fastify 5); the hooks below fill them per request.
   app.decorateRequest('principal', null as never);
   app.decorateRequest('rawBody', null);
@@ -133,6 +143,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         });
       });
     }
+  });
+
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    // Read lazily: onRoute hooks of child contexts (the docs plugin below) run after this one.
+    for (const method of methods) routes.push({ method, url: route.url, get action() { return route.config?.action; } });
   });
 
   app.addSchema(ErrorBodySchema);

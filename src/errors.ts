@@ -112,6 +112,20 @@ export function sendError(reply: FastifyReply, error: ApiError, now: number): Fa
   return reply.code(error.statusCode).type('application/json; charset=utf-8').send(errorBody(error, now));
 }
 
+/**
+ * Errors Fastify raises before routing (a malformed URL such as `/users/%ZZ`) bypass the error
+ * handler; this Fastify option gives them the same body.
+ */
+export function frameworkErrors(now: () => number) {
+  return (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
+    const apiError =
+      error.code === 'FST_ERR_BAD_URL'
+        ? new ApiError('invalid_input_syntax', 'The request URL is not valid (bad percent-encoding)')
+        : (toApiError(error) ?? new ApiError('invalid_input_syntax', 'The request could not be understood'));
+    return sendError(reply, apiError, now());
+  };
+}
+
 export function registerErrorHandling(app: FastifyInstance, now: () => number): void {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const apiError = toApiError(error);

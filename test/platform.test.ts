@@ -1,0 +1,63 @@
+// Platform seams: ids, sealing secrets, the in-memory kv.
+import t from 'tap';
+import { randomBytes } from 'node:crypto';
+import { DOMAIN_ID_PATTERN, domainId, randomAlphanumeric } from '../src/platform/ids.ts';
+import { constantTimeEqual, deriveKey, open, seal } from '../src/platform/crypto.ts';
+import { MemoryKv } from '../src/platform/kv.ts';
+import { ManualClock } from './helpers/clock.ts';
+
+t.test('ids', async (t) => {
+  const ids = new Set(Array.from({ length: 2000 }, () => domainId()));
+  t.equal(ids.size, 2000, 'no collisions');
+  for (const id of [...ids].slice(0, 50)) t.match(id, DOMAIN_ID_PATTERN);
+  const key = randomAlphanumeric(16);
+  t.match(key, /^[A-Za-z0-9]{16}$/);
+  // Every symbol appears: the alphabet is fully used.
+  t.equal(new Set(randomAlphanumeric(5000)).size, 62);
+});
+
+t.test('sealed secrets open only with the same key and context', async (t) => {
+  const master = randomBytes(32);
+  const key = deriveKey(master, 'access-key-secrets');
+  t.notOk(key.equals(deriveKey(master, 'token-signing')), 'purposes get different keys');
+  const secret = randomBytes(128);
+  const sealed = seal(key, secret, 'access-key:AAAA');
+  t.notMatch(sealed, secret.toString('base64url'));
+  t.ok(open(key, sealed, 'access-key:AAAA').equals(secret));
+  t.throws(() => open(key, sealed, 'access-key:BBBB'), 'another row cannot open it');
+  t.throws(() => open(deriveKey(randomBytes(32), 'access-key-secrets'), sealed, 'access-key:AAAA'), 'another master key cannot open it');
+  const parts = sealed.split('.');
+  parts[3] = Buffer.from('tampered').toString('base64url');
+  t.throws(() => open(key, parts.join('.'), 'access-key:AAAA'), 'tampering is detected');
+  t.throws(() => open(key, 'v2.x.y.z', 'access-key:AAAA'));
+});
+
+t.test('constantTimeEqual', async (t) => {
+  t.ok(constantTimeEqual('abc', 'abc'));
+  t.notOk(constantTimeEqual('abc', 'abd'));
+  t.notOk(constantTimeEqual('abc', 'abcd'));
+  t.notOk(constantTimeEqual('', 'a'));
+});
+
+t.test('MemoryKv.setIfAbsent honours TTLs on the injected clock', async (t) => {
+  const clock = new ManualClock();
+  const kv = new MemoryKv(clock, 60_000);
+  t.teardown(() => kv.close());
+  t.equal(await kv.setIfAbsent('a', '1', 1000), true);
+  t.equal(await kv.setIfAbsent('a', '1', 1000), false);
+  clock.advance(999);
+  t.equal(await kv.setIfAbsent('a', '1', 1000), false, 'still present just before expiry');
+  clock.advance(1);
+  t.equal(await kv.setIfAbsent('a', '1', 1000), true, 'free again at expiry');
+  await kv.setIfAbsent('b', '1', 5000);
+  await kv.setIfAbsent('c', '1', 100);
+  clock.advance(2000);
+  kv.sweep();
+  // 'a' (expired, in front) goes; the sweep stops at live 'b', so expired 'c' behind it waits.
+  t.equal(kv.size, 2, 'sweeps from the front up to the first live entry');
+  t.equal(await kv.setIfAbsent('b', '1', 5000), false, 'live entries are kept');
+  t.equal(await kv.setIfAbsent('c', '1', 100), true, 'an expired entry is free even before it is swept');
+  clock.advance(10_000);
+  kv.sweep();
+  t.equal(kv.size, 0, 'everything expired is gone once the front expires');
+});
