@@ -145,6 +145,7 @@ export function signatureDigest(secret: Buffer, message: string): string {
 }
 
 function percentDecoded(path: string): string | null {
+  if (!path.includes('%')) return null;
   try {
     const decoded = decodeURIComponent(path);
     return decoded === path ? null : decoded;
@@ -166,7 +167,7 @@ export interface SignedRequest {
  * sent; the digest is checked against the raw path, then once against the percent-decoded path.
  */
 export function verifyDigest(request: SignedRequest, secret: Buffer): Outcome<{ path: string }> {
-  const bodyMd5 = md5Base64(request.body);
+  const bodyMd5 = request.body.length === 0 ? EMPTY_BODY_MD5 : md5Base64(request.body);
   const { headers } = request;
   if (headers.contentMd5 !== null && !constantTimeEqual(headers.contentMd5, bodyMd5)) {
     return fail('content_md5', 'Content-MD5 does not match the MD5 of the request body');

@@ -1,0 +1,108 @@
+// Shared benchmark plumbing: a throwaway data dir with one application, a Locus server in a child
+// process (so the load generator and its signing do not share the server's event loop), autocannon.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import autocannon from 'autocannon';
+import { loadConfig } from '../../src/config.ts';
+import { createDb } from '../../src/platform/db.ts';
+import { migrate } from '../../src/platform/migrate.ts';
+import { systemClock } from '../../src/platform/clock.ts';
+import { projectRoot } from '../../src/platform/paths.ts';
+import { ApplicationsService, type Credentials } from '../../src/modules/applications/service.ts';
+import { createApplicationsStore } from '../../src/modules/applications/store.ts';
+
+export interface BenchServer {
+  url: string;
+  credentials: Credentials;
+  /** CPU seconds the server process has used so far (user + system), from /proc. */
+  cpuSeconds(): number;
+  stop(): Promise<void>;
+}
+
+const CLOCK_TICKS_PER_SECOND = 100;
+
+function processCpuSeconds(pid: number): number {
+  // Fields 14 and 15 of /proc/<pid>/stat (utime, stime), in clock ticks; the command name may hold spaces.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+}
+
+export async function startBenchServer(): Promise<BenchServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'locus-bench-'));
+  const env = { ...process.env, LOCUS_DATA_DIR: dataDir, LOG_LEVEL: 'warn', PORT: '0' };
+  const config = loadConfig(env);
+  await migrate(config);
+  const db = await createDb(config);
+  const credentials = await new ApplicationsService({ store: createApplicationsStore(db), masterKey: config.masterKey, clock: systemClock }).create('bench');
+  await db.$disconnect();
+
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, 'scripts', 'bench', 'server.ts')], {
+    cwd: projectRoot,
+    env: { ...env, BENCH_APPLICATION_ID: credentials.applicationId, BENCH_APPLICATION_NAME: credentials.name },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const match = /^READY (\d+)$/.exec(line);
+      if (match) resolve(Number(match[1]));
+    });
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    credentials,
+    cpuSeconds: () => processCpuSeconds(child.pid as number),
+    async stop() {
+      child.removeAllListeners('exit');
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface LoadResult {
+  name: string;
+  requestsPerSecond: number;
+  /** Share of one core the server used during the run: near 100 % means the server was the bottleneck. */
+  serverCpuPercent: number;
+  /** Server CPU time per request: the cost that does not depend on who saturates first. */
+  serverCpuMicrosPerRequest: number;
+  p50Ms: number;
+  p99Ms: number;
+  non2xx: number;
+  errors: number;
+}
+
+export async function load(server: BenchServer, name: string, options: autocannon.Options): Promise<LoadResult> {
+  const cpuBefore = server.cpuSeconds();
+  const result = await autocannon({ connections: 20, duration: Number(process.env.BENCH_SECONDS ?? 10), ...options });
+  const cpuUsed = server.cpuSeconds() - cpuBefore;
+  return {
+    name,
+    requestsPerSecond: Math.round(result.requests.average),
+    serverCpuPercent: Math.round((100 * cpuUsed) / (result.duration || 1)),
+    serverCpuMicrosPerRequest: Math.round((1e6 * cpuUsed) / Math.max(1, result.requests.total)),
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors,
+  };
+}
+
+export function report(results: LoadResult[], ratios: Array<[string, LoadResult, LoadResult]>): void {
+  console.table(results);
+  for (const [label, numerator, denominator] of ratios) {
+    const throughput = (100 * numerator.requestsPerSecond) / denominator.requestsPerSecond;
+    const cost = (100 * denominator.serverCpuMicrosPerRequest) / Math.max(1, numerator.serverCpuMicrosPerRequest);
+    console.log(`${label}: ${throughput.toFixed(1)} % of the req/s; ${cost.toFixed(1)} % by server CPU per request`);
+  }
+  if (results.some((r) => r.non2xx > 0 || r.errors > 0)) {
+    console.error('Some requests failed: the figures above are not valid.');
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,13 @@
+// `npm run bench -- <name>`: runs one benchmark. Benchmarks are scripts, never timed tests.
+import { benchSigned } from './signed.ts';
+
+const benches: Record<string, () => Promise<void>> = { signed: benchSigned };
+
+const name = process.argv[2];
+const bench = name ? benches[name] : undefined;
+if (!bench) {
+  console.error(`Usage: npm run bench -- <${Object.keys(benches).join('|')}>   (BENCH_SECONDS=10 per run)`);
+  process.exitCode = 2;
+} else {
+  await bench();
+}
