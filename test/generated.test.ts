@@ -1,4 +1,4 @@
-// Generated artefacts stay in step with their sources.
+// Generated artefacts stay in step with their sources; the operational routes answer.
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,4 +29,21 @@ t.test('the server serves its OpenAPI document and the docs UI', async (t) => {
   const docs = await app.inject({ method: 'GET', url: '/docs/' });
   t.equal(docs.statusCode, 200);
   t.match(docs.body, /swagger-ui/i);
+});
+
+t.test('readiness follows the database; liveness does not', async (t) => {
+  const { app } = await buildTestApp(t);
+  t.same((await app.inject({ method: 'GET', url: '/readyz' })).json(), { status: 'ready' });
+  const query = app.locus.db.$queryRawUnsafe.bind(app.locus.db);
+  app.locus.db.$queryRawUnsafe = (async () => {
+    throw new Error('connection refused');
+  }) as typeof query;
+  t.teardown(() => {
+    app.locus.db.$queryRawUnsafe = query;
+  });
+  const down = await app.inject({ method: 'GET', url: '/readyz' });
+  t.equal(down.statusCode, 503);
+  t.match(down.json(), { errorCode: 'service_unavailable', diagnostics: { dependency: 'database' } });
+  t.notMatch(down.body, /connection refused/, 'the cause stays in the logs');
+  t.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
 });
