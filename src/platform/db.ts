@@ -24,7 +24,3 @@ export async function createDb(config: Pick<Config, 'databaseProvider' | 'databa
   return client as unknown as Db;
 }
 
-/** Prisma's unique-constraint violation. */
-export function isUniqueViolation(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'P2002';
-}
