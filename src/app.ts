@@ -8,7 +8,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Config } from './config.ts';
 import { ApiError, frameworkErrors, registerErrorHandling } from './errors.ts';
-import { authenticate, type Principal } from './auth/principal.ts';
+import { authenticate, type AuthDependencies, type Principal } from './auth/principal.ts';
 import { authorize } from './policy/authorize.ts';
 import { systemClock, type Clock } from './platform/clock.ts';
 import { MemoryKv, type Kv } from './platform/kv.ts';
@@ -126,12 +126,18 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     reply.header('x-request-id', request.id);
   });
 
+  const authDependencies: AuthDependencies = {
+    clock,
+    kv,
+    findAccessKey: (accessKey) => applications.findAccessKey(accessKey),
+    userExists: (applicationId, userId) => users.exists(applicationId, userId),
+  };
   app.addHook('preValidation', async (request: FastifyRequest) => {
     if (request.is404) return;
     const body = request.rawBody ?? EMPTY_BODY;
     request.principal = await authenticate(
       { method: request.method, rawPath: request.raw.url?.split('?')[0] ?? '/', headers: request.headers, body },
-      { clock, kv, findAccessKey: (key) => applications.findAccessKey(key), userExists: (appId, userId) => users.exists(appId, userId) },
+      authDependencies,
     );
     const decision = authorize(request.principal, request.routeOptions.config.action);
     if (!decision.allowed) throw decision.error;

@@ -5,7 +5,7 @@ import { ApiError } from '../errors.ts';
 import type { Clock } from '../platform/clock.ts';
 import type { Kv } from '../platform/kv.ts';
 import { DOMAIN_ID_PATTERN } from '../platform/ids.ts';
-import { checkDate, looksSigned, nonceRetentionMs, readSignatureHeaders, verifyDigest, type Headers } from './signature.ts';
+import { checkDate, looksSigned, nonceRetentionMs, readSignatureHeaders, verifyDigest, type Headers, type SignatureCheck } from './signature.ts';
 
 export type Principal =
   | { kind: 'system'; applicationId: string; accessKey: string }
@@ -13,9 +13,6 @@ export type Principal =
   | { kind: 'anonymous'; applicationId: string | null };
 
 export type PrincipalKind = Principal['kind'];
-
-export const SYSTEM_USER_ID = '.system';
-export const ANONYMOUS_USER_ID = '.anonymous';
 
 export interface AccessKeyRecord {
   accessKey: string;
@@ -45,7 +42,10 @@ const USER_TOKEN_COOKIE = 'x_issued_mitter_user_authorization';
 const SUDO_HEADER = 'x-mitter-sudo-user-id';
 const APPLICATION_ID_HEADER = 'x-mitter-application-id';
 
-function rejected(check: string, message: string): ApiError {
+/** The checks named in a 401's diagnostics: the signature's own, and those about who is acting. */
+export type AuthCheck = SignatureCheck | 'application_id' | 'sudo_user' | 'user_token' | 'credentials';
+
+function rejected(check: AuthCheck, message: string): ApiError {
   return new ApiError('authorization_exception', message, { check });
 }
 

@@ -15,9 +15,7 @@ export type SignatureCheck =
   | 'date'
   | 'nonce'
   | 'content_md5'
-  | 'digest'
-  | 'application_id'
-  | 'sudo_user';
+  | 'digest';
 
 export type Headers = Record<string, string | string[] | undefined>;
 
