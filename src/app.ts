@@ -18,6 +18,8 @@ import { ErrorBodySchema } from './schemas.ts';
 import { ApplicationsService } from './modules/applications/service.ts';
 import { createApplicationsStore } from './modules/applications/store.ts';
 import { applicationRoutes } from './modules/applications/routes.ts';
+import { userRoutes } from './modules/users/routes.ts';
+import { USER_WIRE_SCHEMAS } from './wire/users.ts';
 import { UsersService } from './modules/users/service.ts';
 import { systemRoutes } from './modules/system/routes.ts';
 
@@ -50,10 +52,16 @@ declare module 'fastify' {
     principal: Principal;
     /** The body bytes exactly as received (null when the request had no body to parse). */
     rawBody: Buffer | null;
+    /** The user the route acts on (`me` resolved), when the route names a `targetUser` parameter. */
+    targetUserId: string | null;
   }
   interface FastifyContextConfig {
     /** The policy action this route performs (src/policy/rules.ts). */
     action?: string;
+    /** For a route whose action depends on the request (e.g. listing vs looking up users). */
+    selectAction?: (request: FastifyRequest) => string;
+    /** The path parameter naming the user the route acts on (`me` allowed); the policy sees it. */
+    targetUser?: string;
   }
 }
 
@@ -105,12 +113,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   if (migration.modified.length > 0) app.log.warn({ migrations: migration.modified }, 'migration files changed after they were applied');
 
   const applications = new ApplicationsService({ store: createApplicationsStore(db), masterKey: config.masterKey, clock, log: app.log });
-  const users = new UsersService(db);
+  const users = new UsersService({ db, clock, log: app.log });
   const routes: RegisteredRoute[] = [];
   app.decorate('locus', { config, routes, db, clock, kv, applications, users });
   // Reference-type decorators must start as null (Fastify 5); the hooks below fill them per request.
   app.decorateRequest('principal', null as never);
   app.decorateRequest('rawBody', null);
+  app.decorateRequest('targetUserId', null);
 
   registerErrorHandling(app, () => clock.now());
 
@@ -139,8 +148,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       { method: request.method, rawPath: request.raw.url?.split('?')[0] ?? '/', headers: request.headers, body },
       authDependencies,
     );
-    const decision = authorize(request.principal, request.routeOptions.config.action);
+    const route = request.routeOptions.config;
+    const action = route.selectAction ? route.selectAction(request) : route.action;
+    const target = route.targetUser === undefined ? undefined : (request.params as Record<string, string | undefined>)[route.targetUser];
+    const decision = authorize(request.principal, action, target);
     if (!decision.allowed) throw decision.error;
+    request.targetUserId = decision.targetUserId;
     if (body.length > 0) {
       request.body = await new Promise((resolve, reject) => {
         parseJson(request, body.toString('utf8'), (error, value) => {
@@ -158,6 +171,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
 
   app.addSchema(ErrorBodySchema);
+  for (const schema of USER_WIRE_SCHEMAS) app.addSchema(schema);
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
@@ -182,6 +196,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   await app.register(systemRoutes);
   await app.register(applicationRoutes);
+  await app.register(userRoutes);
   await app.register(async (docs) => {
     // The UI's own routes (page, assets, JSON) are documentation reads for the policy.
     docs.addHook('onRoute', (route) => {

@@ -24,3 +24,18 @@ export async function createDb(config: Pick<Config, 'databaseProvider' | 'databa
   return client as unknown as Db;
 }
 
+
+/** The client handed to a `$transaction` callback. */
+export type DbTransaction = Parameters<Parameters<Db['$transaction']>[0]>[0];
+
+/**
+ * The columns of the unique index a write violated (Prisma P2002), or null for any other error.
+ * PostgreSQL reports quoted column names and SQLite bare ones; both come back bare.
+ */
+export function uniqueViolationFields(error: unknown): string[] | null {
+  if (typeof error !== 'object' || error === null || (error as { code?: unknown }).code !== 'P2002') return null;
+  const meta = (error as { meta?: { target?: unknown; driverAdapterError?: { cause?: { constraint?: { fields?: unknown } } } } }).meta;
+  const fields = meta?.driverAdapterError?.cause?.constraint?.fields ?? meta?.target;
+  if (!Array.isArray(fields)) return [];
+  return fields.filter((field): field is string => typeof field === 'string').map((field) => field.replace(/^"|"$/g, ''));
+}

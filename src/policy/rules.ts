@@ -1,8 +1,10 @@
-// The policy as data (SPEC §1.1): for every action, which principal kinds may perform it.
-// Every route names one of these actions; an action missing here is denied to everyone.
+// The policy as data (SPEC §1.1): for every action, which principal kinds may perform it, and
+// whether a user may do it to anyone (`allow`) or only to itself (`self`: the route's target user
+// must be the acting user). Every route names one of these actions; an action missing here is
+// denied to everyone.
 import type { PrincipalKind } from '../auth/principal.ts';
 
-export type Grant = 'allow';
+export type Grant = 'allow' | 'self';
 export type Rule = Partial<Record<PrincipalKind, Grant>>;
 
 export const RULES = {
@@ -12,6 +14,23 @@ export const RULES = {
   'docs.read': { anonymous: 'allow', system: 'allow', user: 'allow' },
   /** The credential echo: which application am I? */
   'applications.whoami': { system: 'allow', user: 'allow' },
+
+  /** Create a user. */
+  'users.create': { system: 'allow' },
+  /** List every user of the application (GET /v1/users without locators). */
+  'users.list': { system: 'allow' },
+  /** Find users by locator (GET /v1/users?locators=…). */
+  'users.lookup': { system: 'allow', user: 'allow' },
+  /** Read a user, `me`, or screen names. */
+  'users.read': { system: 'allow', user: 'allow' },
+  /** Delete a user. */
+  'users.delete': { system: 'allow' },
+  /** Change a user's screen name. */
+  'users.screenname.write': { system: 'allow', user: 'self' },
+  /** Add or remove a user's locators. */
+  'users.locators.write': { system: 'allow', user: 'self' },
+  /** Store a locator as Verified or VerificationPending: a claim only the back end can make. */
+  'users.locators.attest': { system: 'allow' },
 } as const satisfies Record<string, Rule>;
 
 export type Action = keyof typeof RULES;

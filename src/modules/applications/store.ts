@@ -1,7 +1,7 @@
 // Persistence of applications and access keys (Prisma). Every mutation also replaces the shared
 // revision marker in the same transaction, which tells other processes to drop their caches.
 import { randomUUID } from 'node:crypto';
-import type { Db } from '../../platform/db.ts';
+import type { Db, DbTransaction } from '../../platform/db.ts';
 
 export const REVISION_KEY = 'applications.revision';
 const BOOTSTRAP_KEY = 'bootstrap.defaultApplication';
@@ -25,9 +25,7 @@ export class ActiveKeyLimitError extends Error {
   override name = 'ActiveKeyLimitError';
 }
 
-type Tx = Parameters<Parameters<Db['$transaction']>[0]>[0];
-
-async function bumpRevision(tx: Tx): Promise<void> {
+async function bumpRevision(tx: DbTransaction): Promise<void> {
   const value = randomUUID();
   await tx.serverMeta.upsert({ where: { key: REVISION_KEY }, create: { key: REVISION_KEY, value }, update: { value } });
 }

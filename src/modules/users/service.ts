@@ -1,13 +1,183 @@
-// Users of an application. The foundation needs only existence (for X-Mitter-Sudo-User-Id);
-// the users API (SPEC §3) builds on this service.
-import type { Db } from '../../platform/db.ts';
+// Users and locators (SPEC §3): the rules. Inputs arrive parsed (rules.ts, locators.ts); this
+// service decides what may be stored, maps constraint violations to API errors, and runs the
+// deletion hooks through which other features clean up after a user.
+import { randomUUID } from 'node:crypto';
+import { ApiError } from '../../errors.ts';
+import type { Clock } from '../../platform/clock.ts';
+import type { Db, DbTransaction } from '../../platform/db.ts';
+import { uniqueViolationFields } from '../../platform/db.ts';
+import { domainId } from '../../platform/ids.ts';
+import type { StoredUser } from '../../wire/users.ts';
+import type { Locator, LocatorInput } from './locators.ts';
+import { generateUserId } from './rules.ts';
+import { createUsersStore, type DeletedUserRow, type UsersStore } from './store.ts';
+
+/** A user holds at most this many locators (SPEC is silent; documented in the README). */
+export const MAX_LOCATORS_PER_USER = 20;
+/** A deleted user's id cannot be used again for this long (SPEC §7.3). */
+export const DELETED_ID_QUARANTINE_MS = 30 * 24 * 60 * 60 * 1000;
+
+export interface NewUser {
+  /** Null: generate one. */
+  userId: string | null;
+  screenName: string;
+  locators: LocatorInput[];
+}
+
+export interface UsersPage {
+  users: StoredUser[];
+  /** The last user id of this page when more follow, else null. */
+  nextAfter: string | null;
+}
+
+/**
+ * Runs inside the deletion transaction, before the user row goes: a feature that keeps per-user
+ * rows deletes them here (and a failure rolls the whole deletion back).
+ */
+export type UserDeletionHook = (tx: DbTransaction, user: DeletedUserRow) => Promise<void>;
+/** Runs after the deletion committed: for state outside the database (kv, caches, streams). */
+export type UserDeletedListener = (user: DeletedUserRow) => void | Promise<void>;
+
+function userNotFound(userId: string): ApiError {
+  return new ApiError('entity_not_found', `No user "${userId}" in this application`, { entityType: 'user', entityLocator: userId });
+}
+
+function locatorsTaken(locators: string[]): ApiError {
+  return new ApiError('duplicate_entity', 'A locator already belongs to a user of this application', { entityType: 'userLocator', locators });
+}
 
 export class UsersService {
-  constructor(private readonly db: Db) {}
+  private readonly store: UsersStore;
+  private readonly deletionHooks: UserDeletionHook[] = [];
+  private readonly deletedListeners: UserDeletedListener[] = [];
+
+  constructor(private readonly deps: { db: Db; clock: Clock; log?: { error(obj: unknown, msg: string): void } }) {
+    this.store = createUsersStore(deps.db);
+  }
+
+  /** Registers clean-up that must commit or roll back with the user's deletion. */
+  onDelete(hook: UserDeletionHook): void {
+    this.deletionHooks.push(hook);
+  }
+
+  /** Registers clean-up of state outside the database, run after a deletion commits. */
+  onDeleted(listener: UserDeletedListener): void {
+    this.deletedListeners.push(listener);
+  }
 
   async exists(applicationId: string, userId: string): Promise<boolean> {
     if (userId.length > 72) return false;
-    const user = await this.db.user.findUnique({ where: { applicationId_userId: { applicationId, userId } }, select: { id: true } });
-    return user !== null;
+    return this.store.userExists(applicationId, userId);
+  }
+
+  async create(applicationId: string, input: NewUser): Promise<StoredUser> {
+    const now = new Date(this.deps.clock.now());
+    const userId = input.userId ?? generateUserId();
+    if (input.userId !== null) {
+      const deletedAt = await this.store.deletedSince(applicationId, userId, new Date(now.getTime() - DELETED_ID_QUARANTINE_MS));
+      if (deletedAt) {
+        throw new ApiError('duplicate_entity', `The user id "${userId}" belonged to a deleted user and cannot be reused yet`, {
+          entityType: 'user',
+          entityLocator: userId,
+          reusableAt: deletedAt.getTime() + DELETED_ID_QUARANTINE_MS,
+        });
+      }
+    }
+    const locators = input.locators.map(({ locator, verificationStatus }) => ({ id: domainId(), locator: locator.locator, verificationStatus }));
+    try {
+      return await this.store.insertUser({ id: randomUUID(), applicationId, userId, screenName: input.screenName, locators }, now);
+    } catch (error) {
+      const fields = uniqueViolationFields(error);
+      if (fields?.includes('locator')) throw locatorsTaken(await this.store.takenLocators(applicationId, locators.map((l) => l.locator)));
+      if (fields !== null) throw new ApiError('duplicate_entity', `A user with id "${userId}" already exists`, { entityType: 'user', entityLocator: userId });
+      throw error;
+    }
+  }
+
+  async get(applicationId: string, userId: string): Promise<StoredUser> {
+    const user = await this.store.findUser(applicationId, userId);
+    if (!user) throw userNotFound(userId);
+    return user;
+  }
+
+  /** The owners of these locators, each once, in the order of the first locator that found them. */
+  async findByLocators(applicationId: string, locators: Locator[]): Promise<StoredUser[]> {
+    const wanted = [...new Set(locators.map((l) => l.locator))];
+    if (wanted.length === 0) return [];
+    const rows = await this.store.findByLocators(applicationId, wanted);
+    const byLocator = new Map(rows.map((row) => [row.locator, row.user]));
+    const users = new Map<string, StoredUser>();
+    for (const locator of wanted) {
+      const user = byLocator.get(locator);
+      if (user && !users.has(user.id)) users.set(user.id, user);
+    }
+    return [...users.values()];
+  }
+
+  async list(applicationId: string, options: { limit: number; after: string | null }): Promise<UsersPage> {
+    const rows = await this.store.listUsers(applicationId, options.after, options.limit + 1);
+    const users = rows.slice(0, options.limit);
+    return { users, nextAfter: rows.length > options.limit ? (users.at(-1)?.userId ?? null) : null };
+  }
+
+  async count(applicationId: string): Promise<number> {
+    return this.store.countUsers(applicationId);
+  }
+
+  /** Screen names in request order (repeats included); 404 naming every unknown id. */
+  async screenNames(applicationId: string, userIds: string[]): Promise<string[]> {
+    const rows = await this.store.screenNames(applicationId, [...new Set(userIds)]);
+    const byId = new Map(rows.map((row) => [row.userId, row.screenName]));
+    const missing = [...new Set(userIds.filter((id) => !byId.has(id)))];
+    if (missing.length > 0) {
+      throw new ApiError('entity_not_found', `No user ${missing.map((id) => `"${id}"`).join(', ')} in this application`, {
+        entityType: 'user',
+        entityLocator: missing.join(','),
+      });
+    }
+    return userIds.map((id) => byId.get(id) as string);
+  }
+
+  async setScreenName(applicationId: string, userId: string, screenName: string): Promise<void> {
+    if (!(await this.store.updateScreenName(applicationId, userId, screenName, new Date(this.deps.clock.now())))) throw userNotFound(userId);
+  }
+
+  async addLocator(applicationId: string, userId: string, input: LocatorInput): Promise<void> {
+    const row = { id: domainId(), locator: input.locator.locator, verificationStatus: input.verificationStatus };
+    let outcome: Awaited<ReturnType<UsersStore['insertLocator']>>;
+    try {
+      outcome = await this.store.insertLocator(applicationId, userId, row, MAX_LOCATORS_PER_USER, new Date(this.deps.clock.now()));
+    } catch (error) {
+      if (uniqueViolationFields(error)?.includes('locator')) throw locatorsTaken([row.locator]);
+      throw error;
+    }
+    if (outcome === null) throw userNotFound(userId);
+    if (outcome === 'limit') {
+      throw new ApiError('limit_exceeded', `A user may hold at most ${MAX_LOCATORS_PER_USER} locators`, { limit: MAX_LOCATORS_PER_USER });
+    }
+  }
+
+  async removeLocator(applicationId: string, userId: string, userLocatorId: string): Promise<void> {
+    if (await this.store.deleteLocator(applicationId, userId, userLocatorId, new Date(this.deps.clock.now()))) return;
+    if (!(await this.store.userExists(applicationId, userId))) throw userNotFound(userId);
+    throw new ApiError('entity_not_found', `User "${userId}" has no locator "${userLocatorId}"`, { entityType: 'userLocator', entityLocator: userLocatorId });
+  }
+
+  /** Deletes the user and its locators (freed for reuse), runs the deletion hooks, quarantines the id. */
+  async delete(applicationId: string, userId: string): Promise<void> {
+    let deleted: DeletedUserRow | null = null;
+    const found = await this.store.deleteUser(applicationId, userId, new Date(this.deps.clock.now()), async (tx, user) => {
+      for (const hook of this.deletionHooks) await hook(tx, user);
+      deleted = user;
+    });
+    if (!found || deleted === null) throw userNotFound(userId);
+    for (const listener of this.deletedListeners) {
+      try {
+        await listener(deleted);
+      } catch (error) {
+        // The deletion is committed; a failing listener must not turn it into an error response.
+        this.deps.log?.error({ err: error, userId }, 'a user-deleted listener failed');
+      }
+    }
   }
 }

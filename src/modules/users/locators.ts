@@ -1,0 +1,128 @@
+// Locators (SPEC §3.2): parsing and normalisation, pure. Every spelling of one email address or
+// phone number normalises to one stored form, so lookups and the uniqueness index agree.
+// Anything unacceptable is an `invalid_entity` ApiError naming the field and the broken rule.
+import validator from 'validator';
+import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import { ApiError } from '../../errors.ts';
+
+export type LocatorType = 'email' | 'tele';
+
+export interface Locator {
+  type: LocatorType;
+  /** The normalised value: a lower-cased address, or an E.164 number. */
+  value: string;
+  /** `<type>:<value>`, the stored and wire form. */
+  locator: string;
+}
+
+/** Java's and iOS's names; the JS SDK sends the same statuses as numbers, in this order. */
+export const VERIFICATION_STATUSES = ['Verified', 'Unverified', 'StatusNotProvided', 'VerificationPending', 'VerificationNotApplicable'] as const;
+export type VerificationStatus = (typeof VERIFICATION_STATUSES)[number];
+
+/** Statuses that claim someone checked the locator: only callers trusted to verify may set them. */
+export const ATTESTED_STATUSES: ReadonlySet<VerificationStatus> = new Set(['Verified', 'VerificationPending']);
+
+export interface LocatorInput {
+  locator: Locator;
+  verificationStatus: VerificationStatus;
+}
+
+/** Where a value came from, for the error's diagnostics. */
+export interface Where {
+  field: string;
+  location: 'body' | 'query' | 'path';
+}
+
+/** RFC 5321 caps an address at 254 octets; a phone number with separators is far shorter. */
+export const MAX_LOCATOR_INPUT_LENGTH = 320;
+const MAX_EMAIL_LENGTH = 254;
+
+function invalid(where: Where, rule: string, message: string): ApiError {
+  return new ApiError('invalid_entity', `${where.field}: ${message}`, { field: where.field, location: where.location, rule });
+}
+
+function requireText(input: unknown, where: Where): string {
+  if (typeof input !== 'string') throw invalid(where, 'type', 'must be a string');
+  if (input.length > MAX_LOCATOR_INPUT_LENGTH) throw invalid(where, 'maxLength', `must be at most ${MAX_LOCATOR_INPUT_LENGTH} characters`);
+  if (!input.isWellFormed()) throw invalid(where, 'encoding', 'contains an unpaired surrogate');
+  return input;
+}
+
+export function normaliseEmail(input: unknown, where: Where): Locator {
+  const value = requireText(input, where).trim().toLowerCase();
+  if (value.length > MAX_EMAIL_LENGTH || !validator.isEmail(value, { allow_display_name: false, allow_ip_domain: false, require_tld: true })) {
+    throw invalid(where, 'email', 'is not a valid email address');
+  }
+  return { type: 'email', value, locator: `email:${value}` };
+}
+
+export function normalisePhoneNumber(input: unknown, where: Where): Locator {
+  const raw = requireText(input, where).trim();
+  if (!raw.startsWith('+')) throw invalid(where, 'phone', 'must be an international number starting with + and a country code');
+  // extract:false: the whole string must be the number, not merely contain one.
+  const parsed = parsePhoneNumberFromString(raw, { extract: false });
+  if (parsed === undefined || !parsed.isValid()) throw invalid(where, 'phone', 'is not a valid phone number');
+  if (parsed.ext !== undefined) throw invalid(where, 'phone_extension', 'must not carry an extension');
+  return { type: 'tele', value: parsed.number, locator: `tele:${parsed.number}` };
+}
+
+function normalise(type: LocatorType, value: unknown, where: Where): Locator {
+  return type === 'email' ? normaliseEmail(value, where) : normalisePhoneNumber(value, where);
+}
+
+function locatorType(input: unknown, where: Where): LocatorType {
+  const type = typeof input === 'string' ? input.trim().toLowerCase() : input;
+  if (type === 'email' || type === 'tele') return type;
+  throw invalid(where, 'locator_type', 'the locator type must be "email" or "tele"');
+}
+
+/** `email:<address>` or `tele:<number>`; the prefix is matched case-insensitively. */
+export function parseLocatorString(input: unknown, where: Where): Locator {
+  const text = requireText(input, where).trim();
+  const colon = text.indexOf(':');
+  if (colon < 0) throw invalid(where, 'locator_type', 'must start with "email:" or "tele:"');
+  return normalise(locatorType(text.slice(0, colon), where), text.slice(colon + 1), where);
+}
+
+function parseVerificationStatus(input: unknown, where: Where): VerificationStatus {
+  if (input === undefined || input === null) return 'StatusNotProvided';
+  if (typeof input === 'number' && Number.isInteger(input) && input >= 0 && input < VERIFICATION_STATUSES.length) {
+    return VERIFICATION_STATUSES[input] as VerificationStatus;
+  }
+  if (typeof input === 'string') {
+    // The JS SDK's enum calls the last status `VerificationApplicable`.
+    const name = input === 'VerificationApplicable' ? 'VerificationNotApplicable' : input;
+    const known = VERIFICATION_STATUSES.find((status) => status === name);
+    if (known) return known;
+  }
+  throw invalid(where, 'verification_status', `must be one of ${VERIFICATION_STATUSES.join(', ')}`);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * A locator as clients send it: a string (`"tele:+91 98765-43210"`) or an entity with `@type` and
+ * `locator` and/or `email`/`phoneNumber` (the SDKs send both). When both are given they must agree.
+ */
+export function parseLocatorInput(input: unknown, where: Where): LocatorInput {
+  if (typeof input === 'string') return { locator: parseLocatorString(input, where), verificationStatus: 'StatusNotProvided' };
+  if (!isRecord(input)) throw invalid(where, 'type', 'must be a locator string or a locator object');
+
+  const verificationStatus = parseVerificationStatus(input.verificationStatus, { ...where, field: `${where.field}.verificationStatus` });
+  const fromString = input.locator === undefined || input.locator === null ? null : parseLocatorString(input.locator, { ...where, field: `${where.field}.locator` });
+  const declared = input['@type'] === undefined || input['@type'] === null ? null : locatorType(input['@type'], { ...where, field: `${where.field}.@type` });
+  const type = declared ?? fromString?.type ?? (input.email !== undefined ? 'email' : input.phoneNumber !== undefined ? 'tele' : null);
+  if (type === null) throw invalid(where, 'required', 'needs "locator", "email" or "phoneNumber"');
+
+  const valueField = type === 'email' ? 'email' : 'phoneNumber';
+  const rawValue = input[valueField];
+  const fromValue = rawValue === undefined || rawValue === null ? null : normalise(type, rawValue, { ...where, field: `${where.field}.${valueField}` });
+  const locator = fromValue ?? fromString;
+  if (locator === null) throw invalid(where, 'required', `needs "locator" or "${valueField}"`);
+  if ((fromString !== null && fromString.locator !== locator.locator) || locator.type !== type) {
+    throw invalid(where, 'mismatch', '"@type", "locator" and the value field describe different locators');
+  }
+  return { locator, verificationStatus };
+}

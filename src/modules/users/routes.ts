@@ -1,0 +1,324 @@
+// HTTP routes of users and locators (SPEC §3): validate, authorise (declared per route), call the
+// service, shape with the wire module.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Type, type Static } from 'typebox';
+import { ApiError } from '../../errors.ts';
+import { errorResponses } from '../../schemas.ts';
+import { applicationOf } from '../../auth/principal.ts';
+import { authorize, ME, resolveUserReference } from '../../policy/authorize.ts';
+import { toWireUser } from '../../wire/users.ts';
+import { ATTESTED_STATUSES, parseLocatorInput, parseLocatorString, type Locator, type LocatorInput } from './locators.ts';
+import { parseScreenName, parseUserId, USER_ID_PATTERN } from './rules.ts';
+import { MAX_LOCATORS_PER_USER } from './service.ts';
+
+/** Comma lists of ids and lookups by locator carry at most this many entries (SPEC §9). */
+export const MAX_LIST_ENTRIES = 100;
+export const DEFAULT_PAGE_SIZE = 50;
+const ATTRIBUTE_KEY_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
+
+const USER_REFERENCE_PATTERN = `^(${ME}|${USER_ID_PATTERN.source.slice(1, -1)})$`;
+const UserParams = Type.Object({
+  userId: Type.String({ pattern: USER_REFERENCE_PATTERN, description: 'A user id, or `me` for the acting user' }),
+});
+const EmptyObject = Type.Object({}, { description: 'Nothing to say' });
+
+const LocatorInputSchema = Type.Union(
+  [
+    Type.String({ description: '"email:<address>" or "tele:<+E.164 number, separators allowed>"', maxLength: 320 }),
+    Type.Object(
+      {
+        '@type': Type.Optional(Type.String({ description: 'email | tele' })),
+        locator: Type.Optional(Type.String()),
+        email: Type.Optional(Type.String()),
+        phoneNumber: Type.Optional(Type.String()),
+        verificationStatus: Type.Optional(Type.Union([Type.Integer(), Type.String()], { description: 'A status name, or the JS SDK enum number' })),
+      },
+      { additionalProperties: true },
+    ),
+  ],
+  { description: 'A locator: a prefixed string or a UserLocator entity' },
+);
+
+const CreateUserBody = Type.Object(
+  {
+    userId: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'Generated (XXXXX-XXXXX-XXXXX-XXXXX) when absent' })),
+    screenName: Type.Object({ screenName: Type.String() }, { additionalProperties: true }),
+    userLocators: Type.Optional(Type.Array(LocatorInputSchema, { maxItems: MAX_LOCATORS_PER_USER })),
+    systemUser: Type.Optional(Type.Boolean({ description: 'Must be false or absent' })),
+  },
+  { additionalProperties: true, description: 'A User; audit and other server-owned fields are ignored' },
+);
+
+const UsersQuery = Type.Object(
+  {
+    locators: Type.Optional(
+      Type.Array(Type.String(), { description: 'Repeated and/or comma-joined locators (URL-encoded); at most 100 in all', maxItems: MAX_LIST_ENTRIES }),
+    ),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: DEFAULT_PAGE_SIZE })),
+    after: Type.Optional(Type.String({ maxLength: 200, description: 'Cursor from the previous page’s Link header' })),
+    shouldFetchMetadata: Type.Optional(Type.Boolean()),
+    withProfileAttributes: Type.Optional(Type.String({ description: 'Comma-separated attribute keys, or *' })),
+    sandboxed: Type.Optional(Type.String({ description: 'Accepted and ignored' })),
+  },
+  { additionalProperties: true },
+);
+
+const UserReadQuery = Type.Object(
+  {
+    shouldFetchMetadata: Type.Optional(Type.Boolean()),
+    withProfileAttributes: Type.Optional(Type.String({ description: 'Comma-separated attribute keys, or *' })),
+  },
+  { additionalProperties: true },
+);
+
+function hasLocatorQuery(request: FastifyRequest): boolean {
+  const locators = (request.query as Record<string, unknown> | undefined)?.locators;
+  return locators !== undefined && locators !== '';
+}
+
+/** `withProfileAttributes` is checked now; profiles fill `entityProfile` once they exist. */
+function checkProfileAttributesQuery(value: string | undefined): void {
+  if (value === undefined || value === '' || value === '*') return;
+  const keys = value.split(',');
+  if (keys.length > MAX_LIST_ENTRIES || !keys.every((key) => ATTRIBUTE_KEY_PATTERN.test(key))) {
+    throw new ApiError('invalid_entity', 'withProfileAttributes: comma-separated attribute keys ([A-Za-z0-9._-], 1–128 characters), at most 100, or *', {
+      field: 'withProfileAttributes',
+      location: 'query',
+      rule: 'pattern',
+    });
+  }
+}
+
+function splitList(values: string[]): string[] {
+  return values.flatMap((value) => value.split(',')).map((value) => value.trim()).filter((value) => value !== '');
+}
+
+function encodeCursor(userId: string): string {
+  return Buffer.from(userId, 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string): string {
+  const userId = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!USER_ID_PATTERN.test(userId)) {
+    throw new ApiError('invalid_entity', 'after: not a cursor from this API', { field: 'after', location: 'query', rule: 'cursor' });
+  }
+  return userId;
+}
+
+function parseNewUserLocators(inputs: unknown[]): LocatorInput[] {
+  const seen = new Set<string>();
+  return inputs.map((input, i) => {
+    const where = { field: `userLocators[${i}]`, location: 'body' } as const;
+    const parsed = parseLocatorInput(input, where);
+    if (seen.has(parsed.locator.locator)) {
+      throw new ApiError('invalid_entity', `${where.field}: the same locator appears twice`, { ...where, rule: 'duplicate' });
+    }
+    seen.add(parsed.locator.locator);
+    return parsed;
+  });
+}
+
+/** The target user resolved by the policy hook (routes that declare `targetUser`). */
+function targetOf(request: FastifyRequest): string {
+  if (request.targetUserId === null) throw new Error('route declared no targetUser');
+  return request.targetUserId;
+}
+
+export async function userRoutes(app: FastifyInstance): Promise<void> {
+  const users = app.locus.users;
+  const tags = ['users'];
+  const security = [{ accessKeySignature: [] }];
+
+  app.post(
+    '/v1/users',
+    {
+      config: { action: 'users.create' },
+      schema: {
+        summary: 'Create a user',
+        tags,
+        security,
+        body: CreateUserBody,
+        response: { 200: Type.Object({ identifier: Type.String() }), ...errorResponses('missing_privilege', 'duplicate_entity') },
+      },
+    },
+    async (request) => {
+      const body = request.body as Static<typeof CreateUserBody>;
+      if (body.systemUser === true) {
+        throw new ApiError('invalid_entity', 'systemUser: system users cannot be created', { field: 'systemUser', location: 'body', rule: 'reserved' });
+      }
+      const userId = body.userId === undefined || body.userId === null ? null : parseUserId(body.userId, { field: 'userId', location: 'body' });
+      const screenName = parseScreenName(body.screenName.screenName, { field: 'screenName.screenName', location: 'body' });
+      const locators = parseNewUserLocators(body.userLocators ?? []);
+      const created = await users.create(applicationOf(request.principal), { userId, screenName, locators });
+      return { identifier: created.userId };
+    },
+  );
+
+  app.get(
+    '/v1/users',
+    {
+      config: { action: 'users.lookup', selectAction: (request) => (hasLocatorQuery(request) ? 'users.lookup' : 'users.list') },
+      schema: {
+        summary: 'Look users up by locator, or list every user (.system only)',
+        description:
+          'With `locators`: the users owning them (each once, in request order; no paging). Without: every user in user-id order, ' +
+          '`limit` per page; a `Link: <…>; rel="next"` header carries the next page. `X-Mitter-Paginated-Estimated-Count` gives the total.',
+        tags,
+        security,
+        querystring: UsersQuery,
+        response: { 200: Type.Array(Type.Ref('User')), ...errorResponses('missing_privilege') },
+      },
+    },
+    async (request, reply) => {
+      const query = request.query as Static<typeof UsersQuery>;
+      checkProfileAttributesQuery(query.withProfileAttributes);
+      const applicationId = applicationOf(request.principal);
+      const lookups = splitList(query.locators ?? []);
+      if (lookups.length > 0) {
+        if (lookups.length > MAX_LIST_ENTRIES) {
+          throw new ApiError('invalid_entity', `locators: at most ${MAX_LIST_ENTRIES}`, { field: 'locators', location: 'query', rule: 'maxItems' });
+        }
+        const locators: Locator[] = lookups.map((value, i) => parseLocatorString(value, { field: `locators[${i}]`, location: 'query' }));
+        const found = await users.findByLocators(applicationId, locators);
+        reply.header('x-mitter-paginated-estimated-count', String(found.length));
+        return found.map((user) => toWireUser(user));
+      }
+      const limit = query.limit ?? DEFAULT_PAGE_SIZE;
+      const after = query.after === undefined || query.after === '' ? null : decodeCursor(query.after);
+      const [page, total] = await Promise.all([users.list(applicationId, { limit, after }), users.count(applicationId)]);
+      reply.header('x-mitter-paginated-estimated-count', String(total));
+      if (page.nextAfter !== null) reply.header('link', `</v1/users?limit=${limit}&after=${encodeCursor(page.nextAfter)}>; rel="next"`);
+      return page.users.map((user) => toWireUser(user));
+    },
+  );
+
+  app.get(
+    '/v1/users/:userId',
+    {
+      config: { action: 'users.read', targetUser: 'userId' },
+      schema: {
+        summary: 'Read a user (`me`: the acting user)',
+        tags,
+        security,
+        params: UserParams,
+        querystring: UserReadQuery,
+        response: { 200: Type.Ref('User'), ...errorResponses('missing_privilege', 'entity_not_found') },
+      },
+    },
+    async (request) => {
+      checkProfileAttributesQuery((request.query as Static<typeof UserReadQuery>).withProfileAttributes);
+      return toWireUser(await users.get(applicationOf(request.principal), targetOf(request)));
+    },
+  );
+
+  app.delete(
+    '/v1/users/:userId',
+    {
+      config: { action: 'users.delete', targetUser: 'userId' },
+      schema: {
+        summary: 'Delete a user',
+        description: 'Removes the user and its locators (freed for reuse); the id cannot be created again for 30 days.',
+        tags,
+        security,
+        params: UserParams,
+        response: { 200: EmptyObject, ...errorResponses('missing_privilege', 'entity_not_found') },
+      },
+    },
+    async (request) => {
+      await users.delete(applicationOf(request.principal), targetOf(request));
+      return {};
+    },
+  );
+
+  app.put(
+    '/v1/users/:userId/screenname',
+    {
+      config: { action: 'users.screenname.write', targetUser: 'userId' },
+      schema: {
+        summary: 'Change a user’s screen name',
+        tags,
+        security,
+        params: UserParams,
+        body: Type.Object({ screenName: Type.String() }, { additionalProperties: true }),
+        response: { 200: EmptyObject, ...errorResponses('missing_privilege', 'entity_not_found') },
+      },
+    },
+    async (request) => {
+      const screenName = parseScreenName((request.body as { screenName: string }).screenName, { field: 'screenName', location: 'body' });
+      await users.setScreenName(applicationOf(request.principal), targetOf(request), screenName);
+      return {};
+    },
+  );
+
+  app.get(
+    '/v1/users/:userIds/screenname',
+    {
+      config: { action: 'users.read' },
+      schema: {
+        summary: 'Screen names of users, in request order',
+        tags,
+        security,
+        params: Type.Object({ userIds: Type.String({ description: 'Comma-separated user ids (`me` allowed), at most 100' }) }),
+        response: {
+          200: Type.Object({ screenNames: Type.Array(Type.Object({ screenName: Type.String() })) }),
+          ...errorResponses('missing_privilege', 'entity_not_found'),
+        },
+      },
+    },
+    async (request) => {
+      const references = (request.params as { userIds: string }).userIds.split(',');
+      if (references.length > MAX_LIST_ENTRIES) {
+        throw new ApiError('invalid_entity', `userIds: at most ${MAX_LIST_ENTRIES}`, { field: 'userIds', location: 'path', rule: 'maxItems' });
+      }
+      const userIds = references.map((reference, i) =>
+        parseUserId(resolveUserReference(request.principal, reference.trim()), { field: `userIds[${i}]`, location: 'path' }),
+      );
+      const names = await users.screenNames(applicationOf(request.principal), userIds);
+      return { screenNames: names.map((screenName) => ({ screenName })) };
+    },
+  );
+
+  app.post(
+    '/v1/users/:userId/locators',
+    {
+      config: { action: 'users.locators.write', targetUser: 'userId' },
+      schema: {
+        summary: 'Add a locator to a user',
+        description: `A locator belongs to at most one user of the application (409 \`duplicate_entity\`); a user holds at most ${MAX_LOCATORS_PER_USER}. Only .system may store Verified or VerificationPending.`,
+        tags,
+        security,
+        params: UserParams,
+        body: LocatorInputSchema,
+        response: { 200: EmptyObject, ...errorResponses('missing_privilege', 'entity_not_found', 'duplicate_entity', 'limit_exceeded') },
+      },
+    },
+    async (request) => {
+      const input = parseLocatorInput(request.body, { field: 'body', location: 'body' });
+      if (ATTESTED_STATUSES.has(input.verificationStatus)) {
+        const decision = authorize(request.principal, 'users.locators.attest');
+        if (!decision.allowed) throw decision.error;
+      }
+      await users.addLocator(applicationOf(request.principal), targetOf(request), input);
+      return {};
+    },
+  );
+
+  app.delete(
+    '/v1/users/:userId/locators/:userLocatorId',
+    {
+      config: { action: 'users.locators.write', targetUser: 'userId' },
+      schema: {
+        summary: 'Remove a locator from a user',
+        tags,
+        security,
+        params: Type.Object({ userId: UserParams.properties.userId, userLocatorId: Type.String({ maxLength: 64 }) }),
+        response: { 200: EmptyObject, ...errorResponses('missing_privilege', 'entity_not_found') },
+      },
+    },
+    async (request) => {
+      const { userLocatorId } = request.params as { userLocatorId: string };
+      await users.removeLocator(applicationOf(request.principal), targetOf(request), userLocatorId);
+      return {};
+    },
+  );
+}

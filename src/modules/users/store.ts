@@ -1,0 +1,154 @@
+// Persistence of users, their locators and the ids of deleted users (Prisma). No rules here:
+// the service decides, the store reads and writes. Times come from the caller's clock.
+import type { Db, DbTransaction } from '../../platform/db.ts';
+import type { StoredUser } from '../../wire/users.ts';
+
+/** A user's locators in the order they were given, then added. */
+const WITH_LOCATORS = { locators: { orderBy: [{ position: 'asc' as const }, { createdAt: 'asc' as const }] } };
+
+export interface NewLocatorRow {
+  id: string;
+  locator: string;
+  verificationStatus: string;
+}
+
+export interface NewUserRow {
+  id: string;
+  applicationId: string;
+  userId: string;
+  screenName: string;
+  locators: NewLocatorRow[];
+}
+
+export interface DeletedUserRow {
+  id: string;
+  applicationId: string;
+  userId: string;
+}
+
+export function createUsersStore(db: Db) {
+  return {
+    /** User and locators in one statement (one transaction); unique indexes reject taken ids and locators. */
+    async insertUser(user: NewUserRow, now: Date): Promise<StoredUser> {
+      return db.user.create({
+        data: {
+          id: user.id,
+          applicationId: user.applicationId,
+          userId: user.userId,
+          screenName: user.screenName,
+          createdAt: now,
+          updatedAt: now,
+          locators: { create: user.locators.map((l, position) => ({ ...l, position, applicationId: user.applicationId, createdAt: now })) },
+        },
+        include: WITH_LOCATORS,
+      });
+    },
+
+    async findUser(applicationId: string, userId: string): Promise<StoredUser | null> {
+      return db.user.findUnique({ where: { applicationId_userId: { applicationId, userId } }, include: WITH_LOCATORS });
+    },
+
+    async userExists(applicationId: string, userId: string): Promise<boolean> {
+      const row = await db.user.findUnique({ where: { applicationId_userId: { applicationId, userId } }, select: { id: true } });
+      return row !== null;
+    },
+
+    /** Users owning any of these normalised locators, each once, with the locator that matched. */
+    async findByLocators(applicationId: string, locators: string[]): Promise<Array<{ locator: string; user: StoredUser }>> {
+      return db.userLocator.findMany({
+        where: { applicationId, locator: { in: locators } },
+        select: { locator: true, user: { include: WITH_LOCATORS } },
+      });
+    },
+
+    /** One page in user-id order, starting after `after`; `take` rows at most. */
+    async listUsers(applicationId: string, after: string | null, take: number): Promise<StoredUser[]> {
+      return db.user.findMany({
+        where: { applicationId, ...(after !== null ? { userId: { gt: after } } : {}) },
+        orderBy: { userId: 'asc' },
+        take,
+        include: WITH_LOCATORS,
+      });
+    },
+
+    async countUsers(applicationId: string): Promise<number> {
+      return db.user.count({ where: { applicationId } });
+    },
+
+    async screenNames(applicationId: string, userIds: string[]): Promise<Array<{ userId: string; screenName: string }>> {
+      return db.user.findMany({ where: { applicationId, userId: { in: userIds } }, select: { userId: true, screenName: true } });
+    },
+
+    /** False when the user does not exist. */
+    async updateScreenName(applicationId: string, userId: string, screenName: string, now: Date): Promise<boolean> {
+      const { count } = await db.user.updateMany({ where: { applicationId, userId }, data: { screenName, updatedAt: now } });
+      return count === 1;
+    },
+
+    /**
+     * Adds a locator unless the user already has `limit`. Touching the user row first serialises
+     * concurrent additions for one user (a row lock on PostgreSQL, the write lock on SQLite), so the
+     * count cannot be raced past the limit. Null when the user does not exist.
+     */
+    async insertLocator(applicationId: string, userId: string, locator: NewLocatorRow, limit: number, now: Date): Promise<'added' | 'limit' | null> {
+      return db.$transaction(async (tx) => {
+        const touched = await tx.user.updateMany({ where: { applicationId, userId }, data: { updatedAt: now } });
+        if (touched.count === 0) return null;
+        const user = await tx.user.findUniqueOrThrow({ where: { applicationId_userId: { applicationId, userId } }, select: { id: true } });
+        const held = await tx.userLocator.aggregate({ where: { userInternalId: user.id }, _count: { _all: true }, _max: { position: true } });
+        if (held._count._all >= limit) return 'limit';
+        const position = (held._max.position ?? -1) + 1;
+        await tx.userLocator.create({ data: { ...locator, position, applicationId, userInternalId: user.id, createdAt: now } });
+        return 'added';
+      });
+    },
+
+    /** False when no such locator belongs to that user. */
+    async deleteLocator(applicationId: string, userId: string, locatorId: string, now: Date): Promise<boolean> {
+      return db.$transaction(async (tx) => {
+        const { count } = await tx.userLocator.deleteMany({ where: { id: locatorId, applicationId, user: { userId } } });
+        if (count === 1) await tx.user.updateMany({ where: { applicationId, userId }, data: { updatedAt: now } });
+        return count === 1;
+      });
+    },
+
+    async takenLocators(applicationId: string, locators: string[]): Promise<string[]> {
+      const rows = await db.userLocator.findMany({ where: { applicationId, locator: { in: locators } }, select: { locator: true } });
+      return rows.map((row) => row.locator);
+    },
+
+    async deletedSince(applicationId: string, userId: string, since: Date): Promise<Date | null> {
+      const row = await db.deletedUser.findUnique({ where: { applicationId_userId: { applicationId, userId } } });
+      return row !== null && row.deletedAt > since ? row.deletedAt : null;
+    },
+
+    /**
+     * Deletes a user, its locators and records its id as deleted, in one transaction; `inTransaction`
+     * runs first inside it (other features' clean-up). False when the user does not exist.
+     */
+    async deleteUser(
+      applicationId: string,
+      userId: string,
+      now: Date,
+      inTransaction: (tx: DbTransaction, user: DeletedUserRow) => Promise<void>,
+    ): Promise<boolean> {
+      return db.$transaction(async (tx) => {
+        // Lock the row first: a concurrent deletion of the same user waits here, then finds nothing.
+        const locked = await tx.user.updateMany({ where: { applicationId, userId }, data: { updatedAt: now } });
+        if (locked.count === 0) return false;
+        const user = await tx.user.findUniqueOrThrow({ where: { applicationId_userId: { applicationId, userId } }, select: { id: true } });
+        await inTransaction(tx, { id: user.id, applicationId, userId });
+        await tx.userLocator.deleteMany({ where: { userInternalId: user.id } });
+        await tx.user.delete({ where: { id: user.id } });
+        await tx.deletedUser.upsert({
+          where: { applicationId_userId: { applicationId, userId } },
+          create: { applicationId, userId, deletedAt: now },
+          update: { deletedAt: now },
+        });
+        return true;
+      });
+    },
+  };
+}
+
+export type UsersStore = ReturnType<typeof createUsersStore>;

@@ -1,0 +1,118 @@
+// The mitter.io wire shapes of users and locators (MITTER-WIRE §4.1–§4.5): the one place that knows
+// `identifier`, `internalId`, `auditInfo` in epoch ms, and locators polymorphic on `@type`.
+// Every route that returns a user goes through toWireUser.
+import { Type, type Static } from 'typebox';
+
+export interface StoredLocator {
+  id: string;
+  applicationId: string;
+  /** Normalised `<type>:<value>`. */
+  locator: string;
+  verificationStatus: string;
+}
+
+export interface StoredUser {
+  id: string;
+  applicationId: string;
+  userId: string;
+  screenName: string;
+  createdAt: Date;
+  updatedAt: Date;
+  locators: StoredLocator[];
+}
+
+export const IdentifiableSchema = Type.Object({ identifier: Type.String() }, { $id: 'Identifiable', title: 'Identifiable' });
+
+export const WireUserLocatorSchema = Type.Object(
+  {
+    '@type': Type.Union([Type.Literal('email'), Type.Literal('tele')]),
+    locator: Type.String({ description: '<type>:<value>, normalised (email lower-cased, tele in E.164)' }),
+    email: Type.Optional(Type.String()),
+    phoneNumber: Type.Optional(Type.String({ description: 'E.164' })),
+    verificationStatus: Type.String({ description: 'StatusNotProvided | Unverified | VerificationPending | Verified | VerificationNotApplicable' }),
+    userLocatorId: Type.String(),
+    identifier: Type.String({ description: 'Same as userLocatorId' }),
+    applicationId: Type.Ref('Identifiable'),
+  },
+  { $id: 'UserLocator', title: 'UserLocator' },
+);
+
+const ProfileAttributeSchema = Type.Object({
+  key: Type.String(),
+  contentType: Type.String(),
+  contentEncoding: Type.String(),
+  value: Type.String(),
+});
+
+export const WireUserSchema = Type.Object(
+  {
+    userId: Type.String(),
+    identifier: Type.String({ description: 'Same as userId' }),
+    internalId: Type.String({ description: 'Opaque server-side id' }),
+    screenName: Type.Object({ screenName: Type.String() }),
+    userLocators: Type.Array(Type.Ref('UserLocator')),
+    systemUser: Type.Boolean(),
+    synthetic: Type.Boolean(),
+    blocked: Type.Boolean(),
+    entityProfile: Type.Union([Type.Null(), Type.Object({ entityId: Type.Ref('Identifiable'), attributes: Type.Array(ProfileAttributeSchema) })], {
+      description: 'Filled when withProfileAttributes is given (profiles)',
+    }),
+    entityMetadata: Type.Union([Type.Null(), Type.Record(Type.String(), Type.Unknown())], { description: 'Filled when shouldFetchMetadata=true (metadata)' }),
+    auditInfo: Type.Object({ createdAt: Type.Integer({ description: 'Epoch ms' }), updatedAt: Type.Integer({ description: 'Epoch ms' }) }),
+  },
+  { $id: 'User', title: 'User' },
+);
+
+/** Shared schemas that routes reference by $id; registered once on the app. */
+export const USER_WIRE_SCHEMAS = [IdentifiableSchema, WireUserLocatorSchema, WireUserSchema];
+
+export interface WireUserLocator {
+  '@type': 'email' | 'tele';
+  locator: string;
+  email?: string;
+  phoneNumber?: string;
+  verificationStatus: string;
+  userLocatorId: string;
+  identifier: string;
+  applicationId: { identifier: string };
+}
+
+export type WireUser = Omit<Static<typeof WireUserSchema>, 'userLocators' | 'entityProfile' | 'entityMetadata'> & {
+  userLocators: WireUserLocator[];
+  entityProfile: { entityId: { identifier: string }; attributes: Array<Static<typeof ProfileAttributeSchema>> } | null;
+  entityMetadata: Record<string, unknown> | null;
+};
+
+export function toWireLocator(stored: StoredLocator): WireUserLocator {
+  const colon = stored.locator.indexOf(':');
+  const value = stored.locator.slice(colon + 1);
+  const common = {
+    locator: stored.locator,
+    verificationStatus: stored.verificationStatus,
+    userLocatorId: stored.id,
+    identifier: stored.id,
+    applicationId: { identifier: stored.applicationId },
+  };
+  return stored.locator.startsWith('tele:') ? { '@type': 'tele', phoneNumber: value, ...common } : { '@type': 'email', email: value, ...common };
+}
+
+export interface WireUserExtras {
+  entityProfile?: WireUser['entityProfile'];
+  entityMetadata?: WireUser['entityMetadata'];
+}
+
+export function toWireUser(stored: StoredUser, extras: WireUserExtras = {}): WireUser {
+  return {
+    userId: stored.userId,
+    identifier: stored.userId,
+    internalId: stored.id,
+    screenName: { screenName: stored.screenName },
+    userLocators: stored.locators.map(toWireLocator),
+    systemUser: false,
+    synthetic: false,
+    blocked: false,
+    entityProfile: extras.entityProfile ?? null,
+    entityMetadata: extras.entityMetadata ?? null,
+    auditInfo: { createdAt: stored.createdAt.getTime(), updatedAt: stored.updatedAt.getTime() },
+  };
+}
