@@ -31,7 +31,8 @@ const LocatorInputSchema = Type.Union(
         locator: Type.Optional(Type.String()),
         email: Type.Optional(Type.String()),
         phoneNumber: Type.Optional(Type.String()),
-        verificationStatus: Type.Optional(Type.Union([Type.Integer(), Type.String()], { description: 'A status name, or the JS SDK enum number' })),
+        // Untyped on purpose: with type coercion on, a union would rewrite values (the parser checks them).
+        verificationStatus: Type.Optional(Type.Unsafe<string | number>({ description: 'A status name (string), or the JS SDK enum number (integer)' })),
       },
       { additionalProperties: true },
     ),
@@ -41,7 +42,7 @@ const LocatorInputSchema = Type.Union(
 
 const CreateUserBody = Type.Object(
   {
-    userId: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'Generated (XXXXX-XXXXX-XXXXX-XXXXX) when absent' })),
+    userId: Type.Optional(Type.Unsafe<string | null>({ type: 'string', nullable: true, description: 'Generated (XXXXX-XXXXX-XXXXX-XXXXX) when absent or null' })),
     screenName: Type.Object({ screenName: Type.String() }, { additionalProperties: true }),
     userLocators: Type.Optional(Type.Array(LocatorInputSchema, { maxItems: MAX_LOCATORS_PER_USER })),
     systemUser: Type.Optional(Type.Boolean({ description: 'Must be false or absent' })),
