@@ -10,7 +10,7 @@ import { buildTestApp } from './helpers/app.ts';
 t.test('openapi.yaml is what the route schemas generate (run `npm run openapi`)', async (t) => {
   const committed = readFileSync(join(projectRoot, 'openapi.yaml'), 'utf8');
   t.equal(committed, await renderOpenApiYaml());
-  for (const path of ['/healthz', '/readyz', '/openapi.json', '/v1/test/application/by/accesskey']) {
+  for (const path of ['/healthz', '/readyz', '/openapi.json', '/v1/test/application/by/accesskey', '/v1/users', '/v1/users/{userId}/locators']) {
     t.match(committed, `${path}:`, `documents ${path}`);
   }
 });

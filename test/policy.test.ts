@@ -36,20 +36,32 @@ t.test('a route without an action, or with an unknown one, is closed to everyone
 });
 
 t.test('the decision table', async (t) => {
-  // [action, .system, sudo user, .anonymous]
-  const expected: Array<[keyof typeof RULES, boolean, boolean, boolean]> = [
-    ['health.read', true, true, true],
-    ['docs.read', true, true, true],
-    ['applications.whoami', true, true, false],
+  // [action, .system, user acting on itself, user acting on another user, .anonymous]
+  const expected: Array<[keyof typeof RULES, boolean, boolean, boolean, boolean]> = [
+    ['health.read', true, true, true, true],
+    ['docs.read', true, true, true, true],
+    ['applications.whoami', true, true, true, false],
+    ['users.create', true, false, false, false],
+    ['users.list', true, false, false, false],
+    ['users.lookup', true, true, true, false],
+    ['users.read', true, true, true, false],
+    ['users.delete', true, false, false, false],
+    ['users.screenname.write', true, true, false, false],
+    ['users.locators.write', true, true, false, false],
+    ['users.locators.attest', true, false, false, false],
   ];
   t.equal(expected.length, Object.keys(RULES).length, 'every rule is in this table');
-  for (const [action, sys, user, anon] of expected) {
-    t.equal(authorize(system, action).allowed, sys, `${action} .system`);
-    t.equal(authorize(sudoUser, action).allowed, user, `${action} sudo user`);
-    t.equal(authorize(anonymous, action).allowed, anon, `${action} .anonymous`);
+  for (const [action, sys, self, other, anon] of expected) {
+    t.equal(authorize(system, action, 'user-0002').allowed, sys, `${action} .system`);
+    t.equal(authorize(sudoUser, action, 'user-0001').allowed, self, `${action} user on itself`);
+    t.equal(authorize(sudoUser, action, 'me').allowed, self, `${action} user on "me"`);
+    t.equal(authorize(sudoUser, action, 'user-0002').allowed, other, `${action} user on another`);
+    t.equal(authorize(anonymous, action, 'user-0002').allowed, anon, `${action} .anonymous`);
   }
-  const denied = authorize(anonymous, 'applications.whoami');
-  t.match(denied, { allowed: false, error: { code: 'authorization_exception' } });
+  t.match(authorize(anonymous, 'applications.whoami'), { allowed: false, error: { code: 'authorization_exception' } });
+  t.match(authorize(sudoUser, 'users.screenname.write'), { allowed: false, error: { code: 'missing_privilege' } }, 'a self grant without a target fails closed');
+  t.match(authorize(sudoUser, 'users.read', 'me'), { allowed: true, targetUserId: 'user-0001' }, '"me" resolves to the acting user');
+  t.throws(() => authorize(system, 'users.read', 'me'), { code: 'missing_context' }, '"me" as plain .system');
 });
 
 t.test('the echo route over HTTP, per principal', async (t) => {
@@ -63,4 +75,108 @@ t.test('the echo route over HTTP, per principal', async (t) => {
     401,
     '.anonymous naming its application',
   );
+});
+
+t.test('the users routes, per principal (SPEC §1.1 matrix)', async (t) => {
+  const test = await buildTestApp(t);
+  const { app, signed } = test;
+  const users = app.locus.users;
+  const actor = 'user-self01';
+  const other = 'user-othr01';
+  const sudo = { 'x-mitter-sudo-user-id': actor };
+  let serial = 0;
+
+  // A fresh pair of users per request: each row starts from the same state, whatever earlier rows did.
+  async function freshUsers(): Promise<{ self: string; other: string; selfLocatorId: string; otherLocatorId: string }> {
+    serial += 1;
+    for (const userId of [actor, other]) {
+      if (await users.exists(test.credentials.applicationId, userId)) {
+        await app.locus.db.user.deleteMany({ where: { userId } });
+      }
+      await app.locus.db.deletedUser.deleteMany({ where: { userId } });
+      await users.create(test.credentials.applicationId, { userId, screenName: userId, locators: [] });
+      await users.addLocator(test.credentials.applicationId, userId, {
+        locator: { type: 'email', value: `${userId}-${serial}@x.io`, locator: `email:${userId}-${serial}@x.io` },
+        verificationStatus: 'StatusNotProvided',
+      });
+    }
+    const [self, them] = await Promise.all([users.get(test.credentials.applicationId, actor), users.get(test.credentials.applicationId, other)]);
+    return { self: actor, other, selfLocatorId: self.locators[0]?.id ?? '', otherLocatorId: them.locators[0]?.id ?? '' };
+  }
+
+  type Who = 'system' | 'self' | 'other' | 'anonymous';
+  interface Row {
+    method: string;
+    url: string;
+    request: (ids: Awaited<ReturnType<typeof freshUsers>>, who: Who) => { path: string; query?: string; body?: unknown };
+    expect: Record<Who, number>;
+  }
+  // `self`: the sudo user acts on itself; `other`: on another user. Routes without a target user
+  // behave the same for both.
+  const rows: Row[] = [
+    { method: 'POST', url: '/v1/users', request: () => ({ path: '/v1/users', body: { screenName: { screenName: 'N' } } }), expect: { system: 200, self: 403, other: 403, anonymous: 401 } },
+    { method: 'GET', url: '/v1/users', request: () => ({ path: '/v1/users' }), expect: { system: 200, self: 403, other: 403, anonymous: 401 } },
+    {
+      method: 'GET',
+      url: '/v1/users',
+      request: (ids, who) => ({ path: '/v1/users', query: `locators=email:${who === 'self' ? ids.self : ids.other}-${serial}@x.io` }),
+      expect: { system: 200, self: 200, other: 200, anonymous: 401 },
+    },
+    { method: 'GET', url: '/v1/users/:userId', request: (ids, who) => ({ path: `/v1/users/${who === 'self' ? ids.self : ids.other}` }), expect: { system: 200, self: 200, other: 200, anonymous: 401 } },
+    { method: 'GET', url: '/v1/users/:userId', request: () => ({ path: '/v1/users/me' }), expect: { system: 400, self: 200, other: 200, anonymous: 401 } },
+    { method: 'DELETE', url: '/v1/users/:userId', request: (ids, who) => ({ path: `/v1/users/${who === 'self' ? ids.self : ids.other}` }), expect: { system: 200, self: 403, other: 403, anonymous: 401 } },
+    {
+      method: 'PUT',
+      url: '/v1/users/:userId/screenname',
+      request: (ids, who) => ({ path: `/v1/users/${who === 'self' ? ids.self : ids.other}/screenname`, body: { screenName: 'Renamed' } }),
+      expect: { system: 200, self: 200, other: 403, anonymous: 401 },
+    },
+    { method: 'PUT', url: '/v1/users/:userId/screenname', request: () => ({ path: '/v1/users/me/screenname', body: { screenName: 'Renamed' } }), expect: { system: 400, self: 200, other: 200, anonymous: 401 } },
+    {
+      method: 'GET',
+      url: '/v1/users/:userIds/screenname',
+      request: (ids, who) => ({ path: `/v1/users/${who === 'self' ? ids.self : ids.other},me/screenname` }),
+      expect: { system: 400, self: 200, other: 200, anonymous: 401 },
+    },
+    {
+      method: 'POST',
+      url: '/v1/users/:userId/locators',
+      request: (ids, who) => ({ path: `/v1/users/${who === 'self' ? ids.self : ids.other}/locators`, body: `tele:+1 213 373 ${String(4200 + serial)}` }),
+      expect: { system: 200, self: 200, other: 403, anonymous: 401 },
+    },
+    {
+      method: 'DELETE',
+      url: '/v1/users/:userId/locators/:userLocatorId',
+      request: (ids, who) =>
+        who === 'self' ? { path: `/v1/users/${ids.self}/locators/${ids.selfLocatorId}` } : { path: `/v1/users/${ids.other}/locators/${ids.otherLocatorId}` },
+      expect: { system: 200, self: 200, other: 403, anonymous: 401 },
+    },
+  ];
+
+  for (const row of rows) {
+    for (const who of ['system', 'self', 'other', 'anonymous'] as const) {
+      const ids = await freshUsers();
+      const { path, query, body } = row.request(ids, who);
+      const payload = body === undefined ? undefined : JSON.stringify(body);
+      const response =
+        who === 'anonymous'
+          ? await app.inject({
+              method: row.method as 'GET',
+              url: query ? `${path}?${query}` : path,
+              headers: { 'x-mitter-application-id': test.credentials.applicationId, ...(payload ? { 'content-type': 'application/json' } : {}) },
+              ...(payload ? { payload } : {}),
+            })
+          : await signed(row.method, path, { ...(query ? { query } : {}), ...(payload ? { body: payload } : {}), ...(who === 'system' ? {} : { headers: sudo }) });
+      t.equal(response.statusCode, row.expect[who], `${row.method} ${path}${query ? `?${query}` : ''} as ${who} → ${row.expect[who]}`);
+      const expectedCode = { 401: 'authorization_exception', 403: 'missing_privilege', 400: 'missing_context' }[response.statusCode];
+      if (expectedCode) t.equal(response.json().errorCode, expectedCode);
+    }
+  }
+
+  // Every users route is in the matrix.
+  const covered = new Set(rows.map((row) => `${row.method} ${row.url}`));
+  for (const route of app.locus.routes.filter((r) => r.url.startsWith('/v1/users'))) {
+    if (route.method === 'HEAD') continue;
+    t.ok(covered.has(`${route.method} ${route.url}`), `${route.method} ${route.url} is in the matrix`);
+  }
 });

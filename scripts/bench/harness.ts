@@ -13,6 +13,7 @@ import { systemClock } from '../../src/platform/clock.ts';
 import { projectRoot } from '../../src/platform/paths.ts';
 import { ApplicationsService, type Credentials } from '../../src/modules/applications/service.ts';
 import { createApplicationsStore } from '../../src/modules/applications/store.ts';
+import type { Db } from '../../src/platform/db.ts';
 
 export interface BenchServer {
   url: string;
@@ -31,16 +32,18 @@ function processCpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
 }
 
-export async function startBenchServer(): Promise<BenchServer> {
+/** `seed` fills the database before the server starts (it runs against the same file). */
+export async function startBenchServer(seed?: (db: Db, credentials: Credentials) => Promise<void>): Promise<BenchServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'locus-bench-'));
   const env = { ...process.env, LOCUS_DATA_DIR: dataDir, LOG_LEVEL: 'warn', PORT: '0' };
   const config = loadConfig(env);
   await migrate(config);
   const db = await createDb(config);
   const credentials = await new ApplicationsService({ store: createApplicationsStore(db), masterKey: config.masterKey, clock: systemClock }).create('bench');
+  if (seed) await seed(db, credentials);
   await db.$disconnect();
 
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, 'scripts', 'bench', 'server.ts')], {
+  const child: ChildProcess = spawn(process.execPath, [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []), '--import', 'tsx', join(projectRoot, 'scripts', 'bench', 'server.ts')], {
     cwd: projectRoot,
     env: { ...env, BENCH_APPLICATION_ID: credentials.applicationId, BENCH_APPLICATION_NAME: credentials.name },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -1,7 +1,8 @@
 // `npm run bench -- <name>`: runs one benchmark. Benchmarks are scripts, never timed tests.
 import { benchSigned } from './signed.ts';
+import { benchUsers } from './users.ts';
 
-const benches: Record<string, () => Promise<void>> = { signed: benchSigned };
+const benches: Record<string, () => Promise<void>> = { signed: benchSigned, users: benchUsers };
 
 const name = process.argv[2];
 const bench = name ? benches[name] : undefined;

@@ -1,8 +1,10 @@
-// The server under benchmark: a normal Locus app plus one bare route that returns the same JSON as
-// the signed echo route without authentication, so the two can be compared in the same process.
+// The server under benchmark: a normal Locus app plus bare routes without authentication, policy or
+// wire shaping, so each signed route can be compared with its bare core in the same process:
+// /bench/bare returns the echo route's JSON; /bench/users/… run the users routes' Prisma queries.
 import { Type } from 'typebox';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
+import { createUsersStore } from '../../src/modules/users/store.ts';
 
 const config = loadConfig();
 const app = await buildApp(config, { logger: false });
@@ -15,6 +17,15 @@ app.get(
   },
   async () => bareBody,
 );
+const usersStore = createUsersStore(app.locus.db);
+const applicationId = process.env.BENCH_APPLICATION_ID ?? '';
+app.get('/bench/users/:userId', { config: { action: 'health.read' }, schema: { hide: true } }, async (request) =>
+  usersStore.findUser(applicationId, (request.params as { userId: string }).userId),
+);
+app.get('/bench/users', { config: { action: 'health.read' }, schema: { hide: true } }, async (request) => {
+  const locators = String((request.query as { locators?: string }).locators ?? '').split(',');
+  return usersStore.findByLocators(applicationId, locators);
+});
 await app.listen({ host: '127.0.0.1', port: 0 });
 const address = app.server.address();
 process.stdout.write(`READY ${typeof address === 'object' && address ? address.port : 0}\n`);

@@ -39,3 +39,6 @@ export function uniqueViolationFields(error: unknown): string[] | null {
   if (!Array.isArray(fields)) return [];
   return fields.filter((field): field is string => typeof field === 'string').map((field) => field.replace(/^"|"$/g, ''));
 }
+
+/** Tagged-template SQL with bound parameters for `$queryRaw` (both generated clients share this runtime). */
+export { Prisma } from '../generated/pg/client.ts';

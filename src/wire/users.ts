@@ -25,7 +25,9 @@ export const IdentifiableSchema = Type.Object({ identifier: Type.String() }, { $
 
 export const WireUserLocatorSchema = Type.Object(
   {
-    '@type': Type.Union([Type.Literal('email'), Type.Literal('tele')]),
+    // Plain enums and `nullable` rather than unions below: fast-json-stringify validates every
+    // union branch per value while serialising, which made list responses measurably slower.
+    '@type': Type.Unsafe<'email' | 'tele'>({ type: 'string', enum: ['email', 'tele'] }),
     locator: Type.String({ description: '<type>:<value>, normalised (email lower-cased, tele in E.164)' }),
     email: Type.Optional(Type.String()),
     phoneNumber: Type.Optional(Type.String({ description: 'E.164' })),
@@ -54,10 +56,11 @@ export const WireUserSchema = Type.Object(
     systemUser: Type.Boolean(),
     synthetic: Type.Boolean(),
     blocked: Type.Boolean(),
-    entityProfile: Type.Union([Type.Null(), Type.Object({ entityId: Type.Ref('Identifiable'), attributes: Type.Array(ProfileAttributeSchema) })], {
-      description: 'Filled when withProfileAttributes is given (profiles)',
-    }),
-    entityMetadata: Type.Union([Type.Null(), Type.Record(Type.String(), Type.Unknown())], { description: 'Filled when shouldFetchMetadata=true (metadata)' }),
+    entityProfile: Type.Object(
+      { entityId: Type.Ref('Identifiable'), attributes: Type.Array(ProfileAttributeSchema) },
+      { nullable: true, description: 'null unless withProfileAttributes is given' },
+    ),
+    entityMetadata: Type.Object({}, { nullable: true, additionalProperties: true, description: 'null unless shouldFetchMetadata=true' }),
     auditInfo: Type.Object({ createdAt: Type.Integer({ description: 'Epoch ms' }), updatedAt: Type.Integer({ description: 'Epoch ms' }) }),
   },
   { $id: 'User', title: 'User' },

@@ -105,7 +105,7 @@ export class UsersService {
     const wanted = [...new Set(locators.map((l) => l.locator))];
     if (wanted.length === 0) return [];
     const rows = await this.store.findByLocators(applicationId, wanted);
-    const byLocator = new Map(rows.map((row) => [row.locator, row.user]));
+    const byLocator = new Map(rows.flatMap((row) => row.matched.map((locator) => [locator, row.user] as const)));
     const users = new Map<string, StoredUser>();
     for (const locator of wanted) {
       const user = byLocator.get(locator);

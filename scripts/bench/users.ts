@@ -1,0 +1,93 @@
+// `npm run bench -- users`: signed `GET /v1/users/{id}` and `GET /v1/users?locators=…` against bare
+// routes that run the same Prisma queries with no authentication, policy or wire shaping, on one
+// server, in the same run. Every request targets a different seeded user, chosen and signed per
+// request by the client for both sides, so the client path is the same and only the server differs.
+import { randomBytes, randomUUID } from 'node:crypto';
+import type autocannon from 'autocannon';
+import { signRequestHeaders } from '../../src/auth/signature.ts';
+import { domainId } from '../../src/platform/ids.ts';
+import { load, report, startBenchServer } from './harness.ts';
+
+const USERS = 2_000;
+const userId = (i: number) => `bench-user-${String(i).padStart(5, '0')}`;
+const email = (i: number) => `email:bench${i}@example.com`;
+const phone = (i: number) => `tele:+1213555${String(i).padStart(4, '0')}`;
+
+export async function benchUsers(): Promise<void> {
+  const server = await startBenchServer(async (db, credentials) => {
+    const now = new Date();
+    for (let start = 0; start < USERS; start += 500) {
+      await db.$transaction(
+        Array.from({ length: Math.min(500, USERS - start) }, (_, k) => {
+          const i = start + k;
+          return db.user.create({
+            data: {
+              id: randomUUID(),
+              applicationId: credentials.applicationId,
+              userId: userId(i),
+              screenName: `Bench ${i}`,
+              createdAt: now,
+              updatedAt: now,
+              locators: {
+                create: [email(i), phone(i)].map((locator, position) => ({
+                  id: domainId(),
+                  applicationId: credentials.applicationId,
+                  locator,
+                  verificationStatus: 'StatusNotProvided',
+                  position,
+                  createdAt: now,
+                })),
+              },
+            },
+          });
+        }),
+      );
+    }
+  });
+  try {
+    const { credentials } = server;
+    let next = 0;
+    const pick = () => (next = (next + 7919) % USERS);
+    const sign = (path: string) =>
+      signRequestHeaders({
+        method: 'GET',
+        path,
+        accessKey: credentials.accessKey,
+        accessSecret: credentials.accessSecret,
+        date: new Date().toUTCString(),
+        nonce: randomBytes(16).toString('hex'),
+      });
+    // Bare requests carry the same signed headers under names the server ignores.
+    const unverified = (path: string) => Object.fromEntries(Object.entries(sign(path)).map(([name, value]) => [`x-unverified-${name}`, value]));
+    const request = (path: () => string, signed: boolean): autocannon.Request => ({
+      method: 'GET',
+      setupRequest: (r: autocannon.Request) => {
+        const full = path();
+        const bare = full.split('?')[0] as string;
+        return { ...r, path: full, headers: signed ? sign(bare) : unverified(bare) };
+      },
+    });
+    const byId = () => userId(pick());
+    const lookup = () => {
+      const a = pick();
+      const b = pick();
+      return `locators=${encodeURIComponent(`${email(a)},${phone(b)}`)}`;
+    };
+
+    await load(server, 'warm-up', { url: server.url, duration: 2, requests: [request(() => `/bench/users/${byId()}`, false)] });
+    await load(server, 'warm-up', { url: server.url, duration: 2, requests: [request(() => `/v1/users/${byId()}`, true)] });
+    const bareGet = await load(server, 'bare: findUser query', { url: server.url, requests: [request(() => `/bench/users/${byId()}`, false)] });
+    const signedGet = await load(server, 'signed GET /v1/users/{id}', { url: server.url, requests: [request(() => `/v1/users/${byId()}`, true)] });
+    const bareLookup = await load(server, 'bare: findByLocators query (2)', { url: server.url, requests: [request(() => `/bench/users?${lookup()}`, false)] });
+    const signedLookup = await load(server, 'signed GET /v1/users?locators= (2)', { url: server.url, requests: [request(() => `/v1/users?${lookup()}`, true)] });
+    report(
+      [bareGet, signedGet, bareLookup, signedLookup],
+      [
+        ['GET /v1/users/{id} / bare query', signedGet, bareGet],
+        ['GET /v1/users?locators / bare query', signedLookup, bareLookup],
+      ],
+    );
+  } finally {
+    await server.stop();
+  }
+}
