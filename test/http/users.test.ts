@@ -136,6 +136,13 @@ t.test('lookup by locators: repeated, comma-joined, any spelling', async (t) => 
   const bad = await test.signed('GET', '/v1/users', { query: 'locators=email:a@example.com,tele:12345' });
   t.match({ status: bad.statusCode, body: bad.json() }, { status: 400, body: { errorCode: 'invalid_entity', diagnostics: { field: 'locators[1]', location: 'query', rule: 'phone' } } });
 
+  for (const empty of ['locators=', 'locators=,', 'locators=%20&locators=']) {
+    for (const headers of [{}, { 'x-mitter-sudo-user-id': 'user-0003' }] as Array<Record<string, string>>) {
+      const response = await test.signed('GET', '/v1/users', { query: empty, headers });
+      t.match({ status: response.statusCode, body: response.json() }, { status: 400, body: { diagnostics: { field: 'locators', rule: 'minItems' } } }, `${empty} is an empty lookup, never a listing`);
+    }
+  }
+
   const tooMany = Array.from({ length: 101 }, (_, i) => `email:u${i}@example.com`).join(',');
   const limited = await test.signed('GET', '/v1/users', { query: `locators=${encodeURIComponent(tooMany)}` });
   t.match({ status: limited.statusCode, body: limited.json() }, { status: 400, body: { diagnostics: { field: 'locators', rule: 'maxItems' } } });

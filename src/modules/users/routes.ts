@@ -72,9 +72,10 @@ const UserReadQuery = Type.Object(
   { additionalProperties: true },
 );
 
+/** Any `locators` parameter, even an empty one, makes the request a lookup (never a listing). */
 function hasLocatorQuery(request: FastifyRequest): boolean {
-  const locators = (request.query as Record<string, unknown> | undefined)?.locators;
-  return locators !== undefined && locators !== '';
+  const query = request.query as Record<string, unknown> | undefined;
+  return query !== undefined && Object.hasOwn(query, 'locators');
 }
 
 /** `withProfileAttributes` is checked now; profiles fill `entityProfile` once they exist. */
@@ -174,8 +175,12 @@ export async function userRoutes(app: FastifyInstance): Promise<void> {
       const query = request.query as Static<typeof UsersQuery>;
       checkProfileAttributesQuery(query.withProfileAttributes);
       const applicationId = applicationOf(request.principal);
-      const lookups = splitList(query.locators ?? []);
-      if (lookups.length > 0) {
+      if (hasLocatorQuery(request)) {
+        // The policy allowed a lookup, so this branch must never fall through to the listing.
+        const lookups = splitList(query.locators ?? []);
+        if (lookups.length === 0) {
+          throw new ApiError('invalid_entity', 'locators: give at least one locator', { field: 'locators', location: 'query', rule: 'minItems' });
+        }
         if (lookups.length > MAX_LIST_ENTRIES) {
           throw new ApiError('invalid_entity', `locators: at most ${MAX_LIST_ENTRIES}`, { field: 'locators', location: 'query', rule: 'maxItems' });
         }

@@ -90,9 +90,10 @@ export function createUsersStore(db: Db) {
       return foldUsers(rows)[0] ?? null;
     },
 
+    /** On the path of every sudo request: one indexed raw query. */
     async userExists(applicationId: string, userId: string): Promise<boolean> {
-      const row = await db.user.findUnique({ where: { applicationId_userId: { applicationId, userId } }, select: { id: true } });
-      return row !== null;
+      const rows = await db.$queryRaw<unknown[]>`SELECT 1 AS "found" FROM "User" WHERE "applicationId" = ${applicationId} AND "userId" = ${userId}`;
+      return rows.length > 0;
     },
 
     /** The users owning any of these normalised locators (at most 100), each with the locators it matched. */
