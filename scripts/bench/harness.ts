@@ -109,3 +109,29 @@ export function report(results: LoadResult[], ratios: Array<[string, LoadResult,
     process.exitCode = 1;
   }
 }
+
+function mean(a: LoadResult, b: LoadResult): LoadResult {
+  const avg = (x: number, y: number) => Math.round((x + y) / 2);
+  return {
+    name: a.name,
+    requestsPerSecond: avg(a.requestsPerSecond, b.requestsPerSecond),
+    serverCpuPercent: avg(a.serverCpuPercent, b.serverCpuPercent),
+    serverCpuMicrosPerRequest: avg(a.serverCpuMicrosPerRequest, b.serverCpuMicrosPerRequest),
+    p50Ms: avg(a.p50Ms, b.p50Ms),
+    p99Ms: avg(a.p99Ms, b.p99Ms),
+    non2xx: a.non2xx + b.non2xx,
+    errors: a.errors + b.errors,
+  };
+}
+
+/**
+ * Runs A, B, B, A and reports each side as the mean of its two runs, so that drift during the
+ * benchmark (heap growth, caches, the load generator sharing the machine) weighs on both alike.
+ */
+export async function loadAbba(server: BenchServer, a: [string, autocannon.Options], b: [string, autocannon.Options]): Promise<[LoadResult, LoadResult]> {
+  const a1 = await load(server, a[0], a[1]);
+  const b1 = await load(server, b[0], b[1]);
+  const b2 = await load(server, b[0], b[1]);
+  const a2 = await load(server, a[0], a[1]);
+  return [mean(a1, a2), mean(b1, b2)];
+}

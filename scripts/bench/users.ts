@@ -2,11 +2,12 @@
 // routes that run the same Prisma queries with no authentication, policy or wire shaping, on one
 // server, in the same run. Every request targets a different seeded user, chosen and signed per
 // request by the client for both sides, so the client path is the same and only the server differs.
+// Each pair runs bare, signed, signed, bare (means reported), so drift during the run hits both.
 import { randomBytes, randomUUID } from 'node:crypto';
 import type autocannon from 'autocannon';
 import { signRequestHeaders } from '../../src/auth/signature.ts';
 import { domainId } from '../../src/platform/ids.ts';
-import { load, report, startBenchServer } from './harness.ts';
+import { load, loadAbba, report, startBenchServer } from './harness.ts';
 
 const USERS = 2_000;
 const userId = (i: number) => `bench-user-${String(i).padStart(5, '0')}`;
@@ -76,10 +77,16 @@ export async function benchUsers(): Promise<void> {
 
     await load(server, 'warm-up', { url: server.url, duration: 2, requests: [request(() => `/bench/users/${byId()}`, false)] });
     await load(server, 'warm-up', { url: server.url, duration: 2, requests: [request(() => `/v1/users/${byId()}`, true)] });
-    const bareGet = await load(server, 'bare: findUser query', { url: server.url, requests: [request(() => `/bench/users/${byId()}`, false)] });
-    const signedGet = await load(server, 'signed GET /v1/users/{id}', { url: server.url, requests: [request(() => `/v1/users/${byId()}`, true)] });
-    const bareLookup = await load(server, 'bare: findByLocators query (2)', { url: server.url, requests: [request(() => `/bench/users?${lookup()}`, false)] });
-    const signedLookup = await load(server, 'signed GET /v1/users?locators= (2)', { url: server.url, requests: [request(() => `/v1/users?${lookup()}`, true)] });
+    const [bareGet, signedGet] = await loadAbba(
+      server,
+      ['bare: findUser query', { url: server.url, requests: [request(() => `/bench/users/${byId()}`, false)] }],
+      ['signed GET /v1/users/{id}', { url: server.url, requests: [request(() => `/v1/users/${byId()}`, true)] }],
+    );
+    const [bareLookup, signedLookup] = await loadAbba(
+      server,
+      ['bare: findByLocators query (2)', { url: server.url, requests: [request(() => `/bench/users?${lookup()}`, false)] }],
+      ['signed GET /v1/users?locators= (2)', { url: server.url, requests: [request(() => `/v1/users?${lookup()}`, true)] }],
+    );
     report(
       [bareGet, signedGet, bareLookup, signedLookup],
       [

@@ -7,7 +7,7 @@ import { getCountries, getExampleNumber, type CountryCode } from 'libphonenumber
 import examples from 'libphonenumber-js/mobile/examples';
 import { ApiError } from '../../src/errors.ts';
 import { generateUserId, parseScreenName, parseUserId, USER_ID_PATTERN } from '../../src/modules/users/rules.ts';
-import { normaliseEmail, parseLocatorInput, parseLocatorString, type Where } from '../../src/modules/users/locators.ts';
+import { normaliseEmail, normalisePhoneNumber, parseLocatorInput, parseLocatorString, PHONE_NUMBER_MEMO_SIZE, rememberedPhoneNumbers, type Where } from '../../src/modules/users/locators.ts';
 
 const where: Where = { field: 'f', location: 'body' };
 const E164 = /^\+[1-9][0-9]{1,14}$/;
@@ -140,6 +140,18 @@ t.test('phone locators', async (t) => {
     }),
     { numRuns: 3000 },
   );
+});
+
+t.test('accepted phone numbers are remembered, within a bound', async (t) => {
+  const first = normalisePhoneNumber('+1 213 373 4253', where);
+  t.equal(normalisePhoneNumber('+1 213 373 4253', where), first, 'a repeated spelling answers from memory');
+  t.ok(Object.isFrozen(first), 'shared answers cannot be changed by a caller');
+  t.throws(() => normalisePhoneNumber('+1 213 373 4253 ext. 1', where), { code: 'invalid_entity' });
+  for (let i = 0; i < PHONE_NUMBER_MEMO_SIZE + 50; i += 1) {
+    normalisePhoneNumber(`+1 ${i < 10_000 ? '213' : '310'} 373 ${String(i % 10_000).padStart(4, '0')}`, where);
+  }
+  t.ok(rememberedPhoneNumbers() <= PHONE_NUMBER_MEMO_SIZE, `bounded: ${rememberedPhoneNumbers()} remembered`);
+  t.equal(normalisePhoneNumber('+1 213 373 4253', where).locator, 'tele:+12133734253', 'an evicted spelling is parsed again, to the same value');
 });
 
 t.test('locator inputs: strings and entities', async (t) => {

@@ -56,14 +56,40 @@ export function normaliseEmail(input: unknown, where: Where): Locator {
   return { type: 'email', value, locator: `email:${value}` };
 }
 
+/**
+ * Accepted numbers, by their spelling. Parsing and validating against the full metadata costs
+ * 20–100 µs (it walks large regular expressions, and more when they have left the CPU caches),
+ * and the same numbers are looked up again and again (contact sync). Bounded; least recently
+ * used spellings are dropped first. Rejections are not kept: they must not crowd out real numbers.
+ */
+const acceptedPhoneNumbers = new Map<string, Locator>();
+export const PHONE_NUMBER_MEMO_SIZE = 10_000;
+
+/** How many spellings are remembered now (for tests and diagnostics). */
+export function rememberedPhoneNumbers(): number {
+  return acceptedPhoneNumbers.size;
+}
+
 export function normalisePhoneNumber(input: unknown, where: Where): Locator {
   const raw = requireText(input, where).trim();
+  const known = acceptedPhoneNumbers.get(raw);
+  if (known !== undefined) {
+    acceptedPhoneNumbers.delete(raw);
+    acceptedPhoneNumbers.set(raw, known);
+    return known;
+  }
   if (!raw.startsWith('+')) throw invalid(where, 'phone', 'must be an international number starting with + and a country code');
   // extract:false: the whole string must be the number, not merely contain one.
   const parsed = parsePhoneNumberFromString(raw, { extract: false });
   if (parsed === undefined || !parsed.isValid()) throw invalid(where, 'phone', 'is not a valid phone number');
   if (parsed.ext !== undefined) throw invalid(where, 'phone_extension', 'must not carry an extension');
-  return { type: 'tele', value: parsed.number, locator: `tele:${parsed.number}` };
+  const locator: Locator = Object.freeze({ type: 'tele', value: parsed.number, locator: `tele:${parsed.number}` });
+  if (acceptedPhoneNumbers.size >= PHONE_NUMBER_MEMO_SIZE) {
+    const oldest = acceptedPhoneNumbers.keys().next();
+    if (!oldest.done) acceptedPhoneNumbers.delete(oldest.value);
+  }
+  acceptedPhoneNumbers.set(raw, locator);
+  return locator;
 }
 
 function normalise(type: LocatorType, value: unknown, where: Where): Locator {
