@@ -70,6 +70,8 @@ export interface BuildOptions {
   kv?: Kv;
   /** Fastify logger setting; defaults to JSON logs at config.logLevel. */
   logger?: boolean | Record<string, unknown>;
+  /** Where the default JSON logs go (stdout when absent); lets tests read what would be logged. */
+  logStream?: NodeJS.WritableStream;
   /** Poll for changes made by other processes (default true; tests call refreshIfChanged instead). */
   watchApplications?: boolean;
 }
@@ -83,9 +85,21 @@ function requestId(request: { headers: Record<string, string | string[] | undefi
   return typeof incoming === 'string' && REQUEST_ID_PATTERN.test(incoming) ? incoming : randomUUID();
 }
 
-function loggerOptions(config: Config) {
+interface LoggedRequest {
+  method: string;
+  url: string;
+  ip?: string;
+  id?: string;
+}
+
+function loggerOptions(config: Config, stream?: NodeJS.WritableStream) {
   return {
     level: config.logLevel,
+    ...(stream ? { stream } : {}),
+    serializers: {
+      // The path only: query strings carry personal data (locator lookups by email and phone).
+      req: (request: LoggedRequest) => ({ method: request.method, path: request.url.split('?')[0], remoteAddress: request.ip, requestId: request.id }),
+    },
     // Credentials never reach the logs, whatever a serializer is later taught to include.
     redact: {
       paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-issued-mitter-user-authorization"]'],
@@ -101,7 +115,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const kv = options.kv ?? new MemoryKv(clock);
 
   const app = Fastify({
-    logger: options.logger ?? loggerOptions(config),
+    logger: options.logger ?? loggerOptions(config, options.logStream),
     bodyLimit: BODY_LIMIT_BYTES,
     requestIdHeader: false,
     genReqId: requestId,

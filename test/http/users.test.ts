@@ -1,6 +1,8 @@
 // SPEC §3 over HTTP: users, screen names, locators, lookups, paging, deletion.
+import { Writable } from 'node:stream';
 import t from 'tap';
 import { buildTestApp, type TestApp } from '../helpers/app.ts';
+import { createTestDatabase } from '../helpers/db.ts';
 
 const json = (value: unknown) => JSON.stringify(value);
 
@@ -305,4 +307,26 @@ t.test('concurrent claims on one locator: one success, one 409', async (t) => {
   const ids = await Promise.all(Array.from({ length: 4 }, () => createUser(test, { userId: 'same-id-01', screenName: { screenName: 'x' } })));
   t.same(ids.map((r) => r.statusCode).sort(), [200, 409, 409, 409], 'one of four concurrent creates of one id wins');
   t.equal(await test.app.locus.db.userLocator.count(), 5, 'exactly one row per contested locator');
+});
+
+t.test('request logs carry the path, never the query string or credentials', async (t) => {
+  const lines: string[] = [];
+  const logStream = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+  const database = await createTestDatabase();
+  database.config.logLevel = 'info';
+  t.teardown(() => database.drop());
+  const test = await buildTestApp(t, { database, logger: undefined, logStream });
+  await createUser(test, { userId: 'user-0001', screenName: { screenName: 'A' }, userLocators: ['email:secret.person@example.com'] });
+  const lookup = await test.signed('GET', '/v1/users', { query: `locators=${encodeURIComponent('email:secret.person@example.com')}` });
+  t.equal(lookup.json().length, 1);
+  const log = lines.join('');
+  t.match(log, /"path":"\/v1\/users"/, 'the path is logged');
+  t.match(log, new RegExp(`"requestId":"${lookup.headers['x-request-id']}"`), 'with the request id');
+  t.notMatch(log, /secret\.person|locators=/, 'the lookup’s query string is not');
+  t.notMatch(log, new RegExp(test.credentials.accessKey), 'nor the access key');
 });
