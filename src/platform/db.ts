@@ -24,7 +24,6 @@ export async function createDb(config: Pick<Config, 'databaseProvider' | 'databa
   return client as unknown as Db;
 }
 
-
 /** The client handed to a `$transaction` callback. */
 export type DbTransaction = Parameters<Parameters<Db['$transaction']>[0]>[0];
 

@@ -6,7 +6,6 @@ import type { Where } from './locators.ts';
 
 /** 8–72 characters; the first alphanumeric, `@` or `#`; then also `-`, `_` and `$`. */
 export const USER_ID_PATTERN = /^[a-zA-Z0-9@#][-a-zA-Z0-9_@$#]{7,71}$/;
-export const USER_ID_PATTERN_SOURCE = USER_ID_PATTERN.source;
 /** Principals and path words that can never be user ids (most already fail the pattern). */
 export const RESERVED_USER_IDS: ReadonlySet<string> = new Set(['.system', '.anonymous', '.deleted', 'me']);
 export const MAX_SCREEN_NAME_LENGTH = 256;
