@@ -4,6 +4,7 @@
 // caller learns nothing from body errors, and the signature's MD5 covers the exact bytes received.
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { AjvCompiler, type ValidatorFactory } from '@fastify/ajv-compiler';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Config } from './config.ts';
@@ -79,6 +80,27 @@ export interface BuildOptions {
 const EMPTY_BODY = Buffer.alloc(0);
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
+const AJV_OPTIONS = { coerceTypes: 'array', removeAdditional: false, allErrors: false } as const;
+interface ValidatorRoute {
+  schema: unknown;
+  httpPart?: string;
+}
+type Validator = (route: ValidatorRoute) => unknown;
+type ValidatorPool = (externalSchemas: Record<string, unknown>, options?: { customOptions?: Record<string, unknown> }) => Validator;
+// The pool's published types describe an older call signature; at run time it is this.
+const ajvPool = AjvCompiler() as unknown as ValidatorPool;
+
+/**
+ * Query strings, path parameters and headers are text, so their schemas coerce ("5" → 5). JSON
+ * bodies are already typed: coercing them would silently rewrite values (null → "", 5 → "5"), so
+ * body schemas validate without coercion.
+ */
+function buildValidator(externalSchemas: Record<string, unknown>, options?: { customOptions?: Record<string, unknown> }): Validator {
+  const coercing = ajvPool(externalSchemas, options);
+  const strict = ajvPool(externalSchemas, { ...options, customOptions: { ...options?.customOptions, coerceTypes: false } });
+  return (route) => (route.httpPart === 'body' ? strict : coercing)(route);
+}
+
 /** A load balancer's X-Request-Id is kept when it is well-formed (it ends up in logs); else a fresh one. */
 function requestId(request: { headers: Record<string, string | string[] | undefined> }): string {
   const incoming = request.headers['x-request-id'];
@@ -120,7 +142,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     requestIdHeader: false,
     genReqId: requestId,
     frameworkErrors: frameworkErrors(() => clock.now()),
-    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
+    ajv: { customOptions: AJV_OPTIONS },
+    schemaController: { compilersFactory: { buildValidator: buildValidator as unknown as ValidatorFactory } },
   });
 
   if (migration.applied.length > 0) app.log.info({ migrations: migration.applied }, 'applied database migrations');

@@ -84,6 +84,11 @@ t.test('create: every rule answers 400 invalid_entity naming the field', async (
     ['extension', { screenName: { screenName: 'S' }, userLocators: ['tele:+1 213 373 4253 ext. 9'] }, { field: 'userLocators[0]', rule: 'phone_extension' }],
     ['same locator twice', { screenName: { screenName: 'S' }, userLocators: ['tele:+12133734253', 'tele:+1 (213) 373-4253'] }, { field: 'userLocators[1]', rule: 'duplicate' }],
     ['too many locators', { screenName: { screenName: 'S' }, userLocators: Array.from({ length: 21 }, (_, i) => `email:u${i}@example.com`) }, { field: 'userLocators', rule: 'maxItems' }],
+    // JSON bodies are typed: nothing is coerced into a string or a boolean.
+    ['numeric id', { userId: 12345678, screenName: { screenName: 'S' } }, { field: 'userId', rule: 'type' }],
+    ['numeric screen name', { screenName: { screenName: 12345 } }, { field: 'screenName.screenName', rule: 'type' }],
+    ['null screen name', { screenName: { screenName: null } }, { field: 'screenName.screenName', rule: 'type' }],
+    ['string flag', { screenName: { screenName: 'S' }, systemUser: 'false' }, { field: 'systemUser', rule: 'type' }],
   ];
   for (const [name, body, diagnostics] of cases) {
     const response = await createUser(test, body);
