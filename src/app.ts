@@ -21,7 +21,10 @@ import { createApplicationsStore } from './modules/applications/store.ts';
 import { applicationRoutes } from './modules/applications/routes.ts';
 import { userRoutes } from './modules/users/routes.ts';
 import { USER_WIRE_SCHEMAS } from './wire/users.ts';
+import { PROFILE_WIRE_SCHEMAS } from './wire/profiles.ts';
 import { UsersService } from './modules/users/service.ts';
+import { ProfilesService } from './modules/profiles/service.ts';
+import { profileRoutes } from './modules/profiles/routes.ts';
 import { systemRoutes } from './modules/system/routes.ts';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -43,6 +46,7 @@ export interface Locus {
   kv: Kv;
   applications: ApplicationsService;
   users: UsersService;
+  profiles: ProfilesService;
 }
 
 declare module 'fastify' {
@@ -151,8 +155,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   const applications = new ApplicationsService({ store: createApplicationsStore(db), masterKey: config.masterKey, clock, log: app.log });
   const users = new UsersService({ db, clock, log: app.log });
+  const profiles = new ProfilesService({ db, clock, users });
   const routes: RegisteredRoute[] = [];
-  app.decorate('locus', { config, routes, db, clock, kv, applications, users });
+  app.decorate('locus', { config, routes, db, clock, kv, applications, users, profiles });
   // Reference-type decorators must start as null (Fastify 5); the hooks below fill them per request.
   app.decorateRequest('principal', null as never);
   app.decorateRequest('rawBody', null);
@@ -208,7 +213,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
 
   app.addSchema(ErrorBodySchema);
-  for (const schema of USER_WIRE_SCHEMAS) app.addSchema(schema);
+  for (const schema of [...USER_WIRE_SCHEMAS, ...PROFILE_WIRE_SCHEMAS]) app.addSchema(schema);
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
@@ -234,6 +239,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(systemRoutes);
   await app.register(applicationRoutes);
   await app.register(userRoutes);
+  await app.register(profileRoutes);
   await app.register(async (docs) => {
     // The UI's own routes (page, assets, JSON) are documentation reads for the policy.
     docs.addHook('onRoute', (route) => {

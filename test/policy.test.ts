@@ -49,6 +49,10 @@ t.test('the decision table', async (t) => {
     ['users.screenname.write', true, true, false, false],
     ['users.locators.write', true, true, false, false],
     ['users.locators.attest', true, false, false, false],
+    ['profiles.defs.write', true, false, false, false],
+    ['profiles.defs.read', true, true, true, false],
+    ['profiles.read', true, true, true, false],
+    ['profiles.write', true, true, false, false],
   ];
   t.equal(expected.length, Object.keys(RULES).length, 'every rule is in this table');
   for (const [action, sys, self, other, anon] of expected) {
@@ -77,7 +81,7 @@ t.test('the echo route over HTTP, per principal', async (t) => {
   );
 });
 
-t.test('the users routes, per principal (SPEC §1.1 matrix)', async (t) => {
+t.test('the users and profiles routes, per principal (SPEC §1.1 matrix)', async (t) => {
   const test = await buildTestApp(t);
   const { app, signed } = test;
   const users = app.locus.users;
@@ -151,6 +155,41 @@ t.test('the users routes, per principal (SPEC §1.1 matrix)', async (t) => {
         who === 'self' ? { path: `/v1/users/${ids.self}/locators/${ids.selfLocatorId}` } : { path: `/v1/users/${ids.other}/locators/${ids.otherLocatorId}` },
       expect: { system: 200, self: 200, other: 403, anonymous: 401 },
     },
+    {
+      method: 'POST',
+      url: '/v1/attribute-def/users',
+      request: () => ({ path: '/v1/attribute-def/users', body: { key: `app.k${serial}`, allowedContentTypes: ['text/plain'], allowedContentEncodings: ['identity'] } }),
+      expect: { system: 200, self: 403, other: 403, anonymous: 401 },
+    },
+    { method: 'GET', url: '/v1/attribute-def/users', request: () => ({ path: '/v1/attribute-def/users' }), expect: { system: 200, self: 200, other: 200, anonymous: 401 } },
+    { method: 'GET', url: '/v1/attribute-def/users/:key', request: () => ({ path: '/v1/attribute-def/users/mitter.upa.Bio' }), expect: { system: 200, self: 200, other: 200, anonymous: 401 } },
+    { method: 'GET', url: '/v1/users/:userId/profile', request: (ids, who) => ({ path: `/v1/users/${who === 'self' ? ids.self : ids.other}/profile` }), expect: { system: 200, self: 200, other: 200, anonymous: 401 } },
+    { method: 'GET', url: '/v1/users/:userId/profile', request: () => ({ path: '/v1/users/me/profile' }), expect: { system: 400, self: 200, other: 200, anonymous: 401 } },
+    {
+      method: 'GET',
+      url: '/v1/users/:userId/profile/:keys',
+      request: (ids, who) => ({ path: `/v1/users/${who === 'self' ? ids.self : ids.other}/profile/mitter.upa.Bio,mitter.upa.Gender` }),
+      expect: { system: 200, self: 200, other: 200, anonymous: 401 },
+    },
+    {
+      method: 'POST',
+      url: '/v1/users/:userId/profile/:key',
+      request: (ids, who) => ({ path: `/v1/users/${who === 'self' ? ids.self : ids.other}/profile/mitter.upa.Bio`, body: { key: 'mitter.upa.Bio', value: 'b' } }),
+      expect: { system: 200, self: 200, other: 403, anonymous: 401 },
+    },
+    { method: 'POST', url: '/v1/users/:userId/profile/:key', request: () => ({ path: '/v1/users/me/profile/mitter.upa.Bio', body: { value: 'b' } }), expect: { system: 400, self: 200, other: 200, anonymous: 401 } },
+    {
+      method: 'POST',
+      url: '/v1/users/:userId/profile',
+      request: (ids, who) => ({ path: `/v1/users/${who === 'self' ? ids.self : ids.other}/profile`, body: { attributes: [{ key: 'mitter.upa.Bio', value: 'b' }], patchType: 'Set' } }),
+      expect: { system: 200, self: 200, other: 403, anonymous: 401 },
+    },
+    {
+      method: 'DELETE',
+      url: '/v1/users/:userId/profile/:keys',
+      request: (ids, who) => ({ path: `/v1/users/${who === 'self' ? ids.self : ids.other}/profile/mitter.upa.Bio` }),
+      expect: { system: 200, self: 200, other: 403, anonymous: 401 },
+    },
   ];
 
   for (const row of rows) {
@@ -173,9 +212,9 @@ t.test('the users routes, per principal (SPEC §1.1 matrix)', async (t) => {
     }
   }
 
-  // Every users route is in the matrix.
+  // Every users and profiles route is in the matrix.
   const covered = new Set(rows.map((row) => `${row.method} ${row.url}`));
-  for (const route of app.locus.routes.filter((r) => r.url.startsWith('/v1/users'))) {
+  for (const route of app.locus.routes.filter((r) => r.url.startsWith('/v1/users') || r.url.startsWith('/v1/attribute-def'))) {
     if (route.method === 'HEAD') continue;
     t.ok(covered.has(`${route.method} ${route.url}`), `${route.method} ${route.url} is in the matrix`);
   }

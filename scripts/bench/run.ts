@@ -1,8 +1,9 @@
 // `npm run bench -- <name>`: runs one benchmark. Benchmarks are scripts, never timed tests.
 import { benchSigned } from './signed.ts';
 import { benchUsers } from './users.ts';
+import { benchProfiles } from './profiles.ts';
 
-const benches: Record<string, () => Promise<void>> = { signed: benchSigned, users: benchUsers };
+const benches: Record<string, () => Promise<void>> = { signed: benchSigned, users: benchUsers, profiles: benchProfiles };
 
 const name = process.argv[2];
 const bench = name ? benches[name] : undefined;

@@ -1,10 +1,12 @@
 // The server under benchmark: a normal Locus app plus bare routes without authentication, policy or
 // wire shaping, so each signed route can be compared with its bare core in the same process:
-// /bench/bare returns the echo route's JSON; /bench/users/… run the users routes' Prisma queries.
+// /bench/bare returns the echo route's JSON; /bench/users/… run the users routes' queries, and
+// /bench/profiles/… the profile route's.
 import { Type } from 'typebox';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createUsersStore } from '../../src/modules/users/store.ts';
+import { createProfilesStore } from '../../src/modules/profiles/store.ts';
 
 const config = loadConfig();
 const app = await buildApp(config, { logger: false });
@@ -26,6 +28,10 @@ app.get('/bench/users', { config: { action: 'health.read' }, schema: { hide: tru
   const locators = String((request.query as { locators?: string }).locators ?? '').split(',');
   return usersStore.findByLocators(applicationId, locators);
 });
+const profilesStore = createProfilesStore(app.locus.db);
+app.get('/bench/profiles/:userId', { config: { action: 'health.read' }, schema: { hide: true } }, async (request) =>
+  profilesStore.readProfile(applicationId, (request.params as { userId: string }).userId, null),
+);
 await app.listen({ host: '127.0.0.1', port: 0 });
 const address = app.server.address();
 process.stdout.write(`READY ${typeof address === 'object' && address ? address.port : 0}\n`);

@@ -31,6 +31,15 @@ export const RULES = {
   'users.locators.write': { system: 'allow', user: 'self' },
   /** Store a locator as Verified or VerificationPending: a claim only the back end can make. */
   'users.locators.attest': { system: 'allow' },
+
+  /** Define a profile attribute. */
+  'profiles.defs.write': { system: 'allow' },
+  /** Read the attribute defs. */
+  'profiles.defs.read': { system: 'allow', user: 'allow' },
+  /** Read a user's profile. */
+  'profiles.read': { system: 'allow', user: 'allow' },
+  /** Set or remove a user's profile attributes. */
+  'profiles.write': { system: 'allow', user: 'self' },
 } as const satisfies Record<string, Rule>;
 
 export type Action = keyof typeof RULES;

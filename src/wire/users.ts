@@ -2,6 +2,7 @@
 // `identifier`, `internalId`, `auditInfo` in epoch ms, and locators polymorphic on `@type`.
 // Every route that returns a user goes through toWireUser.
 import { Type, type Static } from 'typebox';
+import type { WireEntityProfile } from './profiles.ts';
 
 export interface StoredLocator {
   id: string;
@@ -39,13 +40,6 @@ export const WireUserLocatorSchema = Type.Object(
   { $id: 'UserLocator', title: 'UserLocator' },
 );
 
-const ProfileAttributeSchema = Type.Object({
-  key: Type.String(),
-  contentType: Type.String(),
-  contentEncoding: Type.String(),
-  value: Type.String(),
-});
-
 export const WireUserSchema = Type.Object(
   {
     userId: Type.String(),
@@ -57,8 +51,8 @@ export const WireUserSchema = Type.Object(
     synthetic: Type.Boolean(),
     blocked: Type.Boolean(),
     entityProfile: Type.Object(
-      { entityId: Type.Ref('Identifiable'), attributes: Type.Array(ProfileAttributeSchema) },
-      { nullable: true, description: 'null unless withProfileAttributes is given' },
+      { entityId: Type.Ref('Identifiable'), attributes: Type.Array(Type.Ref('Attribute')) },
+      { nullable: true, description: 'null unless withProfileAttributes is given (then the attributes asked for that are set)' },
     ),
     entityMetadata: Type.Object({}, { nullable: true, additionalProperties: true, description: 'null unless shouldFetchMetadata=true' }),
     auditInfo: Type.Object({ createdAt: Type.Integer({ description: 'Epoch ms' }), updatedAt: Type.Integer({ description: 'Epoch ms' }) }),
@@ -82,7 +76,7 @@ export interface WireUserLocator {
 
 export type WireUser = Omit<Static<typeof WireUserSchema>, 'userLocators' | 'entityProfile' | 'entityMetadata'> & {
   userLocators: WireUserLocator[];
-  entityProfile: { entityId: { identifier: string }; attributes: Array<Static<typeof ProfileAttributeSchema>> } | null;
+  entityProfile: WireEntityProfile | null;
   entityMetadata: Record<string, unknown> | null;
 };
 

@@ -56,7 +56,7 @@ t.test('create and read a user: the wire shape', async (t) => {
     systemUser: false,
     synthetic: false,
     blocked: false,
-    entityProfile: null,
+    entityProfile: { entityId: { identifier: 'user-0001' }, attributes: [] },
     entityMetadata: null,
     auditInfo: { createdAt: test.clock.now(), updatedAt: test.clock.now() },
   }, 'every field, audit fields and internalId from the server, locators in the order given');

@@ -6,7 +6,10 @@ import { ApiError } from '../../errors.ts';
 import { errorResponses } from '../../schemas.ts';
 import { applicationOf } from '../../auth/principal.ts';
 import { authorize, ME, resolveUserReference } from '../../policy/authorize.ts';
-import { toWireUser } from '../../wire/users.ts';
+import { toWireUser, type StoredUser, type WireUser } from '../../wire/users.ts';
+import { toWireEntityProfile } from '../../wire/profiles.ts';
+import { ATTRIBUTE_KEY_PATTERN } from '../profiles/rules.ts';
+import type { ProfilesService } from '../profiles/service.ts';
 import { ATTESTED_STATUSES, parseLocatorInput, parseLocatorString, type Locator, type LocatorInput } from './locators.ts';
 import { parseScreenName, parseUserId, USER_ID_PATTERN } from './rules.ts';
 import { MAX_LOCATORS_PER_USER } from './service.ts';
@@ -14,13 +17,13 @@ import { MAX_LOCATORS_PER_USER } from './service.ts';
 /** Comma lists of ids and lookups by locator carry at most this many entries (SPEC §9). */
 export const MAX_LIST_ENTRIES = 100;
 export const DEFAULT_PAGE_SIZE = 50;
-const ATTRIBUTE_KEY_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
 
 const USER_REFERENCE_PATTERN = `^(${ME}|${USER_ID_PATTERN.source.slice(1, -1)})$`;
-const UserParams = Type.Object({
+/** The `{userId}` path parameter of every per-user route: an id, or `me`. */
+export const UserParams = Type.Object({
   userId: Type.String({ pattern: USER_REFERENCE_PATTERN, description: 'A user id, or `me` for the acting user' }),
 });
-const EmptyObject = Type.Object({}, { description: 'Nothing to say' });
+export const EmptyObject = Type.Object({}, { description: 'Nothing to say' });
 
 const LocatorInputSchema = Type.Union(
   [
@@ -78,10 +81,13 @@ function hasLocatorQuery(request: FastifyRequest): boolean {
   return query !== undefined && Object.hasOwn(query, 'locators');
 }
 
-/** `withProfileAttributes` is checked now; profiles fill `entityProfile` once they exist. */
-function checkProfileAttributesQuery(value: string | undefined): void {
-  if (value === undefined || value === '' || value === '*') return;
-  const keys = value.split(',');
+/** What `withProfileAttributes` asks for: nothing (null), every attribute (`*`), or these keys. */
+type ProfileSelection = null | '*' | string[];
+
+function parseProfileSelection(value: string | undefined): ProfileSelection {
+  if (value === undefined || value.trim() === '') return null;
+  if (value.trim() === '*') return '*';
+  const keys = value.split(',').map((key) => key.trim());
   if (keys.length > MAX_LIST_ENTRIES || !keys.every((key) => ATTRIBUTE_KEY_PATTERN.test(key))) {
     throw new ApiError('invalid_entity', 'withProfileAttributes: comma-separated attribute keys ([A-Za-z0-9._-], 1–128 characters), at most 100, or *', {
       field: 'withProfileAttributes',
@@ -89,6 +95,17 @@ function checkProfileAttributesQuery(value: string | undefined): void {
       rule: 'pattern',
     });
   }
+  return [...new Set(keys)];
+}
+
+/** Users in the wire shape; with a profile selection, each carries `entityProfile` (one query for all). */
+async function toWireUsers(profiles: ProfilesService, users: StoredUser[], selection: ProfileSelection): Promise<WireUser[]> {
+  if (selection === null) return users.map((user) => toWireUser(user));
+  const attributes = await profiles.profilesOf(
+    users.map((user) => user.id),
+    selection === '*' ? null : selection,
+  );
+  return users.map((user) => toWireUser(user, { entityProfile: toWireEntityProfile(user.userId, attributes.get(user.id) ?? []) }));
 }
 
 function splitList(values: string[]): string[] {
@@ -128,6 +145,7 @@ function targetOf(request: FastifyRequest): string {
 
 export async function userRoutes(app: FastifyInstance): Promise<void> {
   const users = app.locus.users;
+  const profiles = app.locus.profiles;
   const tags = ['users'];
   const security = [{ accessKeySignature: [] }];
 
@@ -173,7 +191,7 @@ export async function userRoutes(app: FastifyInstance): Promise<void> {
     },
     async (request, reply) => {
       const query = request.query as Static<typeof UsersQuery>;
-      checkProfileAttributesQuery(query.withProfileAttributes);
+      const selection = parseProfileSelection(query.withProfileAttributes);
       const applicationId = applicationOf(request.principal);
       if (hasLocatorQuery(request)) {
         // The policy allowed a lookup, so this branch must never fall through to the listing.
@@ -187,14 +205,14 @@ export async function userRoutes(app: FastifyInstance): Promise<void> {
         const locators: Locator[] = lookups.map((value, i) => parseLocatorString(value, { field: `locators[${i}]`, location: 'query' }));
         const found = await users.findByLocators(applicationId, locators);
         reply.header('x-mitter-paginated-estimated-count', String(found.length));
-        return found.map((user) => toWireUser(user));
+        return toWireUsers(profiles, found, selection);
       }
       const limit = query.limit ?? DEFAULT_PAGE_SIZE;
       const after = query.after === undefined || query.after === '' ? null : decodeCursor(query.after);
       const [page, total] = await Promise.all([users.list(applicationId, { limit, after }), users.count(applicationId)]);
       reply.header('x-mitter-paginated-estimated-count', String(total));
       if (page.nextAfter !== null) reply.header('link', `</v1/users?limit=${limit}&after=${encodeCursor(page.nextAfter)}>; rel="next"`);
-      return page.users.map((user) => toWireUser(user));
+      return toWireUsers(profiles, page.users, selection);
     },
   );
 
@@ -212,8 +230,9 @@ export async function userRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (request) => {
-      checkProfileAttributesQuery((request.query as Static<typeof UserReadQuery>).withProfileAttributes);
-      return toWireUser(await users.get(applicationOf(request.principal), targetOf(request)));
+      const selection = parseProfileSelection((request.query as Static<typeof UserReadQuery>).withProfileAttributes);
+      const [user] = await toWireUsers(profiles, [await users.get(applicationOf(request.principal), targetOf(request))], selection);
+      return user;
     },
   );
 

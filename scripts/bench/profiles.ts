@@ -1,0 +1,83 @@
+// `npm run bench -- profiles`: over 2,000 seeded users with 5 attributes each, in the same run:
+// signed `GET /v1/users/{id}/profile` against a bare route running the same query, and signed
+// `GET /v1/users/{id}?withProfileAttributes=*` against `GET /v1/users/{id}` (the cost of the
+// profile in a user read). Pairs run ABBA, as in the users bench.
+import { randomBytes, randomUUID } from 'node:crypto';
+import type autocannon from 'autocannon';
+import { signRequestHeaders } from '../../src/auth/signature.ts';
+import { load, loadAbba, report, startBenchServer } from './harness.ts';
+
+const USERS = 2_000;
+const ATTRIBUTES = ['mitter.upa.FirstName', 'mitter.upa.LastName', 'mitter.upa.Bio', 'mitter.upa.Gender', 'mitter.upa.address.City'];
+const userId = (i: number) => `bench-user-${String(i).padStart(5, '0')}`;
+
+export async function benchProfiles(): Promise<void> {
+  const server = await startBenchServer(async (db, credentials) => {
+    const now = new Date();
+    for (let start = 0; start < USERS; start += 500) {
+      await db.$transaction(
+        Array.from({ length: Math.min(500, USERS - start) }, (_, k) => {
+          const i = start + k;
+          return db.user.create({
+            data: {
+              id: randomUUID(),
+              applicationId: credentials.applicationId,
+              userId: userId(i),
+              screenName: `Bench ${i}`,
+              createdAt: now,
+              updatedAt: now,
+              profile: {
+                create: ATTRIBUTES.map((key) => ({ key, contentType: 'text/plain', contentEncoding: 'identity', value: `${key} of user ${i}`, updatedAt: now })),
+              },
+            },
+          });
+        }),
+      );
+    }
+  });
+  try {
+    const { credentials } = server;
+    let next = 0;
+    const pick = () => userId((next = (next + 7919) % USERS));
+    const sign = (path: string) =>
+      signRequestHeaders({
+        method: 'GET',
+        path,
+        accessKey: credentials.accessKey,
+        accessSecret: credentials.accessSecret,
+        date: new Date().toUTCString(),
+        nonce: randomBytes(16).toString('hex'),
+      });
+    // Bare requests carry the same signed headers under names the server ignores.
+    const unverified = (path: string) => Object.fromEntries(Object.entries(sign(path)).map(([name, value]) => [`x-unverified-${name}`, value]));
+    const request = (path: () => string, signed: boolean): autocannon.Request => ({
+      method: 'GET',
+      setupRequest: (r: autocannon.Request) => {
+        const full = path();
+        const bare = full.split('?')[0] as string;
+        return { ...r, path: full, headers: signed ? sign(bare) : unverified(bare) };
+      },
+    });
+
+    await load(server, 'warm-up', { url: server.url, duration: 2, requests: [request(() => `/v1/users/${pick()}/profile`, true)] });
+    const [bareProfile, signedProfile] = await loadAbba(
+      server,
+      ['bare: readProfile query', { url: server.url, requests: [request(() => `/bench/profiles/${pick()}`, false)] }],
+      ['signed GET /v1/users/{id}/profile', { url: server.url, requests: [request(() => `/v1/users/${pick()}/profile`, true)] }],
+    );
+    const [plainUser, userWithProfile] = await loadAbba(
+      server,
+      ['signed GET /v1/users/{id}', { url: server.url, requests: [request(() => `/v1/users/${pick()}`, true)] }],
+      ['signed GET /v1/users/{id}?withProfileAttributes=*', { url: server.url, requests: [request(() => `/v1/users/${pick()}?withProfileAttributes=*`, true)] }],
+    );
+    report(
+      [bareProfile, signedProfile, plainUser, userWithProfile],
+      [
+        ['GET /v1/users/{id}/profile / bare query', signedProfile, bareProfile],
+        ['GET /v1/users/{id}?withProfileAttributes=* / without', userWithProfile, plainUser],
+      ],
+    );
+  } finally {
+    await server.stop();
+  }
+}

@@ -1,0 +1,144 @@
+// Profiles (SPEC §4): attribute defs and the values users hold. Inputs arrive parsed (rules.ts);
+// this service finds each key's def (standard, cached, or stored), checks every value before
+// anything is written, and maps storage outcomes to API errors.
+import { ApiError } from '../../errors.ts';
+import type { Clock } from '../../platform/clock.ts';
+import type { Db } from '../../platform/db.ts';
+import { uniqueViolationFields } from '../../platform/db.ts';
+import type { AttributeDefinition, StoredAttribute } from '../../wire/profiles.ts';
+import type { UsersService } from '../users/service.ts';
+import type { Where } from '../users/locators.ts';
+import { checkAttribute, type AttributeInput } from './rules.ts';
+import { STANDARD_ATTRIBUTE_DEFS, standardDef } from './standard.ts';
+import { createProfilesStore, type ProfilesStore, type ProfileWrite } from './store.ts';
+
+/** A profile holds at most this many attributes (SPEC is silent; documented in the README). */
+export const MAX_PROFILE_ATTRIBUTES = 100;
+/** An application defines at most this many attributes of its own (besides the standard ones). */
+export const MAX_ATTRIBUTE_DEFS = 500;
+
+/** Set: the profile becomes exactly the patch. Diff: each attribute replaces the one with its key. */
+export type PatchType = 'Set' | 'Diff';
+
+function userNotFound(userId: string): ApiError {
+  return new ApiError('entity_not_found', `No user "${userId}" in this application`, { entityType: 'user', entityLocator: userId });
+}
+
+function defExists(key: string, standard: boolean): ApiError {
+  return new ApiError(
+    'duplicate_entity',
+    standard ? `"${key}" is a standard attribute: it needs no def` : `An attribute def "${key}" already exists; defs cannot be changed`,
+    { entityType: 'attributeDef', entityLocator: key },
+  );
+}
+
+export class ProfilesService {
+  private readonly store: ProfilesStore;
+  /** Defs found in the database, per application. Defs never change or disappear, so hits never go stale. */
+  private readonly defCache = new Map<string, Map<string, AttributeDefinition>>();
+
+  constructor(private readonly deps: { db: Db; clock: Clock; users: UsersService }) {
+    this.store = createProfilesStore(deps.db);
+    deps.users.onDelete(async (tx, user) => {
+      await tx.profileAttribute.deleteMany({ where: { userInternalId: user.id } });
+    });
+  }
+
+  private now(): Date {
+    return new Date(this.deps.clock.now());
+  }
+
+  async createDef(applicationId: string, def: AttributeDefinition): Promise<void> {
+    if (standardDef(def.key)) throw defExists(def.key, true);
+    if ((await this.store.countDefs(applicationId)) >= MAX_ATTRIBUTE_DEFS) {
+      throw new ApiError('limit_exceeded', `An application may define at most ${MAX_ATTRIBUTE_DEFS} attributes`, { limit: MAX_ATTRIBUTE_DEFS });
+    }
+    try {
+      await this.store.insertDef(applicationId, def, this.now());
+    } catch (error) {
+      if (uniqueViolationFields(error) !== null) throw defExists(def.key, false);
+      throw error;
+    }
+  }
+
+  /** The standard defs, then the application's own, oldest first. */
+  async listDefs(applicationId: string): Promise<AttributeDefinition[]> {
+    return [...STANDARD_ATTRIBUTE_DEFS, ...(await this.store.listDefs(applicationId))];
+  }
+
+  async getDef(applicationId: string, key: string): Promise<AttributeDefinition> {
+    const def = (await this.defsFor(applicationId, [key])).get(key);
+    if (!def) throw new ApiError('entity_not_found', `No attribute def "${key}"`, { entityType: 'attributeDef', entityLocator: key });
+    return def;
+  }
+
+  /** The defs of these keys that exist (standard or the application's). */
+  private async defsFor(applicationId: string, keys: string[]): Promise<Map<string, AttributeDefinition>> {
+    const cached = this.defCache.get(applicationId) ?? new Map<string, AttributeDefinition>();
+    const found = new Map<string, AttributeDefinition>();
+    const unknown: string[] = [];
+    for (const key of keys) {
+      const def = standardDef(key) ?? cached.get(key);
+      if (def) found.set(key, def);
+      else unknown.push(key);
+    }
+    if (unknown.length > 0) {
+      for (const def of await this.store.findDefs(applicationId, unknown)) {
+        found.set(def.key, def);
+        cached.set(def.key, def);
+      }
+      this.defCache.set(applicationId, cached);
+    }
+    return found;
+  }
+
+  /** Every attribute of the user, in key order. */
+  async profile(applicationId: string, userId: string): Promise<StoredAttribute[]> {
+    const attributes = await this.store.readProfile(applicationId, userId, null);
+    if (attributes === null) throw userNotFound(userId);
+    return attributes;
+  }
+
+  /** The attributes of these keys that the user has, in the order asked. */
+  async attributes(applicationId: string, userId: string, keys: string[]): Promise<StoredAttribute[]> {
+    const attributes = await this.store.readProfile(applicationId, userId, keys);
+    if (attributes === null) throw userNotFound(userId);
+    const byKey = new Map(attributes.map((attribute) => [attribute.key, attribute]));
+    return keys.flatMap((key) => byKey.get(key) ?? []);
+  }
+
+  /**
+   * Checks every attribute against its def, then writes them all in one transaction, or nothing.
+   * `where` names each input for the error's diagnostics.
+   */
+  async write(applicationId: string, userId: string, inputs: Array<{ input: AttributeInput; where: Where }>, patchType: PatchType): Promise<void> {
+    const seen = new Set<string>();
+    for (const { input, where } of inputs) {
+      if (seen.has(input.key)) {
+        throw new ApiError('invalid_entity', `${where.field}: the key "${input.key}" appears twice`, { field: where.field, location: where.location, rule: 'duplicate' });
+      }
+      seen.add(input.key);
+    }
+    const defs = await this.defsFor(applicationId, [...new Set(inputs.map(({ input }) => input.key))]);
+    const attributes = inputs.map(({ input, where }) => checkAttribute(input, defs.get(input.key), where));
+    const outcome = await this.store.writeAttributes(applicationId, userId, attributes, { replace: patchType === 'Set', limit: MAX_PROFILE_ATTRIBUTES }, this.now());
+    this.raise(outcome, userId);
+  }
+
+  /** Removes these keys from the profile; keys it does not hold are ignored. */
+  async remove(applicationId: string, userId: string, keys: string[]): Promise<void> {
+    this.raise(await this.store.deleteAttributes(applicationId, userId, keys, this.now()), userId);
+  }
+
+  private raise(outcome: ProfileWrite, userId: string): void {
+    if (outcome === null) throw userNotFound(userId);
+    if (outcome === 'limit') {
+      throw new ApiError('limit_exceeded', `A profile holds at most ${MAX_PROFILE_ATTRIBUTES} attributes`, { limit: MAX_PROFILE_ATTRIBUTES });
+    }
+  }
+
+  /** For user reads with `withProfileAttributes`: the attributes of each user (by internal id). `keys` null: all. */
+  async profilesOf(userInternalIds: string[], keys: string[] | null): Promise<Map<string, StoredAttribute[]>> {
+    return this.store.attributesOf(userInternalIds, keys);
+  }
+}
