@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { AjvCompiler, type ValidatorFactory } from '@fastify/ajv-compiler';
+import fastifyJwt from '@fastify/jwt';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Config } from './config.ts';
@@ -25,6 +26,10 @@ import { PROFILE_WIRE_SCHEMAS } from './wire/profiles.ts';
 import { UsersService } from './modules/users/service.ts';
 import { ProfilesService } from './modules/profiles/service.ts';
 import { profileRoutes } from './modules/profiles/routes.ts';
+import { TokensService } from './modules/tokens/service.ts';
+import { TokenSigner, TOKEN_ISSUER } from './modules/tokens/signing.ts';
+import { argon2idHasher, type PasswordHasher } from './modules/tokens/passwords.ts';
+import { tokenRoutes } from './modules/tokens/routes.ts';
 import { systemRoutes } from './modules/system/routes.ts';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -47,6 +52,7 @@ export interface Locus {
   applications: ApplicationsService;
   users: UsersService;
   profiles: ProfilesService;
+  tokens: TokensService;
 }
 
 declare module 'fastify' {
@@ -79,6 +85,8 @@ export interface BuildOptions {
   logStream?: NodeJS.WritableStream;
   /** Poll for changes made by other processes (default true; tests call refreshIfChanged instead). */
   watchApplications?: boolean;
+  /** Argon2id by default; tests may wrap it to observe calls. */
+  passwordHasher?: PasswordHasher;
 }
 
 const EMPTY_BODY = Buffer.alloc(0);
@@ -118,13 +126,19 @@ interface LoggedRequest {
   id?: string;
 }
 
+/** A logout link's path is a bearer secret: logs keep only its route. */
+function loggedPath(url: string): string {
+  const path = url.split('?')[0] ?? '';
+  return path.startsWith('/v1/logout/') ? '/v1/logout/[redacted]' : path;
+}
+
 function loggerOptions(config: Config, stream?: NodeJS.WritableStream) {
   return {
     level: config.logLevel,
     ...(stream ? { stream } : {}),
     serializers: {
       // The path only: query strings carry personal data (locator lookups by email and phone).
-      req: (request: LoggedRequest) => ({ method: request.method, path: request.url.split('?')[0], remoteAddress: request.ip, requestId: request.id }),
+      req: (request: LoggedRequest) => ({ method: request.method, path: loggedPath(request.url), remoteAddress: request.ip, requestId: request.id }),
     },
     // Credentials never reach the logs, whatever a serializer is later taught to include.
     redact: {
@@ -156,8 +170,25 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const applications = new ApplicationsService({ store: createApplicationsStore(db), masterKey: config.masterKey, clock, log: app.log });
   const users = new UsersService({ db, clock, log: app.log });
   const profiles = new ProfilesService({ db, clock, users });
+  // Tokens carry no exp: expiry and revocation are server state. Keys per kid come from TokenSigner.
+  await app.register(fastifyJwt, {
+    secret: 'unused: every sign and verify names its kid key',
+    sign: { algorithm: 'HS512' },
+    verify: { algorithms: ['HS512'], allowedIss: TOKEN_ISSUER },
+  });
+  const tokens = new TokensService({
+    db,
+    clock,
+    kv,
+    signer: new TokenSigner(app.jwt, config.masterKey),
+    applications,
+    users,
+    hasher: options.passwordHasher ?? argon2idHasher,
+    publicUrl: config.publicUrl,
+    log: app.log,
+  });
   const routes: RegisteredRoute[] = [];
-  app.decorate('locus', { config, routes, db, clock, kv, applications, users, profiles });
+  app.decorate('locus', { config, routes, db, clock, kv, applications, users, profiles, tokens });
   // Reference-type decorators must start as null (Fastify 5); the hooks below fill them per request.
   app.decorateRequest('principal', null as never);
   app.decorateRequest('rawBody', null);
@@ -182,6 +213,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     kv,
     findAccessKey: (accessKey) => applications.findAccessKey(accessKey),
     userExists: (applicationId, userId) => users.exists(applicationId, userId),
+    verifyUserToken: (token, claimedApplicationId) => tokens.verify(token, claimedApplicationId),
   };
   app.addHook('preValidation', async (request: FastifyRequest) => {
     if (request.is404) return;
@@ -230,6 +262,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
             name: 'Authorization',
             description: 'Auth <accessKey>:<base64 HMAC-SHA1>, with Date, Nonce and Content-MD5 headers (see README).',
           },
+          userToken: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'X-Issued-Mitter-User-Authorization',
+            description: 'A user token (also accepted as `Authorization: Bearer <token>` or the cookie x_issued_mitter_user_authorization).',
+          },
         },
       },
     },
@@ -240,6 +278,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(applicationRoutes);
   await app.register(userRoutes);
   await app.register(profileRoutes);
+  await app.register(tokenRoutes);
   await app.register(async (docs) => {
     // The UI's own routes (page, assets, JSON) are documentation reads for the policy.
     docs.addHook('onRoute', (route) => {
@@ -251,6 +290,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   if (options.watchApplications ?? true) applications.watch(APPLICATIONS_POLL_MS);
   app.addHook('onClose', async () => {
     applications.stopWatching();
+    await tokens.flush();
     await kv.close();
     await db.$disconnect();
   });

@@ -20,3 +20,6 @@ export function errorResponses(...codes: ErrorCode[]): Record<number, typeof ERR
   const statuses = new Set<number>([400, 401, 500, ...codes.map((code) => ERROR_STATUS[code])]);
   return Object.fromEntries([...statuses].sort().map((status) => [status, ERROR_REF]));
 }
+
+/** OpenAPI security of routes callable with an application signature or a user token. */
+export const SIGNED_OR_TOKEN: Array<Record<string, string[]>> = [{ accessKeySignature: [] }, { userToken: [] }];

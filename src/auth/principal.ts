@@ -1,5 +1,5 @@
 // Who is calling? Resolves every request to exactly one principal (SPEC §1): an application's
-// `.system`, a user (through sudo now, through user tokens once they exist), or `.anonymous`.
+// `.system`, a user (through sudo or a user token), or `.anonymous`.
 // Bad credentials are a 401, never a fallback to `.anonymous`.
 import { ApiError } from '../errors.ts';
 import type { Clock } from '../platform/clock.ts';
@@ -10,6 +10,7 @@ import { checkDate, looksSigned, nonceRetentionMs, readSignatureHeaders, verifyD
 export type Principal =
   | { kind: 'system'; applicationId: string; accessKey: string }
   | { kind: 'user'; applicationId: string; userId: string; via: 'sudo'; accessKey: string }
+  | { kind: 'user'; applicationId: string; userId: string; via: 'token'; tokenId: string }
   | { kind: 'anonymous'; applicationId: string | null };
 
 export type PrincipalKind = Principal['kind'];
@@ -27,6 +28,8 @@ export interface AuthDependencies {
   /** Active keys only: a revoked or unknown key is null. */
   findAccessKey(accessKey: string): Promise<AccessKeyRecord | null>;
   userExists(applicationId: string, userId: string): Promise<boolean>;
+  /** The user behind a presented token, or a 401 ApiError. */
+  verifyUserToken(token: string, claimedApplicationId: string | null): Promise<{ applicationId: string; userId: string; tokenId: string }>;
 }
 
 export interface IncomingRequest {
@@ -54,12 +57,28 @@ function headerValue(headers: Headers, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-export function carriesUserToken(headers: Headers): boolean {
-  if (headers[USER_TOKEN_HEADER] !== undefined) return true;
-  const authorization = headerValue(headers, 'authorization');
-  if (authorization !== undefined && /^bearer\s/i.test(authorization)) return true;
+function cookieValue(headers: Headers, name: string): string | undefined {
   const cookie = headerValue(headers, 'cookie');
-  return cookie !== undefined && cookie.split(';').some((part) => part.trim().startsWith(`${USER_TOKEN_COOKIE}=`));
+  if (cookie === undefined) return undefined;
+  for (const part of cookie.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+/**
+ * The presented user token, from the first carrier that has one (SPEC §2.2): the
+ * X-Issued-Mitter-User-Authorization header, `Authorization: Bearer`, then the cookie. Never the
+ * query string. Null when none carries one.
+ */
+export function presentedUserToken(headers: Headers): string | null {
+  const header = headerValue(headers, USER_TOKEN_HEADER);
+  if (header !== undefined) return header.trim();
+  const authorization = headerValue(headers, 'authorization');
+  if (authorization !== undefined && /^bearer\s/i.test(authorization)) return authorization.slice(7).trim();
+  const cookie = cookieValue(headers, USER_TOKEN_COOKIE);
+  return cookie === undefined ? null : cookie;
 }
 
 function applicationIdHeader(headers: Headers): string | null {
@@ -111,13 +130,18 @@ async function authenticateSigned(request: IncomingRequest, deps: AuthDependenci
 
 export async function authenticate(request: IncomingRequest, deps: AuthDependencies): Promise<Principal> {
   const signed = looksSigned(request.headers);
-  const tokenPresented = carriesUserToken(request.headers);
-  if (signed && tokenPresented) {
+  const token = presentedUserToken(request.headers);
+  if (signed && token !== null) {
     throw new ApiError('invalid_parameter_set', 'Send either an application signature or a user token, not both');
   }
   if (signed) return authenticateSigned(request, deps);
-  if (tokenPresented) {
-    throw rejected('user_token', 'User tokens are not accepted by this server yet');
+  if (token !== null) {
+    if (request.headers[SUDO_HEADER] !== undefined) {
+      throw rejected('sudo_user', 'X-Mitter-Sudo-User-Id needs a request signed with an application access key');
+    }
+    if (token === '') throw rejected('user_token', 'The user token is empty');
+    const user = await deps.verifyUserToken(token, applicationIdHeader(request.headers));
+    return { kind: 'user', applicationId: user.applicationId, userId: user.userId, via: 'token', tokenId: user.tokenId };
   }
   if (request.headers[SUDO_HEADER] !== undefined) {
     throw rejected('sudo_user', 'X-Mitter-Sudo-User-Id needs a request signed with an application access key');

@@ -5,6 +5,11 @@ import type { Clock } from './clock.ts';
 export interface Kv {
   /** Stores `key` for `ttlMs` unless it is already present; true when this call stored it. */
   setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
+  /** Adds 1 to a counter and returns the new count; a new counter expires `ttlMs` after it starts. */
+  increment(key: string, ttlMs: number): Promise<number>;
+  /** The live value of `key`, or null. */
+  get(key: string): Promise<string | null>;
+  delete(key: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -32,6 +37,28 @@ export class MemoryKv implements Kv {
     this.#entries.delete(key);
     this.#entries.set(key, { value, expiresAt: now + ttlMs });
     return true;
+  }
+
+  async increment(key: string, ttlMs: number): Promise<number> {
+    const now = this.#clock.now();
+    const existing = this.#entries.get(key);
+    if (existing && existing.expiresAt > now) {
+      const count = Number(existing.value) + 1;
+      existing.value = String(count);
+      return count;
+    }
+    this.#entries.delete(key);
+    this.#entries.set(key, { value: '1', expiresAt: now + ttlMs });
+    return 1;
+  }
+
+  async get(key: string): Promise<string | null> {
+    const existing = this.#entries.get(key);
+    return existing && existing.expiresAt > this.#clock.now() ? existing.value : null;
+  }
+
+  async delete(key: string): Promise<void> {
+    this.#entries.delete(key);
   }
 
   get size(): number {

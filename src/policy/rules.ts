@@ -40,6 +40,21 @@ export const RULES = {
   'profiles.read': { system: 'allow', user: 'allow' },
   /** Set or remove a user's profile attributes. */
   'profiles.write': { system: 'allow', user: 'self' },
+
+  /** Issue a user token (never to .system itself). */
+  'tokens.issue': { system: 'allow' },
+  /** List a user's active tokens. */
+  'tokens.read': { system: 'allow', user: 'self' },
+  /** Extend or revoke a user's tokens. */
+  'tokens.write': { system: 'allow', user: 'self' },
+  /** GET /v1/users/me/logout: a user revokes the token it presents (or all of its tokens). */
+  'tokens.logout': { system: 'allow', user: 'allow' },
+  /** A logout link: the link itself is the credential. */
+  'tokens.logout_link': { anonymous: 'allow', system: 'allow', user: 'allow' },
+  /** Set a user's password. */
+  'users.password.write': { system: 'allow', user: 'self' },
+  /** Password login: only callers without credentials log in. */
+  'auth.login': { anonymous: 'allow' },
 } as const satisfies Record<string, Rule>;
 
 export type Action = keyof typeof RULES;

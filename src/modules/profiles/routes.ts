@@ -2,7 +2,7 @@
 // (declared per route), call the service, shape with the wire module.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from 'typebox';
-import { errorResponses } from '../../schemas.ts';
+import { errorResponses, SIGNED_OR_TOKEN } from '../../schemas.ts';
 import { applicationOf } from '../../auth/principal.ts';
 import { toWireAttribute, toWireAttributeDef, toWireEntityProfile } from '../../wire/profiles.ts';
 import { EmptyObject, UserParams } from '../users/routes.ts';
@@ -53,7 +53,7 @@ function targetOf(request: FastifyRequest): string {
 export async function profileRoutes(app: FastifyInstance): Promise<void> {
   const profiles = app.locus.profiles;
   const tags = ['profiles'];
-  const security = [{ accessKeySignature: [] }];
+  const security = SIGNED_OR_TOKEN;
 
   app.post(
     '/v1/attribute-def/users',

@@ -3,7 +3,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { ApiError } from '../../errors.ts';
-import { errorResponses } from '../../schemas.ts';
+import { errorResponses, SIGNED_OR_TOKEN } from '../../schemas.ts';
 import { applicationOf } from '../../auth/principal.ts';
 import { authorize, ME, resolveUserReference } from '../../policy/authorize.ts';
 import { toWireUser, type StoredUser, type WireUser } from '../../wire/users.ts';
@@ -147,7 +147,7 @@ export async function userRoutes(app: FastifyInstance): Promise<void> {
   const users = app.locus.users;
   const profiles = app.locus.profiles;
   const tags = ['users'];
-  const security = [{ accessKeySignature: [] }];
+  const security = SIGNED_OR_TOKEN;
 
   app.post(
     '/v1/users',

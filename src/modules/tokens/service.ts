@@ -1,0 +1,444 @@
+// User tokens and sessions (SPEC §2.2, §5): issue, verify, list, extend, revoke, logout links,
+// session limits, passwords and login.
+//
+// Verification on the common path needs no database query: token state (expiry, revocation, last
+// use) is cached in-process, and every change this process makes (revoke, extend, user deletion)
+// evicts the entry before it answers, so the very next request sees it. A generation counter stops
+// a load that raced an eviction from caching stale state. `lastUsedAt` is written behind, at most
+// once a minute per token.
+import { createHash } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
+import { ApiError } from '../../errors.ts';
+import type { Clock } from '../../platform/clock.ts';
+import type { Db } from '../../platform/db.ts';
+import { randomAlphanumeric } from '../../platform/ids.ts';
+import type { Kv } from '../../platform/kv.ts';
+import type { ApplicationsService } from '../applications/service.ts';
+import type { ApplicationSettings } from '../applications/settings.ts';
+import type { UsersService } from '../users/service.ts';
+import type { Locator } from '../users/locators.ts';
+import type { PasswordHasher } from './passwords.ts';
+import { kidNumber, type TokenSigner } from './signing.ts';
+import { createTokensStore, SessionLimitReached, type TokenRow, type TokensStore } from './store.ts';
+
+/** 22 alphanumerics: log2(62^22) ≈ 131 bits. */
+export const TOKEN_ID_LENGTH = 22;
+/** 43 alphanumerics: ≈ 256 bits. */
+export const LOGOUT_TOKEN_LENGTH = 43;
+export const LAST_USED_WRITE_INTERVAL_MS = 60_000;
+/** Bounds the token-state cache; past it the oldest entries go (they reload from the database). */
+export const MAX_CACHED_TOKENS = 100_000;
+export const LOGIN_MAX_FAILURES = 5;
+export const LOGIN_WINDOW_MS = 15 * 60_000;
+export const LOGIN_LOCK_MS = 15 * 60_000;
+const KID_KEY = 'tokenSigningKid';
+/**
+ * Verified in place of a password hash when the user is unknown or has none, so every failed
+ * login costs one Argon2id verification with the same parameters. It hashes a random secret that
+ * was thrown away: nothing verifies against it.
+ */
+const UNKNOWN_USER_HASH = '$argon2id$v=19$m=19456,t=2,p=1$hWqYH7rav+YjuoXAXVTqfQ$Vh82dOoJ/a1QWCiFKdMYmMjgUYk9jabsMEOkLe8FmZ4';
+const KID_REFRESH_MS = 1_000;
+
+export const SUPPORTED_HEADERS = ['X-Issued-Mitter-User-Authorization', 'Authorization'];
+export const SUPPORTED_COOKIES = ['x_issued_mitter_user_authorization'];
+
+export interface IssuedToken {
+  signedToken: string;
+  tokenId: string;
+  supportedHeaders: string[];
+  supportedCookies: string[];
+  /** Seconds granted. */
+  ttl: number;
+  /** Epoch ms. */
+  expiresAt: number;
+  logoutUrl: string;
+}
+
+export interface TokenListing {
+  tokenId: string;
+  /** Seconds left, rounded down. */
+  ttl: number;
+  issuedAt: number;
+  expiresAt: number;
+  lastUsedAt: number;
+  userAgent: string | null;
+  current: boolean;
+}
+
+export interface ClientInfo {
+  userAgent: string | null;
+  address: string | null;
+}
+
+export interface TokenPrincipal {
+  applicationId: string;
+  userId: string;
+  tokenId: string;
+}
+
+interface CachedToken {
+  applicationId: string;
+  userId: string;
+  expiresAt: number;
+  revokedAt: number | null;
+  lastUsed: number;
+  lastWritten: number;
+}
+
+function claimRejected(message: string): ApiError {
+  return new ApiError('claim_rejected', message, { check: 'user_token' });
+}
+
+function userNotFound(userId: string): ApiError {
+  return new ApiError('entity_not_found', `No user "${userId}" in this application`, { entityType: 'user', entityLocator: userId });
+}
+
+export function hashLogoutToken(logoutToken: string): string {
+  return createHash('sha256').update(logoutToken, 'utf8').digest('hex');
+}
+
+export interface TokensServiceDeps {
+  db: Db;
+  clock: Clock;
+  kv: Kv;
+  signer: TokenSigner;
+  applications: ApplicationsService;
+  users: UsersService;
+  hasher: PasswordHasher;
+  publicUrl: string;
+  log?: FastifyBaseLogger;
+}
+
+export class TokensService {
+  readonly #store: TokensStore;
+  readonly #deps: TokensServiceDeps;
+  readonly #cache = new Map<string, CachedToken>();
+  #generation = 0;
+  #currentKid: string | null = null;
+  #maxKid = 0;
+  #kidCheckedAt = -Infinity;
+  readonly #pendingWrites = new Set<Promise<void>>();
+
+  constructor(deps: TokensServiceDeps) {
+    this.#deps = deps;
+    this.#store = createTokensStore(deps.db);
+    // Deleting a user revokes its tokens in the deletion's transaction; the cache forgets them after.
+    deps.users.onDelete(async (tx, user) => {
+      await this.#store.revoke(user.applicationId, user.userId, null, this.#now(), { client: tx });
+    });
+    deps.users.onDeleted((user) => this.#evictUser(user.applicationId, user.userId));
+  }
+
+  #now(): Date {
+    return new Date(this.#deps.clock.now());
+  }
+
+  // ---- signing keys -------------------------------------------------------------------------
+
+  /** The kid new tokens are signed with (ServerMeta; `k1` until the first rotation). */
+  async #refreshKid(): Promise<string> {
+    const row = await this.#deps.db.serverMeta.findUnique({ where: { key: KID_KEY } });
+    const kid = row?.value ?? 'k1';
+    this.#currentKid = kid;
+    this.#maxKid = Math.max(this.#maxKid, kidNumber(kid) ?? 1);
+    this.#kidCheckedAt = this.#deps.clock.now();
+    return kid;
+  }
+
+  async #signingKid(): Promise<string> {
+    return this.#currentKid ?? this.#refreshKid();
+  }
+
+  /**
+   * Starts signing with a new key (`k<n+1>`). Tokens signed with earlier keys keep verifying
+   * until they expire or are revoked; servers learn the new kid when they first meet it.
+   */
+  async rotateSigningKey(): Promise<string> {
+    const next = await this.#deps.db.$transaction(async (tx) => {
+      const row = await tx.serverMeta.findUnique({ where: { key: KID_KEY } });
+      const kid = `k${(kidNumber(row?.value ?? 'k1') ?? 1) + 1}`;
+      await tx.serverMeta.upsert({ where: { key: KID_KEY }, create: { key: KID_KEY, value: kid }, update: { value: kid } });
+      return kid;
+    });
+    await this.#refreshKid();
+    return next;
+  }
+
+  // ---- verification -------------------------------------------------------------------------
+
+  /** The principal behind a presented token, or a 401: `claim_rejected` when expired or revoked. */
+  async verify(token: string, claimedApplicationId: string | null): Promise<TokenPrincipal> {
+    const now = this.#deps.clock.now();
+    let verified;
+    try {
+      verified = this.#deps.signer.verify(token, (n) => n <= this.#maxKid);
+    } catch (error) {
+      // A kid this process has not met yet may be a fresh rotation by another process.
+      if (now - this.#kidCheckedAt < KID_REFRESH_MS) throw error;
+      await this.#refreshKid();
+      verified = this.#deps.signer.verify(token, (n) => n <= this.#maxKid);
+    }
+    const state = await this.#state(verified.userTokenId);
+    if (state === null || state.applicationId !== verified.applicationId || state.userId !== verified.userId) {
+      throw claimRejected('The user token is unknown');
+    }
+    if (state.revokedAt !== null) throw claimRejected('The user token was revoked');
+    if (now >= state.expiresAt) throw claimRejected('The user token has expired');
+    if (claimedApplicationId !== null && claimedApplicationId !== state.applicationId) {
+      throw new ApiError('authorization_exception', 'X-Mitter-Application-Id does not match the user token', { check: 'application_id' });
+    }
+    state.lastUsed = now;
+    if (now - state.lastWritten >= LAST_USED_WRITE_INTERVAL_MS) {
+      state.lastWritten = now;
+      this.#writeBehind(verified.userTokenId, now);
+    }
+    return { applicationId: state.applicationId, userId: state.userId, tokenId: verified.userTokenId };
+  }
+
+  async #state(tokenId: string): Promise<CachedToken | null> {
+    const cached = this.#cache.get(tokenId);
+    if (cached) return cached;
+    const generation = this.#generation;
+    const row = await this.#store.findToken(tokenId);
+    if (row === null) return null;
+    const state: CachedToken = {
+      applicationId: row.applicationId,
+      userId: row.userId,
+      expiresAt: row.expiresAt.getTime(),
+      revokedAt: row.revokedAt?.getTime() ?? null,
+      lastUsed: row.lastUsedAt.getTime(),
+      lastWritten: row.lastUsedAt.getTime(),
+    };
+    if (generation === this.#generation) {
+      if (this.#cache.size >= MAX_CACHED_TOKENS) {
+        const oldest = this.#cache.keys().next();
+        if (!oldest.done) this.#cache.delete(oldest.value);
+      }
+      this.#cache.set(tokenId, state);
+    }
+    return state;
+  }
+
+  #evict(tokenIds: Iterable<string>): void {
+    this.#generation += 1;
+    for (const id of tokenIds) this.#cache.delete(id);
+  }
+
+  #evictUser(applicationId: string, userId: string): void {
+    this.#generation += 1;
+    for (const [id, state] of this.#cache) {
+      if (state.applicationId === applicationId && state.userId === userId) this.#cache.delete(id);
+    }
+  }
+
+  #writeBehind(tokenId: string, at: number): void {
+    const write = this.#store
+      .touch(tokenId, new Date(at))
+      .catch((error: unknown) => this.#deps.log?.warn({ err: error, tokenId }, 'could not record a token’s last use'))
+      .finally(() => this.#pendingWrites.delete(write));
+    this.#pendingWrites.add(write);
+  }
+
+  /** Waits for pending last-use writes (shutdown, tests). */
+  async flush(): Promise<void> {
+    await Promise.all([...this.#pendingWrites]);
+  }
+
+  // ---- issue ----------------------------------------------------------------------------------
+
+  async #settings(applicationId: string): Promise<ApplicationSettings> {
+    const application = await this.#deps.applications.get(applicationId);
+    if (!application) throw new ApiError('authorization_exception', 'Unknown application', { check: 'application_id' });
+    return application.settings;
+  }
+
+  /**
+   * Issues a token. `ttl` 0 or null takes the application's default; beyond its maximum is a 400.
+   * At the session limit, `force` revokes the least recently used tokens, else 409.
+   */
+  async issue(applicationId: string, userId: string, options: { ttl: number | null; force: boolean }, client: ClientInfo): Promise<IssuedToken> {
+    const settings = await this.#settings(applicationId);
+    const ttl = options.ttl === null || options.ttl === 0 ? settings.tokenDefaultTtl : options.ttl;
+    if (ttl > settings.tokenMaxTtl) {
+      throw new ApiError('invalid_entity', `ttl: at most ${settings.tokenMaxTtl} seconds in this application`, { field: 'ttl', rule: 'maximum', maximum: settings.tokenMaxTtl });
+    }
+    const kid = await this.#signingKid();
+    const now = this.#deps.clock.now();
+    const tokenId = randomAlphanumeric(TOKEN_ID_LENGTH);
+    const logoutToken = randomAlphanumeric(LOGOUT_TOKEN_LENGTH);
+    const expiresAt = now + ttl * 1000;
+    const limit = settings.maxActiveTokensPerUser;
+    let outcome;
+    try {
+      outcome = await this.#store.issue(
+        {
+          id: tokenId,
+          applicationId,
+          userId,
+          kid,
+          issuedAt: new Date(now),
+          expiresAt: new Date(expiresAt),
+          lastUsedAt: new Date(now),
+          userAgent: client.userAgent?.slice(0, 512) ?? null,
+          address: client.address?.slice(0, 64) ?? null,
+          logoutTokenHash: hashLogoutToken(logoutToken),
+        },
+        (active) => this.#evictionsFor(active, limit, options.force),
+      );
+    } catch (error) {
+      if (error instanceof SessionLimitReached) {
+        throw new ApiError('limit_exceeded', `This user already holds ${limit} active tokens (the application's limit); issue with force=true to replace the least recently used`, { limit });
+      }
+      throw error;
+    }
+    if (outcome === null) throw userNotFound(userId);
+    this.#evict(outcome.revoked);
+    const signedToken = this.#deps.signer.sign({ userTokenId: tokenId, applicationId, userId }, kid, Math.floor(now / 1000));
+    return {
+      signedToken,
+      tokenId,
+      supportedHeaders: SUPPORTED_HEADERS,
+      supportedCookies: SUPPORTED_COOKIES,
+      ttl,
+      expiresAt,
+      logoutUrl: `${this.#deps.publicUrl}/v1/logout/${logoutToken}`,
+    };
+  }
+
+  /** The tokens to revoke so one more fits under `limit` (0: none), least recently used first. */
+  #evictionsFor(active: TokenRow[], limit: number, force: boolean): string[] {
+    if (limit === 0 || active.length < limit) return [];
+    if (!force) throw new SessionLimitReached();
+    // This process knows uses the database has not been told of yet (written behind).
+    const lastUsed = (row: TokenRow) => Math.max(row.lastUsedAt.getTime(), this.#cache.get(row.id)?.lastUsed ?? 0);
+    return [...active]
+      .sort((a, b) => lastUsed(a) - lastUsed(b) || a.issuedAt.getTime() - b.issuedAt.getTime() || (a.id < b.id ? -1 : 1))
+      .slice(0, active.length - limit + 1)
+      .map((row) => row.id);
+  }
+
+  // ---- list, extend, revoke -------------------------------------------------------------------
+
+  async list(applicationId: string, userId: string, currentTokenId: string | null): Promise<TokenListing[]> {
+    if (!(await this.#deps.users.exists(applicationId, userId))) throw userNotFound(userId);
+    const now = this.#deps.clock.now();
+    const rows = await this.#store.activeTokens(applicationId, userId, new Date(now));
+    return rows.map((row) => ({
+      tokenId: row.id,
+      ttl: Math.max(0, Math.floor((row.expiresAt.getTime() - now) / 1000)),
+      issuedAt: row.issuedAt.getTime(),
+      expiresAt: row.expiresAt.getTime(),
+      lastUsedAt: Math.max(row.lastUsedAt.getTime(), this.#cache.get(row.id)?.lastUsed ?? 0),
+      userAgent: row.userAgent,
+      current: row.id === currentTokenId,
+    }));
+  }
+
+  /** New expiry = now + ttl (0: the default); 403 `ttl_extension_refused` on inactive tokens or beyond the maximum. */
+  async extend(applicationId: string, userId: string, tokenId: string, requestedTtl: number): Promise<TokenListing> {
+    const settings = await this.#settings(applicationId);
+    const ttl = requestedTtl === 0 ? settings.tokenDefaultTtl : requestedTtl;
+    const row = await this.#store.findToken(tokenId);
+    if (row === null || row.applicationId !== applicationId || row.userId !== userId) {
+      throw new ApiError('entity_not_found', `User "${userId}" has no token "${tokenId}"`, { entityType: 'userToken', entityLocator: tokenId });
+    }
+    if (ttl > settings.tokenMaxTtl) {
+      throw new ApiError('ttl_extension_refused', `ttl: at most ${settings.tokenMaxTtl} seconds in this application`, { maximum: settings.tokenMaxTtl });
+    }
+    const now = this.#deps.clock.now();
+    const expiresAt = now + ttl * 1000;
+    const extended = await this.#store.extend(tokenId, new Date(expiresAt), new Date(now));
+    this.#evict([tokenId]);
+    if (!extended) throw new ApiError('ttl_extension_refused', 'The token has expired or was revoked', { tokenId });
+    const listing = (await this.list(applicationId, userId, null)).find((token) => token.tokenId === tokenId);
+    if (!listing) throw new ApiError('ttl_extension_refused', 'The token has expired or was revoked', { tokenId });
+    return listing;
+  }
+
+  /** Revokes these tokens of the user (`*`: all); ids that are unknown or not the user's are ignored. */
+  async revoke(applicationId: string, userId: string, tokenIds: string[] | '*'): Promise<void> {
+    if (!(await this.#deps.users.exists(applicationId, userId))) throw userNotFound(userId);
+    const revoked = await this.#store.revoke(applicationId, userId, tokenIds === '*' ? null : tokenIds, this.#now());
+    this.#evict(tokenIds === '*' ? revoked : tokenIds);
+  }
+
+  /** The logout link: revokes its token (idempotent). The token's application, or null for an unknown link. */
+  async logoutByLink(logoutToken: string): Promise<{ applicationId: string } | null> {
+    const row = await this.#store.findByLogoutHash(hashLogoutToken(logoutToken));
+    if (row === null) return null;
+    if (row.revokedAt === null) await this.#store.revokeById(row.id, this.#now());
+    this.#evict([row.id]);
+    return { applicationId: row.applicationId };
+  }
+
+  // ---- passwords and login --------------------------------------------------------------------
+
+  /**
+   * Sets a user's password. A user changing its own must prove the current one when it has one.
+   * `revokeOtherTokens` revokes every token of the user except `keepTokenId` (the presenting one).
+   */
+  async setPassword(
+    applicationId: string,
+    userId: string,
+    input: { password: string; currentPassword: string | null; revokeOtherTokens: boolean },
+    actor: { self: boolean; keepTokenId: string | null },
+  ): Promise<void> {
+    const stored = await this.#store.passwordHash(applicationId, userId);
+    if (stored === null) throw userNotFound(userId);
+    if (actor.self && stored.passwordHash !== null) {
+      const proven = input.currentPassword !== null && (await this.#deps.hasher.verify(stored.passwordHash, input.currentPassword));
+      if (!proven) throw new ApiError('invalid_credentials', 'currentPassword is missing or wrong');
+    }
+    const passwordHash = await this.#deps.hasher.hash(input.password);
+    const revoked = await this.#store.setPasswordHash(
+      stored.userInternalId,
+      passwordHash,
+      this.#now(),
+      input.revokeOtherTokens ? { applicationId, userId, except: actor.keepTokenId } : null,
+    );
+    this.#evict(revoked);
+  }
+
+  /**
+   * Password login by user id or locator. Unknown user, no password and wrong password are the
+   * same 401 after the same work (one Argon2 verification). Five failures for one subject in 15
+   * minutes lock its logins for 15 minutes (429 with Retry-After).
+   */
+  async login(
+    applicationId: string,
+    subject: { userId: string } | { locator: Locator },
+    password: string,
+    options: { force: boolean },
+    client: ClientInfo,
+  ): Promise<IssuedToken> {
+    const settings = await this.#settings(applicationId);
+    if (!settings.passwordLogin) {
+      throw new ApiError('missing_privilege', 'Password login is not enabled for this application', { missingPrivileges: ['auth.login'] });
+    }
+    const userId = 'userId' in subject ? subject.userId : ((await this.#deps.users.findByLocators(applicationId, [subject.locator]))[0]?.userId ?? null);
+    const stored = userId === null ? null : await this.#store.passwordHash(applicationId, userId);
+    // One counter per user whichever identifier names it; unknown identifiers count on their own.
+    const counterSubject = stored !== null ? `user:${stored.userInternalId}` : `unknown:${'userId' in subject ? subject.userId : subject.locator.locator}`;
+    const lockKey = `login-lock:${applicationId}:${counterSubject}`;
+    const lockedUntil = await this.#deps.kv.get(lockKey);
+    const now = this.#deps.clock.now();
+    if (lockedUntil !== null && Number(lockedUntil) > now) {
+      const retryAfter = Math.ceil((Number(lockedUntil) - now) / 1000);
+      throw new ApiError('too_many_attempts', 'Too many failed logins: try again later', { retryAfterSeconds: retryAfter }, { 'retry-after': String(retryAfter) });
+    }
+    const passwordHash = stored?.passwordHash ?? UNKNOWN_USER_HASH;
+    const matches = await this.#deps.hasher.verify(passwordHash, password);
+    const failuresKey = `login-failures:${applicationId}:${counterSubject}`;
+    if (!matches || stored?.passwordHash === null || stored === null || userId === null) {
+      const failures = await this.#deps.kv.increment(failuresKey, LOGIN_WINDOW_MS);
+      if (failures >= LOGIN_MAX_FAILURES) {
+        await this.#deps.kv.setIfAbsent(lockKey, String(now + LOGIN_LOCK_MS), LOGIN_LOCK_MS);
+        await this.#deps.kv.delete(failuresKey);
+      }
+      throw new ApiError('invalid_credentials', 'Unknown user or wrong password');
+    }
+    await this.#deps.kv.delete(failuresKey);
+    return this.issue(applicationId, userId, { ttl: null, force: options.force }, client);
+  }
+}

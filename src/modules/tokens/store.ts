@@ -1,0 +1,151 @@
+// Persistence of user tokens and passwords (Prisma). No rules here: the service decides.
+import type { Db, DbTransaction } from '../../platform/db.ts';
+
+export interface TokenRow {
+  id: string;
+  applicationId: string;
+  userId: string;
+  kid: string;
+  issuedAt: Date;
+  expiresAt: Date;
+  revokedAt: Date | null;
+  lastUsedAt: Date;
+  userAgent: string | null;
+  address: string | null;
+}
+
+export type NewTokenRow = Omit<TokenRow, 'revokedAt'> & { logoutTokenHash: string };
+
+const TOKEN_COLUMNS = {
+  id: true,
+  applicationId: true,
+  userId: true,
+  kid: true,
+  issuedAt: true,
+  expiresAt: true,
+  revokedAt: true,
+  lastUsedAt: true,
+  userAgent: true,
+  address: true,
+} as const;
+
+/** Thrown inside the issue transaction to roll it back when the session limit refuses. */
+export class SessionLimitReached extends Error {}
+
+export function createTokensStore(db: Db) {
+  /** Takes the user row's write lock (no data changes); false when the user does not exist. */
+  async function lockUser(tx: DbTransaction, applicationId: string, userId: string): Promise<boolean> {
+    const locked = await tx.$executeRaw`UPDATE "User" SET "screenName" = "screenName" WHERE "applicationId" = ${applicationId} AND "userId" = ${userId}`;
+    return locked === 1;
+  }
+
+  return {
+    async findToken(id: string): Promise<TokenRow | null> {
+      return db.userToken.findUnique({ where: { id }, select: TOKEN_COLUMNS });
+    },
+
+    async findByLogoutHash(logoutTokenHash: string): Promise<TokenRow | null> {
+      return db.userToken.findUnique({ where: { logoutTokenHash }, select: TOKEN_COLUMNS });
+    },
+
+    /** Tokens neither revoked nor expired at `now`, oldest first. */
+    async activeTokens(applicationId: string, userId: string, now: Date): Promise<TokenRow[]> {
+      return db.userToken.findMany({
+        where: { applicationId, userId, revokedAt: null, expiresAt: { gt: now } },
+        select: TOKEN_COLUMNS,
+        orderBy: [{ issuedAt: 'asc' }, { id: 'asc' }],
+      });
+    },
+
+    /**
+     * Inserts a token under the user's row lock, so concurrent issues count each other. `choose`
+     * sees the active tokens and names those to revoke first (the session limit), or throws
+     * SessionLimitReached. Null when the user does not exist.
+     */
+    async issue(row: NewTokenRow, choose: (active: TokenRow[]) => string[]): Promise<{ revoked: string[] } | null> {
+      return db.$transaction(async (tx) => {
+        if (!(await lockUser(tx, row.applicationId, row.userId))) return null;
+        const active = await tx.userToken.findMany({
+          where: { applicationId: row.applicationId, userId: row.userId, revokedAt: null, expiresAt: { gt: row.issuedAt } },
+          select: TOKEN_COLUMNS,
+        });
+        const revoked = choose(active);
+        if (revoked.length > 0) await tx.userToken.updateMany({ where: { id: { in: revoked }, revokedAt: null }, data: { revokedAt: row.issuedAt } });
+        await tx.userToken.create({ data: row });
+        return { revoked };
+      });
+    },
+
+    /** Sets a new expiry on a token that is still active at `now`; false otherwise. */
+    async extend(id: string, expiresAt: Date, now: Date): Promise<boolean> {
+      const { count } = await db.userToken.updateMany({ where: { id, revokedAt: null, expiresAt: { gt: now } }, data: { expiresAt } });
+      return count === 1;
+    },
+
+    /**
+     * Revokes the user's active tokens among `ids` (all of them when null), except `except`;
+     * returns the ids revoked.
+     */
+    async revoke(
+      applicationId: string,
+      userId: string,
+      ids: string[] | null,
+      now: Date,
+      options: { client?: Db | DbTransaction; except?: string | null } = {},
+    ): Promise<string[]> {
+      const client = options.client ?? db;
+      const where = {
+        applicationId,
+        userId,
+        revokedAt: null,
+        ...(ids === null ? {} : { id: { in: ids } }),
+        ...(options.except ? { NOT: { id: options.except } } : {}),
+      };
+      const rows = await client.userToken.findMany({ where, select: { id: true } });
+      if (rows.length === 0) return [];
+      const revoked = rows.map((row) => row.id);
+      await client.userToken.updateMany({ where: { id: { in: revoked }, revokedAt: null }, data: { revokedAt: now } });
+      return revoked;
+    },
+
+    async revokeById(id: string, now: Date): Promise<boolean> {
+      const { count } = await db.userToken.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: now } });
+      return count === 1;
+    },
+
+    async touch(id: string, lastUsedAt: Date): Promise<void> {
+      await db.userToken.updateMany({ where: { id, lastUsedAt: { lt: lastUsedAt } }, data: { lastUsedAt } });
+    },
+
+    async passwordHash(applicationId: string, userId: string): Promise<{ userInternalId: string; passwordHash: string | null } | null> {
+      const user = await db.user.findUnique({
+        where: { applicationId_userId: { applicationId, userId } },
+        select: { id: true, credential: { select: { passwordHash: true } } },
+      });
+      return user ? { userInternalId: user.id, passwordHash: user.credential?.passwordHash ?? null } : null;
+    },
+
+    /**
+     * Stores a password hash and, when `revokeTokens` is given, revokes the user's other tokens in
+     * the same transaction; returns the ids revoked.
+     */
+    async setPasswordHash(
+      userInternalId: string,
+      passwordHash: string,
+      now: Date,
+      revokeTokens: { applicationId: string; userId: string; except: string | null } | null,
+    ): Promise<string[]> {
+      return db.$transaction(async (tx) => {
+        await tx.userCredential.upsert({
+          where: { userInternalId },
+          create: { userInternalId, passwordHash, updatedAt: now },
+          update: { passwordHash, updatedAt: now },
+        });
+        if (revokeTokens === null) return [];
+        return this.revoke(revokeTokens.applicationId, revokeTokens.userId, null, now, { client: tx, except: revokeTokens.except });
+      });
+    },
+  };
+}
+
+export type TokensStore = ReturnType<typeof createTokensStore>;
