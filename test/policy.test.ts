@@ -5,6 +5,7 @@ import { authorize } from '../src/policy/authorize.ts';
 import { RULES, isAction } from '../src/policy/rules.ts';
 import type { Principal } from '../src/auth/principal.ts';
 import { buildTestApp } from './helpers/app.ts';
+import { argon2idHasher } from '../src/modules/tokens/passwords.ts';
 
 const system: Principal = { kind: 'system', applicationId: 'AAAAA-BBBBB-CCCCC-DDDDD', accessKey: 'k' };
 const sudoUser: Principal = { kind: 'user', applicationId: 'AAAAA-BBBBB-CCCCC-DDDDD', userId: 'user-0001', via: 'sudo', accessKey: 'k' };
@@ -53,6 +54,13 @@ t.test('the decision table', async (t) => {
     ['profiles.defs.read', true, true, true, false],
     ['profiles.read', true, true, true, false],
     ['profiles.write', true, true, false, false],
+    ['tokens.issue', true, false, false, false],
+    ['tokens.read', true, true, false, false],
+    ['tokens.write', true, true, false, false],
+    ['tokens.logout', true, true, true, false],
+    ['tokens.logout_link', true, true, true, true],
+    ['users.password.write', true, true, false, false],
+    ['auth.login', false, false, false, true],
   ];
   t.equal(expected.length, Object.keys(RULES).length, 'every rule is in this table');
   for (const [action, sys, self, other, anon] of expected) {
@@ -81,7 +89,7 @@ t.test('the echo route over HTTP, per principal', async (t) => {
   );
 });
 
-t.test('the users and profiles routes, per principal (SPEC §1.1 matrix)', async (t) => {
+t.test('every users, profiles and tokens route, per principal (SPEC §1.1 matrix)', async (t) => {
   const test = await buildTestApp(t);
   const { app, signed } = test;
   const users = app.locus.users;
@@ -89,9 +97,13 @@ t.test('the users and profiles routes, per principal (SPEC §1.1 matrix)', async
   const other = 'user-othr01';
   const sudo = { 'x-mitter-sudo-user-id': actor };
   let serial = 0;
+  await app.locus.applications.updateSettings(test.credentials.applicationId, ['passwordLogin=true']);
+  const loginPassword = 'login password 1';
+  const loginHash = await argon2idHasher.hash(loginPassword);
+  const noClient = { userAgent: null, address: null };
 
   // A fresh pair of users per request: each row starts from the same state, whatever earlier rows did.
-  async function freshUsers(): Promise<{ self: string; other: string; selfLocatorId: string; otherLocatorId: string }> {
+  async function freshUsers() {
     serial += 1;
     for (const userId of [actor, other]) {
       if (await users.exists(test.credentials.applicationId, userId)) {
@@ -105,18 +117,36 @@ t.test('the users and profiles routes, per principal (SPEC §1.1 matrix)', async
       });
     }
     const [self, them] = await Promise.all([users.get(test.credentials.applicationId, actor), users.get(test.credentials.applicationId, other)]);
-    return { self: actor, other, selfLocatorId: self.locators[0]?.id ?? '', otherLocatorId: them.locators[0]?.id ?? '' };
+    const applicationId = test.credentials.applicationId;
+    await app.locus.db.userCredential.create({ data: { userInternalId: self.id, passwordHash: loginHash, updatedAt: new Date(test.clock.now()) } });
+    const [selfToken, otherToken] = await Promise.all([
+      app.locus.tokens.issue(applicationId, actor, { ttl: null, force: true }, noClient),
+      app.locus.tokens.issue(applicationId, other, { ttl: null, force: true }, noClient),
+    ]);
+    return {
+      self: actor,
+      other,
+      selfLocatorId: self.locators[0]?.id ?? '',
+      otherLocatorId: them.locators[0]?.id ?? '',
+      selfTokenId: selfToken.tokenId,
+      otherTokenId: otherToken.tokenId,
+      actorToken: selfToken.signedToken,
+    };
   }
 
-  type Who = 'system' | 'self' | 'other' | 'anonymous';
+  type Subject = 'system' | 'self' | 'other' | 'anonymous';
+  /** The acting user through a sudo header (`self`, `other`) or through its own token (`token…`). */
+  type Who = Subject | 'tokenSelf' | 'tokenOther';
   interface Row {
     method: string;
     url: string;
-    request: (ids: Awaited<ReturnType<typeof freshUsers>>, who: Who) => { path: string; query?: string; body?: unknown };
-    expect: Record<Who, number>;
+    request: (ids: Awaited<ReturnType<typeof freshUsers>>, who: Subject) => { path: string; query?: string; body?: unknown };
+    expect: Record<Subject, number> & Partial<Record<Who, number>>;
+    /** Error codes other than the usual ones for the status. */
+    codes?: Partial<Record<Who, string>>;
   }
-  // `self`: the sudo user acts on itself; `other`: on another user. Routes without a target user
-  // behave the same for both.
+  // `self`: the user acts on itself; `other`: on another user. Routes without a target user
+  // behave the same for both. Token principals expect what sudo ones do unless a row says otherwise.
   const rows: Row[] = [
     { method: 'POST', url: '/v1/users', request: () => ({ path: '/v1/users', body: { screenName: { screenName: 'N' } } }), expect: { system: 200, self: 403, other: 403, anonymous: 401 } },
     { method: 'GET', url: '/v1/users', request: () => ({ path: '/v1/users' }), expect: { system: 200, self: 403, other: 403, anonymous: 401 } },
@@ -190,31 +220,68 @@ t.test('the users and profiles routes, per principal (SPEC §1.1 matrix)', async
       request: (ids, who) => ({ path: `/v1/users/${who === 'self' ? ids.self : ids.other}/profile/mitter.upa.Bio` }),
       expect: { system: 200, self: 200, other: 403, anonymous: 401 },
     },
+    { method: 'POST', url: '/v1/users/:userId/tokens', request: (ids, who) => ({ path: `/v1/users/${who === 'self' ? ids.self : ids.other}/tokens`, body: {} }), expect: { system: 200, self: 403, other: 403, anonymous: 401 } },
+    {
+      method: 'POST',
+      url: '/v1/users/:userId/tokens',
+      request: () => ({ path: '/v1/users/.system/tokens', body: {} }),
+      expect: { system: 403, self: 403, other: 403, anonymous: 401 },
+      codes: { system: 'token_issuance_refused' },
+    },
+    { method: 'GET', url: '/v1/users/:userId/tokens', request: (ids, who) => ({ path: `/v1/users/${who === 'self' ? ids.self : ids.other}/tokens` }), expect: { system: 200, self: 200, other: 403, anonymous: 401 } },
+    { method: 'GET', url: '/v1/users/:userId/tokens', request: () => ({ path: '/v1/users/me/tokens' }), expect: { system: 400, self: 200, other: 200, anonymous: 401 } },
+    {
+      method: 'PATCH',
+      url: '/v1/users/:userId/tokens/:tokenId',
+      request: (ids, who) => (who === 'self' ? { path: `/v1/users/${ids.self}/tokens/${ids.selfTokenId}`, body: { ttl: 60 } } : { path: `/v1/users/${ids.other}/tokens/${ids.otherTokenId}`, body: { ttl: 60 } }),
+      expect: { system: 200, self: 200, other: 403, anonymous: 401 },
+    },
+    {
+      method: 'DELETE',
+      url: '/v1/users/:userId/tokens/:tokenIds',
+      request: (ids, who) => (who === 'self' ? { path: `/v1/users/${ids.self}/tokens/${ids.selfTokenId}` } : { path: `/v1/users/${ids.other}/tokens/${ids.otherTokenId}` }),
+      expect: { system: 200, self: 200, other: 403, anonymous: 401 },
+    },
+    { method: 'GET', url: '/v1/users/me/logout', request: () => ({ path: '/v1/users/me/logout', query: 'all=true' }), expect: { system: 400, self: 200, other: 200, anonymous: 401 } },
+    // Without all=true a sudo user presents no token to log out.
+    { method: 'GET', url: '/v1/users/me/logout', request: () => ({ path: '/v1/users/me/logout' }), expect: { system: 400, self: 400, other: 400, anonymous: 401, tokenSelf: 200, tokenOther: 200 } },
+    { method: 'GET', url: '/v1/logout/:logoutToken', request: () => ({ path: '/v1/logout/NoSuchLogoutLink' }), expect: { system: 200, self: 200, other: 200, anonymous: 200 } },
+    {
+      method: 'PUT',
+      url: '/v1/users/:userId/password',
+      request: (ids, who) => ({ path: `/v1/users/${who === 'self' ? ids.self : ids.other}/password`, body: { password: 'a new password', currentPassword: loginPassword } }),
+      expect: { system: 200, self: 200, other: 403, anonymous: 401 },
+    },
+    { method: 'POST', url: '/v1/login', request: (ids) => ({ path: '/v1/login', body: { userId: ids.self, password: loginPassword } }), expect: { system: 403, self: 403, other: 403, anonymous: 200 } },
   ];
 
   for (const row of rows) {
-    for (const who of ['system', 'self', 'other', 'anonymous'] as const) {
+    for (const who of ['system', 'self', 'other', 'anonymous', 'tokenSelf', 'tokenOther'] as const) {
       const ids = await freshUsers();
-      const { path, query, body } = row.request(ids, who);
+      const subject: Subject = who === 'tokenSelf' ? 'self' : who === 'tokenOther' ? 'other' : who;
+      const expected = row.expect[who] ?? row.expect[subject];
+      const { path, query, body } = row.request(ids, subject);
       const payload = body === undefined ? undefined : JSON.stringify(body);
-      const response =
-        who === 'anonymous'
-          ? await app.inject({
-              method: row.method as 'GET',
-              url: query ? `${path}?${query}` : path,
-              headers: { 'x-mitter-application-id': test.credentials.applicationId, ...(payload ? { 'content-type': 'application/json' } : {}) },
-              ...(payload ? { payload } : {}),
-            })
-          : await signed(row.method, path, { ...(query ? { query } : {}), ...(payload ? { body: payload } : {}), ...(who === 'system' ? {} : { headers: sudo }) });
-      t.equal(response.statusCode, row.expect[who], `${row.method} ${path}${query ? `?${query}` : ''} as ${who} → ${row.expect[who]}`);
-      const expectedCode = { 401: 'authorization_exception', 403: 'missing_privilege', 400: 'missing_context' }[response.statusCode];
+      const url = query ? `${path}?${query}` : path;
+      const jsonHeaders = payload ? { 'content-type': 'application/json' } : {};
+      let response;
+      if (who === 'anonymous') {
+        response = await app.inject({ method: row.method as 'GET', url, headers: { 'x-mitter-application-id': test.credentials.applicationId, ...jsonHeaders }, ...(payload ? { payload } : {}) });
+      } else if (who === 'tokenSelf' || who === 'tokenOther') {
+        response = await app.inject({ method: row.method as 'GET', url, headers: { 'x-issued-mitter-user-authorization': ids.actorToken, ...jsonHeaders }, ...(payload ? { payload } : {}) });
+      } else {
+        response = await signed(row.method, path, { ...(query ? { query } : {}), ...(payload ? { body: payload } : {}), ...(who === 'system' ? {} : { headers: sudo }) });
+      }
+      t.equal(response.statusCode, expected, `${row.method} ${url} as ${who} → ${expected}`);
+      const expectedCode = row.codes?.[who] ?? { 401: 'authorization_exception', 403: 'missing_privilege', 400: 'missing_context' }[response.statusCode];
       if (expectedCode) t.equal(response.json().errorCode, expectedCode);
     }
   }
 
-  // Every users and profiles route is in the matrix.
+  // Every route of these features is in the matrix.
   const covered = new Set(rows.map((row) => `${row.method} ${row.url}`));
-  for (const route of app.locus.routes.filter((r) => r.url.startsWith('/v1/users') || r.url.startsWith('/v1/attribute-def'))) {
+  const featureRoutes = ['/v1/users', '/v1/attribute-def', '/v1/logout', '/v1/login'];
+  for (const route of app.locus.routes.filter((r) => featureRoutes.some((prefix) => r.url.startsWith(prefix)))) {
     if (route.method === 'HEAD') continue;
     t.ok(covered.has(`${route.method} ${route.url}`), `${route.method} ${route.url} is in the matrix`);
   }

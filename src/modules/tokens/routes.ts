@@ -52,7 +52,6 @@ const IssueParams = Type.Object({
 /** An optional JSON object (the SDK posts an empty body); each field is checked in code. */
 const IssueBody = Type.Unsafe<unknown>({
   description: 'Optional: {"ttl": seconds (0 = the application default), "force": boolean (default true)}; both may also be query parameters',
-  properties: { ttl: { type: 'integer', minimum: 0 }, force: { type: 'boolean' } },
 });
 
 const IssueQuery = Type.Object(
