@@ -2,8 +2,9 @@
 import { benchSigned } from './signed.ts';
 import { benchUsers } from './users.ts';
 import { benchProfiles } from './profiles.ts';
+import { benchTokens } from './tokens.ts';
 
-const benches: Record<string, () => Promise<void>> = { signed: benchSigned, users: benchUsers, profiles: benchProfiles };
+const benches: Record<string, () => Promise<void>> = { signed: benchSigned, users: benchUsers, profiles: benchProfiles, tokens: benchTokens };
 
 const name = process.argv[2];
 const bench = name ? benches[name] : undefined;

@@ -173,6 +173,12 @@ t.test('listing: active tokens only, never the signed token, the current one mar
   const bySystem = await test.signed('GET', '/v1/users/user-0001/tokens');
   t.same(bySystem.json().map((x: { current: boolean }) => x.current), [false]);
   t.equal(b.ttl, 60);
+  const c = await tokenFor(test, 'user-0001');
+  t.equal((await test.signed('DELETE', `/v1/users/user-0001/tokens/${c.tokenId}`)).statusCode, 200);
+  t.same((await test.signed('GET', '/v1/users/user-0001/tokens')).json().map((x: { tokenId: string }) => x.tokenId), [a.tokenId], 'a revoked token is not listed');
+  t.match((await test.signed('GET', '/v1/users/nobody-0009/tokens')).json(), { errorCode: 'entity_not_found' }, 'an unknown user is a 404');
+  t.equal((await test.signed('POST', '/v1/users', { body: json({ userId: 'user-0003', screenName: { screenName: 'Three' } }) })).statusCode, 200);
+  t.same((await test.signed('GET', '/v1/users/user-0003/tokens')).json(), [], 'a user without tokens lists none');
 
   const other = await tokenFor(test, 'user-0002');
   for (const [method, url, body] of [

@@ -321,9 +321,9 @@ export class TokensService {
   // ---- list, extend, revoke -------------------------------------------------------------------
 
   async list(applicationId: string, userId: string, currentTokenId: string | null): Promise<TokenListing[]> {
-    if (!(await this.#deps.users.exists(applicationId, userId))) throw userNotFound(userId);
     const now = this.#deps.clock.now();
     const rows = await this.#store.activeTokens(applicationId, userId, new Date(now));
+    if (rows === null) throw userNotFound(userId);
     return rows.map((row) => ({
       tokenId: row.id,
       ttl: Math.max(0, Math.floor((row.expiresAt.getTime() - now) / 1000)),
