@@ -1,4 +1,5 @@
-// The operator CLI (`npm run locus -- …`): applications, access keys, settings, migrations.
+// The operator CLI (`npm run locus -- …`): applications, access keys, settings, migrations, and
+// the user-token signing key.
 // Works on the database named by the environment, whether or not a server is running; running
 // servers pick up changes within seconds (they poll the applications revision).
 import { loadConfig, ConfigError, type Config } from './config.ts';
@@ -8,6 +9,8 @@ import { systemClock } from './platform/clock.ts';
 import { ApplicationRequestError, ApplicationsService, type Credentials } from './modules/applications/service.ts';
 import { createApplicationsStore } from './modules/applications/store.ts';
 import { SettingsError } from './modules/applications/settings.ts';
+import { createTokensStore } from './modules/tokens/store.ts';
+import { SIGNING_KID_REFRESH_MS } from './modules/tokens/service.ts';
 
 export interface CliIo {
   stdout: (text: string) => void;
@@ -24,6 +27,9 @@ export const USAGE = `Usage: npm run locus -- <command>
                                             show or change settings (name=default restores one)
   key add <applicationId> [--json]          add an access key (at most 3 active)
   key revoke <applicationId> <accessKey>    revoke an access key
+  token-keys show [--json]                  the key id new user tokens are signed with
+  token-keys rotate [--json]                sign new user tokens with a new key; tokens signed
+                                            with earlier keys keep working until they expire
 
 The database and master key come from the same environment variables as the server
 (DATABASE_URL, LOCUS_DATA_DIR, LOCUS_MASTER_KEY).
@@ -147,6 +153,26 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
     const [applicationId, accessKey] = expectArgs(rest, 2, 'key revoke <applicationId> <accessKey>') as [string, string];
     await withService(config, (service) => service.revokeKey(applicationId, accessKey));
     print({ applicationId, accessKey, revoked: true }, `Revoked ${accessKey}. Running servers refuse it within seconds.\n`);
+    return 0;
+  }
+
+  if (group === 'token-keys' && (command === 'show' || command === 'rotate')) {
+    expectArgs(rest, 0, `no arguments to token-keys ${command}`);
+    await migrate(config);
+    const db = await createDb(config);
+    try {
+      const store = createTokensStore(db);
+      const kid = command === 'rotate' ? await store.rotateSigningKid() : await store.signingKid();
+      const seconds = SIGNING_KID_REFRESH_MS / 1000;
+      print(
+        { signingKid: kid },
+        command === 'rotate'
+          ? `New user tokens are signed with ${kid} (running servers switch within ${seconds} s). Tokens signed with earlier keys keep working until they expire or are revoked.\n`
+          : `New user tokens are signed with ${kid}.\n`,
+      );
+    } finally {
+      await db.$disconnect();
+    }
     return 0;
   }
 

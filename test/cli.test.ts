@@ -5,7 +5,8 @@ import { buildApp } from '../src/app.ts';
 import { signRequestHeaders } from '../src/auth/signature.ts';
 import { MAX_ACTIVE_ACCESS_KEYS } from '../src/modules/applications/service.ts';
 import { createTestDatabase } from './helpers/db.ts';
-import { newNonce } from './helpers/app.ts';
+import { buildTestApp, newNonce } from './helpers/app.ts';
+import { SIGNING_KID_REFRESH_MS } from '../src/modules/tokens/service.ts';
 
 async function cli(env: NodeJS.ProcessEnv, ...argv: string[]) {
   let stdout = '';
@@ -129,6 +130,35 @@ t.test('a running server refuses a key revoked through the CLI', async (t) => {
   const refused = await request();
   t.equal(refused.statusCode, 401);
   t.equal(refused.json().diagnostics.check, 'access_key');
+});
+
+t.test('token-keys rotate: a running server signs with the new key after its refresh window; old tokens keep working', async (t) => {
+  const database = await createTestDatabase();
+  t.teardown(() => database.drop());
+  const test = await buildTestApp(t, { database });
+  t.equal((await test.signed('POST', '/v1/users', { body: JSON.stringify({ userId: 'user-0001', screenName: { screenName: 'One' } }) })).statusCode, 200);
+  const issue = async () => {
+    const response = await test.signed('POST', '/v1/users/user-0001/tokens', { body: '{}' });
+    t.equal(response.statusCode, 200, response.body);
+    const token = response.json().userToken.signedToken as string;
+    return { token, kid: JSON.parse(Buffer.from(token.split('.')[0] as string, 'base64url').toString()).kid as string };
+  };
+  const me = async (token: string) => (await test.app.inject({ url: '/v1/users/me', headers: { 'x-issued-mitter-user-authorization': token } })).statusCode;
+
+  t.same((await cli(database.env, 'token-keys', 'show', '--json')).json(), { signingKid: 'k1' });
+  const old = await issue();
+  t.equal(old.kid, 'k1');
+  const rotated = await cli(database.env, 'token-keys', 'rotate');
+  t.equal(rotated.code, 0, rotated.stderr);
+  t.match(rotated.stdout, /signed with k2 \(running servers switch within 5 s\)/);
+  t.same((await cli(database.env, 'token-keys', 'show', '--json')).json(), { signingKid: 'k2' });
+  t.equal((await issue()).kid, 'k1', 'inside the refresh window the server still signs with k1');
+  test.clock.advance(SIGNING_KID_REFRESH_MS);
+  const fresh = await issue();
+  t.equal(fresh.kid, 'k2', 'then with k2');
+  t.equal(await me(fresh.token), 200, 'k2 verifies');
+  t.equal(await me(old.token), 200, 'k1 still verifies');
+  t.equal((await cli(database.env, 'token-keys', 'rotate', 'extra')).code, 2, 'no arguments');
 });
 
 t.test('the default application is created once, on the first start only', async (t) => {

@@ -31,7 +31,6 @@ export const MAX_CACHED_TOKENS = 100_000;
 export const LOGIN_MAX_FAILURES = 5;
 export const LOGIN_WINDOW_MS = 15 * 60_000;
 export const LOGIN_LOCK_MS = 15 * 60_000;
-const KID_KEY = 'tokenSigningKid';
 /**
  * Verified in place of a password hash when the user is unknown or has none, so every failed
  * login costs one Argon2id verification with the same parameters. It hashes a random secret that
@@ -39,6 +38,8 @@ const KID_KEY = 'tokenSigningKid';
  */
 const UNKNOWN_USER_HASH = '$argon2id$v=19$m=19456,t=2,p=1$hWqYH7rav+YjuoXAXVTqfQ$Vh82dOoJ/a1QWCiFKdMYmMjgUYk9jabsMEOkLe8FmZ4';
 const KID_REFRESH_MS = 1_000;
+/** How long an instance keeps signing with the kid it last read (a rotation elsewhere reaches it within this). */
+export const SIGNING_KID_REFRESH_MS = 5_000;
 
 export const SUPPORTED_HEADERS = ['X-Issued-Mitter-User-Authorization', 'Authorization'];
 export const SUPPORTED_COOKIES = ['x_issued_mitter_user_authorization'];
@@ -138,16 +139,17 @@ export class TokensService {
 
   /** The kid new tokens are signed with (ServerMeta; `k1` until the first rotation). */
   async #refreshKid(): Promise<string> {
-    const row = await this.#deps.db.serverMeta.findUnique({ where: { key: KID_KEY } });
-    const kid = row?.value ?? 'k1';
+    const kid = await this.#store.signingKid();
     this.#currentKid = kid;
     this.#maxKid = Math.max(this.#maxKid, kidNumber(kid) ?? 1);
     this.#kidCheckedAt = this.#deps.clock.now();
     return kid;
   }
 
+  /** Re-read at most every few seconds, so a rotation by the CLI or another instance is followed. */
   async #signingKid(): Promise<string> {
-    return this.#currentKid ?? this.#refreshKid();
+    if (this.#currentKid !== null && this.#deps.clock.now() - this.#kidCheckedAt < SIGNING_KID_REFRESH_MS) return this.#currentKid;
+    return this.#refreshKid();
   }
 
   /**
@@ -155,12 +157,7 @@ export class TokensService {
    * until they expire or are revoked; servers learn the new kid when they first meet it.
    */
   async rotateSigningKey(): Promise<string> {
-    const next = await this.#deps.db.$transaction(async (tx) => {
-      const row = await tx.serverMeta.findUnique({ where: { key: KID_KEY } });
-      const kid = `k${(kidNumber(row?.value ?? 'k1') ?? 1) + 1}`;
-      await tx.serverMeta.upsert({ where: { key: KID_KEY }, create: { key: KID_KEY, value: kid }, update: { value: kid } });
-      return kid;
-    });
+    const next = await this.#store.rotateSigningKid();
     await this.#refreshKid();
     return next;
   }

@@ -1,5 +1,9 @@
 // Persistence of user tokens and passwords (Prisma). No rules here: the service decides.
 import type { Db, DbTransaction } from '../../platform/db.ts';
+import { kidNumber } from './signing.ts';
+
+/** ServerMeta key holding the kid new tokens are signed with. */
+const SIGNING_KID_KEY = 'tokenSigningKid';
 
 export interface TokenRow {
   id: string;
@@ -40,6 +44,22 @@ export function createTokensStore(db: Db) {
   }
 
   return {
+    /** The kid new tokens are signed with: `k1` until the first rotation. */
+    async signingKid(): Promise<string> {
+      const row = await db.serverMeta.findUnique({ where: { key: SIGNING_KID_KEY } });
+      return row?.value ?? 'k1';
+    },
+
+    /** Moves signing to the next kid (`k<n+1>`) and returns it. */
+    async rotateSigningKid(): Promise<string> {
+      return db.$transaction(async (tx) => {
+        const row = await tx.serverMeta.findUnique({ where: { key: SIGNING_KID_KEY } });
+        const kid = `k${(kidNumber(row?.value ?? 'k1') ?? 1) + 1}`;
+        await tx.serverMeta.upsert({ where: { key: SIGNING_KID_KEY }, create: { key: SIGNING_KID_KEY, value: kid }, update: { value: kid } });
+        return kid;
+      });
+    },
+
     async findToken(id: string): Promise<TokenRow | null> {
       return db.userToken.findUnique({ where: { id }, select: TOKEN_COLUMNS });
     },
