@@ -73,6 +73,11 @@ declare module 'fastify' {
     selectAction?: (request: FastifyRequest) => string;
     /** The path parameter naming the user the route acts on (`me` allowed); the policy sees it. */
     targetUser?: string;
+    /**
+     * The path itself is the credential (logout links): whatever credentials the request carries
+     * (a browser's stale token cookie, say) are not checked, and the route runs as `.anonymous`.
+     */
+    credentialsIgnored?: boolean;
   }
 }
 
@@ -218,11 +223,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.addHook('preValidation', async (request: FastifyRequest) => {
     if (request.is404) return;
     const body = request.rawBody ?? EMPTY_BODY;
-    request.principal = await authenticate(
-      { method: request.method, rawPath: request.raw.url?.split('?')[0] ?? '/', headers: request.headers, body },
-      authDependencies,
-    );
     const route = request.routeOptions.config;
+    request.principal = route.credentialsIgnored
+      ? { kind: 'anonymous', applicationId: null }
+      : await authenticate({ method: request.method, rawPath: request.raw.url?.split('?')[0] ?? '/', headers: request.headers, body }, authDependencies);
     const action = route.selectAction ? route.selectAction(request) : route.action;
     const target = route.targetUser === undefined ? undefined : (request.params as Record<string, string | undefined>)[route.targetUser];
     const decision = authorize(request.principal, action, target);

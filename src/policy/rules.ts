@@ -49,8 +49,8 @@ export const RULES = {
   'tokens.write': { system: 'allow', user: 'self' },
   /** GET /v1/users/me/logout: a user revokes the token it presents (or all of its tokens). */
   'tokens.logout': { system: 'allow', user: 'allow' },
-  /** A logout link: the link itself is the credential. */
-  'tokens.logout_link': { anonymous: 'allow', system: 'allow', user: 'allow' },
+  /** A logout link: the link itself is the credential (the route runs as .anonymous, ignoring any other). */
+  'tokens.logout_link': { anonymous: 'allow' },
   /** Set a user's password. */
   'users.password.write': { system: 'allow', user: 'self' },
   /** Password login: only callers without credentials log in. */

@@ -222,6 +222,12 @@ t.test('logout links: idempotent, never cached, never logged, redirect only to a
   t.same([again.statusCode, again.body], [200, first.body], 'idempotent');
   const unknown = await test.app.inject({ method: 'GET', url: '/v1/logout/NoSuchLogoutToken' });
   t.same([unknown.statusCode, unknown.body], [200, first.body], 'an unknown link looks the same');
+  // A browser still holding the (now revoked) token in its cookie, or any other credentials, is
+  // still shown the page: the link is the only credential this route looks at.
+  const withCookie = await test.app.inject({ method: 'GET', url: path, headers: { cookie: `x_issued_mitter_user_authorization=${a.signedToken}` } });
+  t.same([withCookie.statusCode, withCookie.body], [200, first.body], 'a stale token cookie does not turn the page into a 401');
+  const withJunk = await test.app.inject({ method: 'GET', url: path, headers: { authorization: 'Basic Zm9vOmJhcg==', 'x-mitter-sudo-user-id': 'user-0001' } });
+  t.same([withJunk.statusCode, withJunk.body], [200, first.body], 'nor do other credentials');
 
   const b = await tokenFor(test, 'user-0001');
   const bPath = new URL(b.logoutUrl).pathname;

@@ -262,7 +262,7 @@ export async function tokenRoutes(app: FastifyInstance): Promise<void> {
   app.get(
     '/v1/logout/:logoutToken',
     {
-      config: { action: 'tokens.logout_link' },
+      config: { action: 'tokens.logout_link', credentialsIgnored: true },
       schema: {
         summary: 'A logout link: revokes its token and shows a page (or 303 to an allowed return_to)',
         description: 'Idempotent; works without credentials. `return_to` is followed only when its origin is in the application’s allowedReturnOrigins.',
