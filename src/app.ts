@@ -30,9 +30,15 @@ import { TokensService } from './modules/tokens/service.ts';
 import { TokenSigner, TOKEN_ISSUER } from './modules/tokens/signing.ts';
 import { argon2idHasher, type PasswordHasher } from './modules/tokens/passwords.ts';
 import { tokenRoutes } from './modules/tokens/routes.ts';
+import { PresenceService } from './modules/presence/service.ts';
+import { createPresenceStore } from './modules/presence/store.ts';
+import { presenceRoutes } from './modules/presence/routes.ts';
+import { MemoryBus, type Bus } from './platform/bus.ts';
 import { systemRoutes } from './modules/system/routes.ts';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
+/** The longest path parameter the router matches: 100 ids × 72 characters and the commas. */
+export const MAX_PATH_PARAM_LENGTH = 8_192;
 /** How often a server polls for application/key changes made by other processes (SPEC §10: ≤ 5 s). */
 export const APPLICATIONS_POLL_MS = 2_000;
 
@@ -53,6 +59,8 @@ export interface Locus {
   users: UsersService;
   profiles: ProfilesService;
   tokens: TokensService;
+  presence: PresenceService;
+  bus: Bus;
 }
 
 declare module 'fastify' {
@@ -92,6 +100,13 @@ export interface BuildOptions {
   watchApplications?: boolean;
   /** Argon2id by default; tests may wrap it to observe calls. */
   passwordHasher?: PasswordHasher;
+  /**
+   * Run the presence timers (transitions, write-behind) on real time (default true). Tests on a
+   * manual clock turn them off and call presence.runDue() and presence.flush() themselves.
+   */
+  presenceTimers?: boolean;
+  /** In-process by default; tests pass one to subscribe before the app starts. */
+  bus?: Bus;
 }
 
 const EMPTY_BODY = Buffer.alloc(0);
@@ -162,6 +177,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const app = Fastify({
     logger: options.logger ?? loggerOptions(config, options.logStream),
     bodyLimit: BODY_LIMIT_BYTES,
+    // Comma lists in the path (100 user ids of up to 72 characters, 100 token ids) are far longer
+    // than the router's default of 100 characters; the routes bound their own lists.
+    routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
     requestIdHeader: false,
     genReqId: requestId,
     frameworkErrors: frameworkErrors(() => clock.now()),
@@ -192,8 +210,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     publicUrl: config.publicUrl,
     log: app.log,
   });
+  const bus = options.bus ?? new MemoryBus((error, topic) => app.log.error({ err: error, topic }, 'a bus subscriber failed'));
+  const presence = new PresenceService({ clock, kv, bus, store: createPresenceStore(db, config.databaseProvider), users, applications, log: app.log });
   const routes: RegisteredRoute[] = [];
-  app.decorate('locus', { config, routes, db, clock, kv, applications, users, profiles, tokens });
+  app.decorate('locus', { config, routes, db, clock, kv, bus, applications, users, profiles, tokens, presence });
   // Reference-type decorators must start as null (Fastify 5); the hooks below fill them per request.
   app.decorateRequest('principal', null as never);
   app.decorateRequest('rawBody', null);
@@ -283,6 +303,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(userRoutes);
   await app.register(profileRoutes);
   await app.register(tokenRoutes);
+  await app.register(presenceRoutes);
   await app.register(async (docs) => {
     // The UI's own routes (page, assets, JSON) are documentation reads for the policy.
     docs.addHook('onRoute', (route) => {
@@ -292,9 +313,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
 
   if (options.watchApplications ?? true) applications.watch(APPLICATIONS_POLL_MS);
+  await presence.start({ timers: options.presenceTimers ?? true });
   app.addHook('onClose', async () => {
     applications.stopWatching();
+    await presence.close();
     await tokens.flush();
+    await bus.close();
     await kv.close();
     await db.$disconnect();
   });

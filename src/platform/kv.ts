@@ -1,4 +1,4 @@
-// The `kv` seam: fast, short-lived shared state (nonces now; rate limits, presence and caches later).
+// The `kv` seam: fast, shared state (nonces, login counters, presence; rate limits and caches later).
 // In-memory in the embedded mode; a Redis implementation with the same contract comes with scale-out.
 import type { Clock } from './clock.ts';
 
@@ -10,6 +10,10 @@ export interface Kv {
   /** The live value of `key`, or null. */
   get(key: string): Promise<string | null>;
   delete(key: string): Promise<void>;
+  /** Stores `key` with no expiry (state that lives until it is replaced or deleted). */
+  set(key: string, value: string): Promise<void>;
+  /** The live values of `keys`, in order (null where absent). */
+  getMany(keys: readonly string[]): Promise<Array<string | null>>;
   close(): Promise<void>;
 }
 
@@ -19,7 +23,10 @@ interface Entry {
 }
 
 export class MemoryKv implements Kv {
+  /** Entries with an expiry, in roughly expiry order (see sweep). */
   readonly #entries = new Map<string, Entry>();
+  /** Entries without one: kept apart so they never stop a sweep. */
+  readonly #lasting = new Map<string, string>();
   readonly #clock: Clock;
   readonly #sweeper: NodeJS.Timeout;
 
@@ -32,7 +39,7 @@ export class MemoryKv implements Kv {
   async setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
     const now = this.#clock.now();
     const existing = this.#entries.get(key);
-    if (existing && existing.expiresAt > now) return false;
+    if ((existing && existing.expiresAt > now) || this.#lasting.has(key)) return false;
     // Delete first so the re-inserted key moves to the end of the (roughly expiry-ordered) map.
     this.#entries.delete(key);
     this.#entries.set(key, { value, expiresAt: now + ttlMs });
@@ -53,16 +60,33 @@ export class MemoryKv implements Kv {
   }
 
   async get(key: string): Promise<string | null> {
+    return this.#read(key, this.#clock.now());
+  }
+
+  #read(key: string, now: number): string | null {
+    const lasting = this.#lasting.get(key);
+    if (lasting !== undefined) return lasting;
     const existing = this.#entries.get(key);
-    return existing && existing.expiresAt > this.#clock.now() ? existing.value : null;
+    return existing && existing.expiresAt > now ? existing.value : null;
+  }
+
+  async getMany(keys: readonly string[]): Promise<Array<string | null>> {
+    const now = this.#clock.now();
+    return keys.map((key) => this.#read(key, now));
+  }
+
+  async set(key: string, value: string): Promise<void> {
+    this.#entries.delete(key);
+    this.#lasting.set(key, value);
   }
 
   async delete(key: string): Promise<void> {
     this.#entries.delete(key);
+    this.#lasting.delete(key);
   }
 
   get size(): number {
-    return this.#entries.size;
+    return this.#entries.size + this.#lasting.size;
   }
 
   /**
@@ -81,5 +105,6 @@ export class MemoryKv implements Kv {
   async close(): Promise<void> {
     clearInterval(this.#sweeper);
     this.#entries.clear();
+    this.#lasting.clear();
   }
 }

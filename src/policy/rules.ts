@@ -55,6 +55,11 @@ export const RULES = {
   'users.password.write': { system: 'allow', user: 'self' },
   /** Password login: only callers without credentials log in. */
   'auth.login': { anonymous: 'allow' },
+
+  /** Set a user's presence (.system has none of its own). */
+  'presence.write': { system: 'allow', user: 'self' },
+  /** Read presences and last seen. */
+  'presence.read': { system: 'allow', user: 'allow' },
 } as const satisfies Record<string, Rule>;
 
 export type Action = keyof typeof RULES;

@@ -46,10 +46,20 @@ function locatorsTaken(locators: string[]): ApiError {
   return new ApiError('duplicate_entity', 'A locator already belongs to a user of this application', { entityType: 'userLocator', locators });
 }
 
+/** Users known to exist, per process (the sudo check and presence reads skip the database). */
+export const MAX_KNOWN_USERS = 100_000;
+
 export class UsersService {
   private readonly store: UsersStore;
   private readonly deletionHooks: UserDeletionHook[] = [];
   private readonly deletedListeners: UserDeletedListener[] = [];
+  /**
+   * `applicationId:userId` of users seen to exist, oldest first. A user id names one user for
+   * good (a deleted id is quarantined), so an entry goes stale only by deletion, which removes it.
+   */
+  private readonly known = new Set<string>();
+  /** Bumped by every deletion: an existence answer read across one is not remembered. */
+  private deletions = 0;
 
   constructor(private readonly deps: { db: Db; clock: Clock; log?: { error(obj: unknown, msg: string): void } }) {
     this.store = createUsersStore(deps.db);
@@ -67,7 +77,29 @@ export class UsersService {
 
   async exists(applicationId: string, userId: string): Promise<boolean> {
     if (userId.length > 72) return false;
-    return this.store.userExists(applicationId, userId);
+    if (this.known.has(`${applicationId}:${userId}`)) return true;
+    const deletions = this.deletions;
+    const found = await this.store.userExists(applicationId, userId);
+    if (found && deletions === this.deletions) this.remember(applicationId, userId);
+    return found;
+  }
+
+  /** The ids among `userIds` that name no user of the application (in first-seen order). */
+  async missing(applicationId: string, userIds: string[]): Promise<string[]> {
+    const unknown = [...new Set(userIds)].filter((id) => !this.known.has(`${applicationId}:${id}`));
+    if (unknown.length === 0) return [];
+    const deletions = this.deletions;
+    const found = new Set(await this.store.existingUserIds(applicationId, unknown));
+    if (deletions === this.deletions) for (const id of found) this.remember(applicationId, id);
+    return unknown.filter((id) => !found.has(id));
+  }
+
+  private remember(applicationId: string, userId: string): void {
+    if (this.known.size >= MAX_KNOWN_USERS) {
+      const oldest = this.known.values().next();
+      if (!oldest.done) this.known.delete(oldest.value);
+    }
+    this.known.add(`${applicationId}:${userId}`);
   }
 
   async create(applicationId: string, input: NewUser): Promise<StoredUser> {
@@ -166,10 +198,13 @@ export class UsersService {
   /** Deletes the user and its locators (freed for reuse), runs the deletion hooks, quarantines the id. */
   async delete(applicationId: string, userId: string): Promise<void> {
     let deleted: DeletedUserRow | null = null;
+    this.deletions += 1;
     const found = await this.store.deleteUser(applicationId, userId, new Date(this.deps.clock.now()), async (tx, user) => {
       for (const hook of this.deletionHooks) await hook(tx, user);
       deleted = user;
     });
+    this.deletions += 1;
+    this.known.delete(`${applicationId}:${userId}`);
     if (!found || deleted === null) throw userNotFound(userId);
     for (const listener of this.deletedListeners) {
       try {

@@ -96,6 +96,14 @@ export function createUsersStore(db: Db) {
       return rows.length > 0;
     },
 
+    /** Which of these user ids exist (one indexed raw query). */
+    async existingUserIds(applicationId: string, userIds: string[]): Promise<string[]> {
+      if (userIds.length === 0) return [];
+      const rows = await db.$queryRaw<Array<{ userId: string }>>`SELECT "userId" FROM "User"
+        WHERE "applicationId" = ${applicationId} AND "userId" IN (${Prisma.join(userIds)})`;
+      return rows.map((row) => row.userId);
+    },
+
     /** The users owning any of these normalised locators (at most 100), each with the locators it matched. */
     async findByLocators(applicationId: string, locators: string[]): Promise<Array<{ matched: string[]; user: StoredUser }>> {
       if (locators.length === 0) return [];

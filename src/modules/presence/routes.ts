@@ -1,0 +1,97 @@
+// HTTP routes of presence (SPEC §6): set a user's presence, read presences and last seen for a
+// comma list of users (in request order).
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import { ApiError } from '../../errors.ts';
+import { errorResponses, SIGNED_OR_TOKEN } from '../../schemas.ts';
+import { applicationOf } from '../../auth/principal.ts';
+import { resolveUserReference } from '../../policy/authorize.ts';
+import { PRESENCE_WIRE_SCHEMAS, toWiredPresence } from '../../wire/presence.ts';
+import { parseUserId } from '../users/rules.ts';
+import { EmptyObject, MAX_LIST_ENTRIES, UserParams } from '../users/routes.ts';
+import { parsePresence } from './chain.ts';
+
+const PresenceBody = Type.Unsafe<unknown>({
+  description:
+    'A Presence: {"type": 1–128 characters, "timeToLive": seconds (0 or absent = static), "expiresTo"?: Presence}, at most 16 links. ' +
+    'Validated in code so that errors name the field by its path (expiresTo.expiresTo.type).',
+});
+
+const UserIdsParams = Type.Object({ userIds: Type.String({ description: 'Comma-separated user ids (`me` allowed), at most 100' }) });
+
+function targetOf(request: FastifyRequest): string {
+  if (request.targetUserId === null) throw new Error('route declared no targetUser');
+  return request.targetUserId;
+}
+
+function userIdsOf(request: FastifyRequest): string[] {
+  const references = (request.params as { userIds: string }).userIds.split(',');
+  if (references.length > MAX_LIST_ENTRIES) {
+    throw new ApiError('invalid_entity', `userIds: at most ${MAX_LIST_ENTRIES}`, { field: 'userIds', location: 'path', rule: 'maxItems' });
+  }
+  return references.map((reference, i) => parseUserId(resolveUserReference(request.principal, reference.trim()), { field: `userIds[${i}]`, location: 'path' }));
+}
+
+export async function presenceRoutes(app: FastifyInstance): Promise<void> {
+  const presence = app.locus.presence;
+  const tags = ['presence'];
+  const security = SIGNED_OR_TOKEN;
+  for (const schema of PRESENCE_WIRE_SCHEMAS) app.addSchema(schema);
+
+  app.post(
+    '/v1/users/:userId/presence',
+    {
+      config: { action: 'presence.write', targetUser: 'userId' },
+      schema: {
+        summary: 'Set a user’s presence (a chain: each link gives way to its expiresTo after timeToLive seconds)',
+        description: '`.system` sets any user’s presence, a user only its own; `.system` has none of its own (`me` is a 400 `missing_context`).',
+        tags,
+        security,
+        params: UserParams,
+        body: PresenceBody,
+        response: { 200: EmptyObject, ...errorResponses('missing_privilege', 'entity_not_found') },
+      },
+    },
+    async (request) => {
+      await presence.set(applicationOf(request.principal), targetOf(request), parsePresence(request.body));
+      return {};
+    },
+  );
+
+  app.get(
+    '/v1/users/:userIds/presence',
+    {
+      config: { action: 'presence.read' },
+      schema: {
+        summary: 'Presences of users, in request order, resolved now',
+        description: 'A user whose presence was never set, or whose chain ran out, reads `{"presence": null, "setTimeMs": null, "setTime": null}`.',
+        tags,
+        security,
+        params: UserIdsParams,
+        response: { 200: Type.Array(Type.Ref('WiredPresence')), ...errorResponses('missing_privilege', 'entity_not_found') },
+      },
+    },
+    async (request) => {
+      const readings = await presence.read(applicationOf(request.principal), userIdsOf(request));
+      return readings.map((reading) => toWiredPresence(reading.userId, reading.presence, reading.setTimeMs));
+    },
+  );
+
+  app.get(
+    '/v1/users/:userIds/last-seen',
+    {
+      config: { action: 'presence.read' },
+      schema: {
+        summary: 'Whether users are online now, and when they last were',
+        tags,
+        security,
+        params: UserIdsParams,
+        response: { 200: Type.Array(Type.Ref('LastSeen')), ...errorResponses('missing_privilege', 'entity_not_found') },
+      },
+    },
+    async (request) => {
+      const readings = await presence.lastSeen(applicationOf(request.principal), userIdsOf(request));
+      return readings.map((reading) => ({ userId: { identifier: reading.userId }, online: reading.online, lastSeenMs: reading.lastSeenMs }));
+    },
+  );
+}

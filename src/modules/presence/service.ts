@@ -1,0 +1,311 @@
+// Presence (SPEC §6): set and read chained presences, last seen, and server-side transitions.
+//
+// State lives behind the kv seam (one JSON value per user: the chain as set, when, and the
+// last-seen moment carried over from earlier presences); reads resolve the chain at read time and
+// never touch the database. The database copy is written behind, in batches at most
+// PERSIST_INTERVAL_MS late, and read once at start to rebuild the kv state and the schedule.
+//
+// Transitions are events: one indexed min-heap holds each user's next due time, and one timer is
+// armed for the earliest. A transition publishes a `presence` message on the bus. Every due time
+// up to a checkpoint (persisted with each batch) has been published, so a restart publishes, once,
+// the transitions that fell due while no process ran.
+import type { FastifyBaseLogger } from 'fastify';
+import { ApiError } from '../../errors.ts';
+import type { Bus } from '../../platform/bus.ts';
+import type { Clock } from '../../platform/clock.ts';
+import type { Kv } from '../../platform/kv.ts';
+import type { ApplicationsService } from '../applications/service.ts';
+import type { UsersService } from '../users/service.ts';
+import { lastSeen, nextTransition, resolvePresence, type LastSeen, type PresenceLink } from './chain.ts';
+import { TransitionSchedule } from './schedule.ts';
+import type { PresenceRow, PresenceStore } from './store.ts';
+
+/** The longest a set presence waits before it is written to the database. */
+export const PERSIST_INTERVAL_MS = 500;
+/** The timer re-checks the schedule at least this often (a wall-clock jump cannot strand it). */
+const MAX_TIMER_DELAY_MS = 1_000;
+export const PRESENCE_TOPIC = 'presence';
+
+export interface StoredPresence {
+  chain: PresenceLink;
+  /** Epoch ms. */
+  setAt: number;
+  /** Last seen carried over from the presences set before this one (null: never online). */
+  lastSeenBefore: number | null;
+}
+
+/** Published on the bus for every set and every transition. */
+export interface PresenceMessage {
+  applicationId: string;
+  userId: string;
+  /** The link now active (with the rest of its chain), or null when the chain ran out. */
+  presence: PresenceLink | null;
+  /** When it became active. */
+  setTimeMs: number;
+  cause: 'set' | 'transition';
+}
+
+export interface PresenceReading {
+  userId: string;
+  presence: PresenceLink | null;
+  setTimeMs: number | null;
+}
+
+export interface LastSeenReading extends LastSeen {
+  userId: string;
+}
+
+export interface PresenceServiceDeps {
+  clock: Clock;
+  kv: Kv;
+  bus: Bus;
+  store: PresenceStore;
+  users: UsersService;
+  applications: ApplicationsService;
+  log?: FastifyBaseLogger;
+}
+
+const kvKey = (applicationId: string, userId: string) => `presence:${applicationId}:${userId}`;
+/** Schedule keys: application ids never contain ':'. */
+const scheduleKey = (applicationId: string, userId: string) => `${applicationId}:${userId}`;
+
+function splitScheduleKey(key: string): { applicationId: string; userId: string } {
+  const colon = key.indexOf(':');
+  return { applicationId: key.slice(0, colon), userId: key.slice(colon + 1) };
+}
+
+function parseChain(value: unknown, depth = 0): PresenceLink {
+  const link = value as { type: string; timeToLive: number; expiresTo: unknown };
+  return { type: link.type, timeToLive: link.timeToLive, expiresTo: link.expiresTo == null || depth > 32 ? null : parseChain(link.expiresTo, depth + 1) };
+}
+
+export function decodeState(text: string): StoredPresence {
+  const raw = JSON.parse(text) as { chain: unknown; setAt: number; lastSeenBefore: number | null };
+  return { chain: parseChain(raw.chain), setAt: raw.setAt, lastSeenBefore: raw.lastSeenBefore ?? null };
+}
+
+export function encodeState(state: StoredPresence): string {
+  return JSON.stringify(state);
+}
+
+function usersNotFound(missing: string[]): ApiError {
+  return new ApiError('entity_not_found', `No user ${missing.map((id) => `"${id}"`).join(', ')} in this application`, {
+    entityType: 'user',
+    entityLocator: missing.join(','),
+  });
+}
+
+export class PresenceService {
+  readonly #deps: PresenceServiceDeps;
+  readonly #schedule = new TransitionSchedule();
+  /** Users whose state changed since the last batch (the latest value wins). */
+  #dirty = new Map<string, PresenceRow>();
+  #timer: NodeJS.Timeout | null = null;
+  #timerAt = Number.POSITIVE_INFINITY;
+  #persistTimer: NodeJS.Timeout | null = null;
+  #running = false;
+  #processedUntil: number;
+  #checkpointWritten: number | null = null;
+  #persisting: Promise<void> = Promise.resolve();
+
+  constructor(deps: PresenceServiceDeps) {
+    this.#deps = deps;
+    this.#processedUntil = deps.clock.now();
+    // The database row goes with the user row (foreign key, cascade); the rest goes here.
+    deps.users.onDeleted(async (user) => {
+      this.#dirty.delete(scheduleKey(user.applicationId, user.userId));
+      this.#schedule.delete(scheduleKey(user.applicationId, user.userId));
+      await deps.kv.delete(kvKey(user.applicationId, user.userId));
+    });
+  }
+
+  /** Pending transitions (for tests and the bench). */
+  get scheduled(): number {
+    return this.#schedule.size;
+  }
+
+  // ---- lifecycle ------------------------------------------------------------------------------
+
+  /**
+   * Loads every stored presence into kv and the schedule, publishes the transitions that fell due
+   * after the last checkpoint (while no process ran), then starts the timers.
+   */
+  async start(options: { timers: boolean } = { timers: true }): Promise<void> {
+    const now = this.#deps.clock.now();
+    const checkpoint = (await this.#deps.store.checkpoint()) ?? now;
+    for await (const page of this.#deps.store.loadAll()) {
+      for (const row of page) {
+        let state: StoredPresence;
+        try {
+          state = decodeState(row.state);
+        } catch (error) {
+          this.#deps.log?.error({ err: error, userId: row.userId }, 'unreadable stored presence skipped');
+          continue;
+        }
+        await this.#deps.kv.set(kvKey(row.applicationId, row.userId), row.state);
+        const { active, since } = resolvePresence(state.chain, state.setAt, now);
+        if (since > checkpoint && since > state.setAt) {
+          this.#publish({ applicationId: row.applicationId, userId: row.userId, presence: active, setTimeMs: since, cause: 'transition' });
+        }
+        const next = nextTransition(active, since);
+        if (next !== null) this.#schedule.set(scheduleKey(row.applicationId, row.userId), next);
+      }
+    }
+    this.#processedUntil = now;
+    this.#running = options.timers;
+    if (options.timers) {
+      this.#arm();
+      this.#persistTimer = setInterval(() => void this.flush(), PERSIST_INTERVAL_MS);
+      this.#persistTimer.unref();
+    }
+  }
+
+  /** Stops the timers and writes what is pending. */
+  async close(): Promise<void> {
+    this.#running = false;
+    if (this.#timer) clearTimeout(this.#timer);
+    if (this.#persistTimer) clearInterval(this.#persistTimer);
+    this.#timer = null;
+    this.#persistTimer = null;
+    await this.flush();
+  }
+
+  // ---- set and read ---------------------------------------------------------------------------
+
+  async set(applicationId: string, userId: string, chain: PresenceLink): Promise<void> {
+    if (!(await this.#deps.users.exists(applicationId, userId))) throw usersNotFound([userId]);
+    const key = kvKey(applicationId, userId);
+    const now = this.#deps.clock.now();
+    const previousText = await this.#deps.kv.get(key);
+    let lastSeenBefore: number | null = null;
+    if (previousText !== null) {
+      const previous = decodeState(previousText);
+      const isOnline = await this.#onlineTest(applicationId);
+      lastSeenBefore = lastSeen(previous.chain, previous.setAt, previous.lastSeenBefore, now, isOnline).lastSeenMs;
+    }
+    const state = encodeState({ chain, setAt: now, lastSeenBefore });
+    await this.#deps.kv.set(key, state);
+    const sKey = scheduleKey(applicationId, userId);
+    const next = nextTransition(chain, now);
+    if (next === null) this.#schedule.delete(sKey);
+    else this.#schedule.set(sKey, next);
+    this.#dirty.set(sKey, { applicationId, userId, state });
+    this.#publish({ applicationId, userId, presence: chain, setTimeMs: now, cause: 'set' });
+    if (next !== null) this.#arm();
+  }
+
+  async read(applicationId: string, userIds: string[]): Promise<PresenceReading[]> {
+    const states = await this.#states(applicationId, userIds);
+    const now = this.#deps.clock.now();
+    return userIds.map((userId, i) => {
+      const state = states[i];
+      if (!state) return { userId, presence: null, setTimeMs: null };
+      const { active, since } = resolvePresence(state.chain, state.setAt, now);
+      return { userId, presence: active, setTimeMs: active === null ? null : since };
+    });
+  }
+
+  async lastSeen(applicationId: string, userIds: string[]): Promise<LastSeenReading[]> {
+    const states = await this.#states(applicationId, userIds);
+    const isOnline = await this.#onlineTest(applicationId);
+    const now = this.#deps.clock.now();
+    return userIds.map((userId, i) => {
+      const state = states[i];
+      if (!state) return { userId, online: false, lastSeenMs: null };
+      return { userId, ...lastSeen(state.chain, state.setAt, state.lastSeenBefore, now, isOnline) };
+    });
+  }
+
+  async #states(applicationId: string, userIds: string[]): Promise<Array<StoredPresence | null>> {
+    const missing = await this.#deps.users.missing(applicationId, userIds);
+    if (missing.length > 0) throw usersNotFound(missing);
+    const texts = await this.#deps.kv.getMany(userIds.map((userId) => kvKey(applicationId, userId)));
+    return texts.map((text) => (text === null ? null : decodeState(text)));
+  }
+
+  async #onlineTest(applicationId: string): Promise<(type: string) => boolean> {
+    const application = await this.#deps.applications.get(applicationId);
+    const onlineTypes = new Set(application?.settings.onlineTypes ?? ['mitter.up.Online']);
+    return (type) => onlineTypes.has(type);
+  }
+
+  // ---- transitions ----------------------------------------------------------------------------
+
+  /**
+   * Publishes every transition due at or before now, each once and in due order (a chain that
+   * passed several links since the last run publishes each of them), and schedules the next ones.
+   */
+  async runDue(): Promise<number> {
+    const now = this.#deps.clock.now();
+    let fired = 0;
+    for (let due = this.#schedule.popDue(now); due !== null; due = this.#schedule.popDue(now)) {
+      const { applicationId, userId } = splitScheduleKey(due.key);
+      const text = await this.#deps.kv.get(kvKey(applicationId, userId));
+      // A set or a deletion during the await above has rescheduled or removed this user.
+      if (text === null || this.#schedule.has(due.key)) continue;
+      const state = decodeState(text);
+      const { active, since } = resolvePresence(state.chain, state.setAt, due.dueAt);
+      if (since !== due.dueAt) continue; // a stale entry: the stored chain has no transition then
+      this.#publish({ applicationId, userId, presence: active, setTimeMs: since, cause: 'transition' });
+      fired += 1;
+      const next = nextTransition(active, since);
+      if (next !== null) this.#schedule.set(due.key, next);
+    }
+    this.#processedUntil = Math.max(this.#processedUntil, now);
+    return fired;
+  }
+
+  #arm(): void {
+    if (!this.#running) return;
+    const now = this.#deps.clock.now();
+    const top = this.#schedule.peek();
+    const at = Math.min(top?.dueAt ?? Number.POSITIVE_INFINITY, now + MAX_TIMER_DELAY_MS);
+    if (this.#timer !== null && this.#timerAt <= at) return;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.#timerAt = Number.POSITIVE_INFINITY;
+      this.runDue()
+        .catch((error: unknown) => this.#deps.log?.error({ err: error }, 'presence transitions failed'))
+        .finally(() => this.#arm());
+    }, Math.max(0, at - now));
+    this.#timer.unref();
+  }
+
+  #publish(message: PresenceMessage): void {
+    this.#deps.bus.publish(PRESENCE_TOPIC, message);
+  }
+
+  // ---- persistence ----------------------------------------------------------------------------
+
+  /** Writes the pending presences and the checkpoint (batches never overlap). */
+  flush(): Promise<void> {
+    this.#persisting = this.#persisting.then(() => this.#persist());
+    return this.#persisting;
+  }
+
+  async #persist(): Promise<void> {
+    const checkpoint = this.#processedUntil;
+    if (this.#dirty.size > 0) {
+      const batch = this.#dirty;
+      this.#dirty = new Map();
+      try {
+        await this.#deps.store.upsertMany([...batch.values()]);
+      } catch (error) {
+        // Keep what was not superseded meanwhile for the next batch, so nothing acknowledged is lost.
+        for (const [key, row] of batch) if (!this.#dirty.has(key)) this.#dirty.set(key, row);
+        this.#deps.log?.error({ err: error, users: batch.size }, 'could not persist presence; will retry');
+        return;
+      }
+    }
+    if (checkpoint !== this.#checkpointWritten) {
+      try {
+        await this.#deps.store.setCheckpoint(checkpoint);
+        this.#checkpointWritten = checkpoint;
+      } catch (error) {
+        this.#deps.log?.error({ err: error }, 'could not persist the presence checkpoint; will retry');
+      }
+    }
+  }
+}
