@@ -62,6 +62,8 @@ t.test('the decision table', async (t) => {
     ['tokens.logout_link', false, false, false, true],
     ['users.password.write', true, true, false, false],
     ['auth.login', false, false, false, true],
+    ['presence.write', true, true, false, false],
+    ['presence.read', true, true, true, false],
   ];
   t.equal(expected.length, Object.keys(RULES).length, 'every rule is in this table');
   for (const [action, sys, self, other, anon] of expected) {
@@ -254,6 +256,15 @@ t.test('every users, profiles and tokens route, per principal (SPEC §1.1 matrix
       expect: { system: 200, self: 200, other: 403, anonymous: 401 },
     },
     { method: 'POST', url: '/v1/login', request: (ids) => ({ path: '/v1/login', body: { userId: ids.self, password: loginPassword } }), expect: { system: 403, self: 403, other: 403, anonymous: 200 } },
+    {
+      method: 'POST',
+      url: '/v1/users/:userId/presence',
+      request: (ids, who) => ({ path: `/v1/users/${who === 'self' ? ids.self : ids.other}/presence`, body: { type: 'mitter.up.Online', timeToLive: 10 } }),
+      expect: { system: 200, self: 200, other: 403, anonymous: 401 },
+    },
+    { method: 'POST', url: '/v1/users/:userId/presence', request: () => ({ path: '/v1/users/me/presence', body: { type: 'mitter.up.Online' } }), expect: { system: 400, self: 200, other: 200, anonymous: 401 } },
+    { method: 'GET', url: '/v1/users/:userIds/presence', request: (ids) => ({ path: `/v1/users/${ids.self},${ids.other}/presence` }), expect: { system: 200, self: 200, other: 200, anonymous: 401 } },
+    { method: 'GET', url: '/v1/users/:userIds/last-seen', request: (ids) => ({ path: `/v1/users/${ids.other},${ids.self}/last-seen` }), expect: { system: 200, self: 200, other: 200, anonymous: 401 } },
   ];
 
   for (const row of rows) {
