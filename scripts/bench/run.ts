@@ -3,8 +3,9 @@ import { benchSigned } from './signed.ts';
 import { benchUsers } from './users.ts';
 import { benchProfiles } from './profiles.ts';
 import { benchTokens } from './tokens.ts';
+import { benchPresence } from './presence.ts';
 
-const benches: Record<string, () => Promise<void>> = { signed: benchSigned, users: benchUsers, profiles: benchProfiles, tokens: benchTokens };
+const benches: Record<string, () => Promise<void>> = { signed: benchSigned, users: benchUsers, profiles: benchProfiles, tokens: benchTokens, presence: benchPresence };
 
 const name = process.argv[2];
 const bench = name ? benches[name] : undefined;

@@ -1,6 +1,6 @@
 // The server under benchmark: a normal Locus app plus bare routes without authentication, policy or
 // wire shaping, so each signed route can be compared with its bare core in the same process:
-// /bench/bare returns the echo route's JSON; /bench/users/… run the users routes' queries, and
+// /bench/bare returns the echo route's JSON (POST: `{}`); /bench/users/… run the users routes' queries, and
 // /bench/profiles/… the profile route's.
 import { Type } from 'typebox';
 import { buildApp } from '../../src/app.ts';
@@ -19,6 +19,8 @@ app.get(
   },
   async () => bareBody,
 );
+// The same, for a POST with a JSON body (parsed by the app's pipeline, then ignored).
+app.post('/bench/bare', { config: { action: 'health.read' }, schema: { hide: true } }, async () => ({}));
 const usersStore = createUsersStore(app.locus.db);
 const applicationId = process.env.BENCH_APPLICATION_ID ?? '';
 app.get('/bench/users/:userId', { config: { action: 'health.read' }, schema: { hide: true } }, async (request) =>

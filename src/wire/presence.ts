@@ -4,22 +4,24 @@
 import { Type } from 'typebox';
 import type { PresenceLink } from '../modules/presence/chain.ts';
 
-export const WirePresenceSchema = Type.Object(
-  {
-    type: Type.String({ description: 'mitter.up.Online, mitter.up.Away, mitter.up.Sleeping, mitter.up.Missing, mitter.up.Offline, or any 1–128 characters' }),
-    timeToLive: Type.Integer({ description: 'Seconds this link stays active; 0 = static (never expires)' }),
-    expiresTo: Type.Optional(Type.Ref('Presence')),
-  },
-  { $id: 'Presence', title: 'Presence' },
-);
+const PresenceFields = {
+  type: Type.String({ description: 'mitter.up.Online, mitter.up.Away, mitter.up.Sleeping, mitter.up.Missing, mitter.up.Offline, or any 1–128 characters' }),
+  timeToLive: Type.Integer({ description: 'Seconds this link stays active; 0 = static (never expires)' }),
+  expiresTo: Type.Optional(Type.Ref('Presence')),
+};
 
+export const WirePresenceSchema = Type.Object(PresenceFields, { $id: 'Presence', title: 'Presence' });
+
+// `nullable` rather than unions: fast-json-stringify validates every union branch per value while
+// serialising (measured: a 10-user read spent more time there than in everything else). The
+// nullable presence repeats the Presence fields, since a `$ref` cannot carry `nullable`.
 export const WiredPresenceSchema = Type.Object(
   {
     userId: Type.Ref('Identifiable'),
     presence: Type.Object({
-      presence: Type.Union([Type.Ref('Presence'), Type.Null()], { description: 'The link active now, with the rest of its chain; null if none' }),
-      setTimeMs: Type.Union([Type.Integer(), Type.Null()], { description: 'When the active link became active (epoch ms)' }),
-      setTime: Type.Union([Type.Integer(), Type.Null()], { description: 'The same as setTimeMs (the iOS SDK reads this name)' }),
+      presence: Type.Object(PresenceFields, { nullable: true, description: 'The link active now, with the rest of its chain; null if none' }),
+      setTimeMs: Type.Integer({ nullable: true, description: 'When the active link became active (epoch ms)' }),
+      setTime: Type.Integer({ nullable: true, description: 'The same as setTimeMs (the iOS SDK reads this name)' }),
     }),
   },
   { $id: 'WiredPresence', title: 'WiredPresence' },
@@ -29,7 +31,7 @@ export const LastSeenSchema = Type.Object(
   {
     userId: Type.Ref('Identifiable'),
     online: Type.Boolean({ description: 'Whether the active presence type is one of the application’s onlineTypes' }),
-    lastSeenMs: Type.Union([Type.Integer(), Type.Null()], { description: 'Now while online; else when the user stopped being online; null if never online' }),
+    lastSeenMs: Type.Integer({ nullable: true, description: 'Now while online; else when the user stopped being online; null if never online' }),
   },
   { $id: 'LastSeen', title: 'LastSeen' },
 );

@@ -25,6 +25,8 @@ export const PERSIST_INTERVAL_MS = 500;
 /** The timer re-checks the schedule at least this often (a wall-clock jump cannot strand it). */
 const MAX_TIMER_DELAY_MS = 1_000;
 export const PRESENCE_TOPIC = 'presence';
+/** Decoded states kept for reads (each keyed by its kv text, so a changed value is never served). */
+const MAX_DECODED_STATES = 100_000;
 
 export interface StoredPresence {
   chain: PresenceLink;
@@ -74,14 +76,9 @@ function splitScheduleKey(key: string): { applicationId: string; userId: string 
   return { applicationId: key.slice(0, colon), userId: key.slice(colon + 1) };
 }
 
-function parseChain(value: unknown, depth = 0): PresenceLink {
-  const link = value as { type: string; timeToLive: number; expiresTo: unknown };
-  return { type: link.type, timeToLive: link.timeToLive, expiresTo: link.expiresTo == null || depth > 32 ? null : parseChain(link.expiresTo, depth + 1) };
-}
-
+/** State written by encodeState (PresenceLink objects serialise to exactly their JSON shape). */
 export function decodeState(text: string): StoredPresence {
-  const raw = JSON.parse(text) as { chain: unknown; setAt: number; lastSeenBefore: number | null };
-  return { chain: parseChain(raw.chain), setAt: raw.setAt, lastSeenBefore: raw.lastSeenBefore ?? null };
+  return JSON.parse(text) as StoredPresence;
 }
 
 export function encodeState(state: StoredPresence): string {
@@ -107,6 +104,7 @@ export class PresenceService {
   #processedUntil: number;
   #checkpointWritten: number | null = null;
   #persisting: Promise<void> = Promise.resolve();
+  readonly #decoded = new Map<string, { text: string; state: StoredPresence }>();
 
   constructor(deps: PresenceServiceDeps) {
     this.#deps = deps;
@@ -115,6 +113,7 @@ export class PresenceService {
     deps.users.onDeleted(async (user) => {
       this.#dirty.delete(scheduleKey(user.applicationId, user.userId));
       this.#schedule.delete(scheduleKey(user.applicationId, user.userId));
+      this.#decoded.delete(kvKey(user.applicationId, user.userId));
       await deps.kv.delete(kvKey(user.applicationId, user.userId));
     });
   }
@@ -220,7 +219,21 @@ export class PresenceService {
     const missing = await this.#deps.users.missing(applicationId, userIds);
     if (missing.length > 0) throw usersNotFound(missing);
     const texts = await this.#deps.kv.getMany(userIds.map((userId) => kvKey(applicationId, userId)));
-    return texts.map((text) => (text === null ? null : decodeState(text)));
+    return texts.map((text, i) => (text === null ? null : this.#decode(userIds[i] as string, applicationId, text)));
+  }
+
+  /** Parsing is most of a read's cost; the same kv text always decodes to the same state. */
+  #decode(userId: string, applicationId: string, text: string): StoredPresence {
+    const key = kvKey(applicationId, userId);
+    const cached = this.#decoded.get(key);
+    if (cached !== undefined && cached.text === text) return cached.state;
+    const state = decodeState(text);
+    if (cached === undefined && this.#decoded.size >= MAX_DECODED_STATES) {
+      const oldest = this.#decoded.keys().next();
+      if (!oldest.done) this.#decoded.delete(oldest.value);
+    }
+    this.#decoded.set(key, { text, state });
+    return state;
   }
 
   async #onlineTest(applicationId: string): Promise<(type: string) => boolean> {

@@ -38,7 +38,7 @@ const TokenListingSchema = Type.Object(
     issuedAt: Type.Integer({ description: 'Epoch ms' }),
     expiresAt: Type.Integer({ description: 'Epoch ms' }),
     lastUsedAt: Type.Integer({ description: 'Epoch ms (recorded at most once a minute)' }),
-    userAgent: Type.Union([Type.String(), Type.Null()]),
+    userAgent: Type.String({ nullable: true }),
     current: Type.Boolean({ description: 'Whether this is the token the request presented' }),
   },
   { $id: 'UserTokenListing', title: 'UserTokenListing' },

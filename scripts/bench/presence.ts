@@ -1,0 +1,196 @@
+// `npm run bench -- presence`:
+//   1. Over HTTP, 1,000 seeded users with a token each, paired ABBA against the bare routes (whose
+//      requests carry the same token and body under a header the server ignores):
+//      - token-authenticated `POST /v1/users/me/presence` (a three-link chain) vs bare POST;
+//      - token-authenticated `GET /v1/users/{10 ids}/presence` vs bare GET.
+//   2. The scheduler in process on the real clock: 100,000 users whose chains fall due at random
+//      within 60 s (Online(1–60 s) → Offline). Reports how late each transition was published
+//      (p50, p99, max), whether each was published exactly once, the time to set them all, and the
+//      process memory before and after.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import type autocannon from 'autocannon';
+import { buildApp } from '../../src/app.ts';
+import { signRequestHeaders } from '../../src/auth/signature.ts';
+import { loadConfig } from '../../src/config.ts';
+import { migrate } from '../../src/platform/migrate.ts';
+import { MemoryBus } from '../../src/platform/bus.ts';
+import { PRESENCE_TOPIC, type PresenceMessage } from '../../src/modules/presence/service.ts';
+import { load, loadAbba, report, startBenchServer } from './harness.ts';
+
+const HTTP_USERS = 1_000;
+const SCHEDULED_USERS = Number(process.env.BENCH_PRESENCE_USERS ?? 100_000);
+const WINDOW_SECONDS = 60;
+const HEADER = 'x-issued-mitter-user-authorization';
+const userId = (i: number) => `bench-user-${String(i).padStart(6, '0')}`;
+const CHAIN = JSON.stringify({
+  type: 'mitter.up.Online',
+  timeToLive: 10,
+  expiresTo: { type: 'mitter.up.Away', timeToLive: 20, expiresTo: { type: 'mitter.up.Offline', timeToLive: 0 } },
+});
+
+v8.setFlagsFromString('--expose-gc');
+const collectGarbage = vm.runInNewContext('gc') as () => void;
+
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+async function benchHttp(): Promise<void> {
+  const server = await startBenchServer(async (db, credentials) => {
+    const now = new Date();
+    await db.user.createMany({
+      data: Array.from({ length: HTTP_USERS }, (_, i) => ({ id: randomUUID(), applicationId: credentials.applicationId, userId: userId(i), screenName: `Bench ${i}`, createdAt: now, updatedAt: now })),
+    });
+  });
+  try {
+    const { credentials } = server;
+    const tokens: string[] = [];
+    for (let i = 0; i < HTTP_USERS; i += 1) {
+      const path = `/v1/users/${userId(i)}/tokens`;
+      const headers = signRequestHeaders({
+        method: 'POST',
+        path,
+        body: '{}',
+        contentType: 'application/json',
+        accessKey: credentials.accessKey,
+        accessSecret: credentials.accessSecret,
+        date: new Date().toUTCString(),
+        nonce: randomBytes(16).toString('hex'),
+      });
+      const response = await fetch(`${server.url}${path}`, { method: 'POST', headers, body: '{}' });
+      if (!response.ok) throw new Error(`issuing a token: ${response.status} ${await response.text()}`);
+      tokens.push(((await response.json()) as { userToken: { signedToken: string } }).userToken.signedToken);
+    }
+    let next = 0;
+    const token = () => tokens[(next = (next + 7) % HTTP_USERS)] as string;
+    let listStart = 0;
+    const tenIds = () => {
+      listStart = (listStart + 13) % HTTP_USERS;
+      return Array.from({ length: 10 }, (_, k) => userId((listStart + k * 97) % HTTP_USERS)).join(',');
+    };
+    const header = (authenticated: boolean) => (authenticated ? HEADER : `x-unverified-${HEADER}`);
+    const post = (path: string, authenticated: boolean): autocannon.Request => ({
+      method: 'POST',
+      path,
+      setupRequest: (r: autocannon.Request) => ({ ...r, body: CHAIN, headers: { 'content-type': 'application/json', [header(authenticated)]: token() } }),
+    });
+    const get = (path: (ids: string) => string, authenticated: boolean): autocannon.Request => ({
+      method: 'GET',
+      setupRequest: (r: autocannon.Request) => {
+        const ids = tenIds();
+        return { ...r, path: path(ids), headers: { [header(authenticated)]: token(), 'x-unverified-ids': ids } };
+      },
+    });
+
+    await load(server, 'warm-up', { url: server.url, duration: 2, requests: [post('/v1/users/me/presence', true)] });
+    const [barePost, setPresence] = await loadAbba(
+      server,
+      ['bare POST /bench/bare', { url: server.url, requests: [post('/bench/bare', false)] }],
+      ['token POST /v1/users/me/presence', { url: server.url, requests: [post('/v1/users/me/presence', true)] }],
+    );
+    const [bareGet, getPresence] = await loadAbba(
+      server,
+      ['bare GET /bench/bare', { url: server.url, requests: [get(() => '/bench/bare', false)] }],
+      ['token GET /v1/users/{10 ids}/presence', { url: server.url, requests: [get((ids) => `/v1/users/${ids}/presence`, true)] }],
+    );
+    report(
+      [barePost, setPresence, bareGet, getPresence],
+      [
+        ['POST presence / bare POST', setPresence, barePost],
+        ['GET presence of 10 / bare GET', getPresence, bareGet],
+      ],
+    );
+  } finally {
+    await server.stop();
+  }
+}
+
+async function benchScheduler(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'locus-bench-presence-'));
+  const config = loadConfig({ ...process.env, LOCUS_DATA_DIR: dataDir, LOG_LEVEL: 'warn' });
+  await migrate(config);
+  const bus = new MemoryBus();
+  const app = await buildApp(config, { logger: false, watchApplications: false, bus });
+  try {
+    const { applicationId } = await app.locus.applications.create('bench-presence');
+    collectGarbage();
+    const before = process.memoryUsage();
+    const now = new Date();
+    for (let start = 0; start < SCHEDULED_USERS; start += 5_000) {
+      await app.locus.db.user.createMany({
+        data: Array.from({ length: Math.min(5_000, SCHEDULED_USERS - start) }, (_, k) => ({
+          id: randomUUID(),
+          applicationId,
+          userId: userId(start + k),
+          screenName: `Bench ${start + k}`,
+          createdAt: now,
+          updatedAt: now,
+        })),
+      });
+    }
+    const lateness: number[] = [];
+    const seen = new Set<string>();
+    let duplicates = 0;
+    bus.subscribe(PRESENCE_TOPIC, (message) => {
+      const m = message as PresenceMessage;
+      if (m.cause !== 'transition') return;
+      lateness.push(Date.now() - m.setTimeMs);
+      if (seen.has(m.userId)) duplicates += 1;
+      seen.add(m.userId);
+    });
+
+    const setStarted = performance.now();
+    for (let i = 0; i < SCHEDULED_USERS; i += 1) {
+      const ttl = 1 + Math.floor(Math.random() * WINDOW_SECONDS);
+      await app.locus.presence.set(applicationId, userId(i), { type: 'mitter.up.Online', timeToLive: ttl, expiresTo: { type: 'mitter.up.Offline', timeToLive: 0, expiresTo: null } });
+      // Sets arrive as separate requests in real life: let timers run between them.
+      if (i % 100 === 99) await new Promise((resolve) => setImmediate(resolve));
+    }
+    const setSeconds = (performance.now() - setStarted) / 1000;
+    collectGarbage();
+    const scheduled = process.memoryUsage();
+    const flushStarted = performance.now();
+    await app.locus.presence.flush();
+    const flushSeconds = (performance.now() - flushStarted) / 1000;
+    collectGarbage();
+    const flushed = process.memoryUsage();
+    const deadline = Date.now() + (WINDOW_SECONDS + 5) * 1000;
+    while (lateness.length < SCHEDULED_USERS && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 250));
+    const sorted = [...lateness].sort((a, b) => a - b);
+    console.table({
+      users: SCHEDULED_USERS,
+      'set all (s)': Number(setSeconds.toFixed(2)),
+      'persist the rest (s)': Number(flushSeconds.toFixed(2)),
+      transitions: lateness.length,
+      duplicates,
+      'late p50 (ms)': percentile(sorted, 50),
+      'late p99 (ms)': percentile(sorted, 99),
+      'late max (ms)': sorted.at(-1) ?? Number.NaN,
+      'rss at start': mib(before.rss),
+      'rss, all scheduled': mib(scheduled.rss),
+      'heap at start': mib(before.heapUsed),
+      'heap, all scheduled': mib(scheduled.heapUsed),
+      'heap per user (bytes)': Math.round((scheduled.heapUsed - before.heapUsed) / SCHEDULED_USERS),
+      'heap per user, persisted (bytes)': Math.round((flushed.heapUsed - before.heapUsed) / SCHEDULED_USERS),
+    });
+    if (lateness.length !== SCHEDULED_USERS || duplicates > 0) {
+      console.error('Not every transition was published exactly once: the figures above are not valid.');
+      process.exitCode = 1;
+    }
+  } finally {
+    await app.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+export async function benchPresence(): Promise<void> {
+  if (process.env.BENCH_PRESENCE_PART !== 'scheduler') await benchHttp();
+  if (process.env.BENCH_PRESENCE_PART !== 'http') await benchScheduler();
+}
