@@ -287,3 +287,22 @@ t.test('restart: state persists, the schedule resumes mid-chain, missed transiti
   t.same(fourth.events, [], 'and never again');
   t.match((await fourth.app.locus.presence.lastSeen(applicationId, ['user-0001']))[0], { online: false, lastSeenMs: t0 + 10_000 }, 'last seen survives restarts');
 });
+
+t.test('a process that dies before its first batch: the transitions it never published come at the next start', async (t) => {
+  const database = await createTestDatabase();
+  t.teardown(() => database.drop());
+  const clock = new ManualClock();
+  const crashed = await setup(t, { database, clock });
+  const t0 = clock.now();
+  await setPresence(crashed, 'user-0001', CHAIN);
+  await crashed.app.locus.presence.flush(); // the presence is stored; no transition has fired yet
+  clock.advance(15_000); // ...and this process never runs its schedule again (it "died")
+
+  const bus = new MemoryBus();
+  const events: PresenceMessage[] = [];
+  bus.subscribe(PRESENCE_TOPIC, (message) => events.push(message as PresenceMessage));
+  const next = await buildApp(database.config, { logger: false, watchApplications: false, presenceTimers: false, clock, bus });
+  t.teardown(() => next.close());
+  t.same(events.map((e) => [e.userId, e.presence?.type, e.setTimeMs]), [['user-0001', 'mitter.up.Away', t0 + 10_000]]);
+  t.equal(next.locus.presence.scheduled, 1, 'and Offline is scheduled');
+});

@@ -7,8 +7,9 @@
 //
 // Transitions are events: one indexed min-heap holds each user's next due time, and one timer is
 // armed for the earliest. A transition publishes a `presence` message on the bus. Every due time
-// up to a checkpoint (persisted with each batch) has been published, so a restart publishes, once,
-// the transitions that fell due while no process ran.
+// up to a checkpoint has been published (it is written at start, and with each batch after
+// transitions were published), so a restart publishes, once, the transitions that fell due while
+// no process ran.
 import type { FastifyBaseLogger } from 'fastify';
 import { ApiError } from '../../errors.ts';
 import type { Bus } from '../../platform/bus.ts';
@@ -102,7 +103,8 @@ export class PresenceService {
   #persistTimer: NodeJS.Timeout | null = null;
   #running = false;
   #processedUntil: number;
-  #checkpointWritten: number | null = null;
+  /** Transitions published since the checkpoint was last written. */
+  #unrecorded = 0;
   #persisting: Promise<void> = Promise.resolve();
   readonly #decoded = new Map<string, { text: string; state: StoredPresence }>();
 
@@ -151,6 +153,9 @@ export class PresenceService {
       }
     }
     this.#processedUntil = now;
+    // From here on every transition due up to now is published: record it, or a crash before the
+    // first batch would forget what the catch-up above covered.
+    await this.#deps.store.setCheckpoint(now);
     this.#running = options.timers;
     if (options.timers) {
       this.#arm();
@@ -261,6 +266,7 @@ export class PresenceService {
       if (since !== due.dueAt) continue; // a stale entry: the stored chain has no transition then
       this.#publish({ applicationId, userId, presence: active, setTimeMs: since, cause: 'transition' });
       fired += 1;
+      this.#unrecorded += 1;
       const next = nextTransition(active, since);
       if (next !== null) this.#schedule.set(due.key, next);
     }
@@ -299,7 +305,10 @@ export class PresenceService {
   }
 
   async #persist(): Promise<void> {
+    // Taken together: the checkpoint covers at least the transitions counted (a count that runs
+    // ahead only means a restart may publish a transition twice, never that it skips one).
     const checkpoint = this.#processedUntil;
+    const unrecorded = this.#unrecorded;
     if (this.#dirty.size > 0) {
       const batch = this.#dirty;
       this.#dirty = new Map();
@@ -312,10 +321,12 @@ export class PresenceService {
         return;
       }
     }
-    if (checkpoint !== this.#checkpointWritten) {
+    // Only after transitions were published: between them, an older checkpoint covers the same
+    // (a chain's links are published by transitions, never by sets), and an idle server writes nothing.
+    if (unrecorded > 0) {
       try {
         await this.#deps.store.setCheckpoint(checkpoint);
-        this.#checkpointWritten = checkpoint;
+        this.#unrecorded -= unrecorded;
       } catch (error) {
         this.#deps.log?.error({ err: error }, 'could not persist the presence checkpoint; will retry');
       }
