@@ -11,6 +11,12 @@ import { ApiError } from '../../errors.ts';
 import { deriveKey } from '../../platform/crypto.ts';
 
 export const TOKEN_ISSUER = 'locus';
+/**
+ * Tokens whose signature verified, remembered by their exact text: HMAC-SHA512 is most of a
+ * token-authenticated request's verification cost, and the same token arrives again and again.
+ * Keys are never withdrawn (old kids verify until their tokens expire), so an entry stays true.
+ */
+export const MAX_REMEMBERED_SIGNATURES = 10_000;
 const KID_PATTERN = /^k([1-9][0-9]{0,5})$/;
 
 export interface TokenClaims {
@@ -41,6 +47,7 @@ export class TokenSigner {
   readonly #jwt: JWT;
   readonly #masterKey: Buffer;
   readonly #keys = new Map<string, string>();
+  readonly #verified = new Map<string, VerifiedToken>();
 
   constructor(jwt: JWT, masterKey: Buffer) {
     this.#jwt = jwt;
@@ -72,6 +79,8 @@ export class TokenSigner {
    * ever been current (so forged kids cannot fill the key cache). Throws a 401 ApiError.
    */
   verify(token: string, knownKid: (n: number) => boolean): VerifiedToken {
+    const remembered = this.#verified.get(token);
+    if (remembered !== undefined) return remembered;
     const [headerSegment, payloadSegment, signature, extra] = token.split('.');
     if (headerSegment === undefined || payloadSegment === undefined || signature === undefined || extra !== undefined || token.length > 2048) {
       throw malformed('The user token is not a compact JWS');
@@ -94,6 +103,12 @@ export class TokenSigner {
     if (typeof userTokenId !== 'string' || typeof applicationId !== 'string' || typeof userId !== 'string') {
       throw malformed('The user token lacks its claims');
     }
-    return { kid, userTokenId, applicationId, userId };
+    const verified = { kid, userTokenId, applicationId, userId };
+    if (this.#verified.size >= MAX_REMEMBERED_SIGNATURES) {
+      const oldest = this.#verified.keys().next();
+      if (!oldest.done) this.#verified.delete(oldest.value);
+    }
+    this.#verified.set(token, verified);
+    return verified;
   }
 }
