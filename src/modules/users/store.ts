@@ -134,8 +134,11 @@ export function createUsersStore(db: Db) {
       return db.user.count({ where: { applicationId } });
     },
 
+    /** One indexed raw query (the typed findMany cost ~0.6 ms of CPU per call). */
     async screenNames(applicationId: string, userIds: string[]): Promise<Array<{ userId: string; screenName: string }>> {
-      return db.user.findMany({ where: { applicationId, userId: { in: userIds } }, select: { userId: true, screenName: true } });
+      if (userIds.length === 0) return [];
+      return db.$queryRaw<Array<{ userId: string; screenName: string }>>`SELECT "userId", "screenName" FROM "User"
+        WHERE "applicationId" = ${applicationId} AND "userId" IN (${Prisma.join(userIds)})`;
     },
 
     /** False when the user does not exist. */
