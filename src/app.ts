@@ -30,7 +30,7 @@ import { TokensService } from './modules/tokens/service.ts';
 import { TokenSigner, TOKEN_ISSUER } from './modules/tokens/signing.ts';
 import { argon2idHasher, type PasswordHasher } from './modules/tokens/passwords.ts';
 import { tokenRoutes } from './modules/tokens/routes.ts';
-import { PresenceService } from './modules/presence/service.ts';
+import { PresenceService, realTimers, type Timers } from './modules/presence/service.ts';
 import { createPresenceStore } from './modules/presence/store.ts';
 import { presenceRoutes } from './modules/presence/routes.ts';
 import { MemoryBus, type Bus } from './platform/bus.ts';
@@ -101,10 +101,10 @@ export interface BuildOptions {
   /** Argon2id by default; tests may wrap it to observe calls. */
   passwordHasher?: PasswordHasher;
   /**
-   * Run the presence timers (transitions, write-behind) on real time (default true). Tests on a
-   * manual clock turn them off and call presence.runDue() and presence.flush() themselves.
+   * The presence timers (transitions, write-behind): real ones by default; `false` turns them off
+   * (tests then call presence.runDue() and presence.flush()), or a test's own to fire by hand.
    */
-  presenceTimers?: boolean;
+  presenceTimers?: boolean | Timers;
   /** In-process by default; tests pass one to subscribe before the app starts. */
   bus?: Bus;
 }
@@ -313,7 +313,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
 
   if (options.watchApplications ?? true) applications.watch(APPLICATIONS_POLL_MS);
-  await presence.start({ timers: options.presenceTimers ?? true });
+  const presenceTimers = options.presenceTimers ?? true;
+  await presence.start(presenceTimers === true ? realTimers : presenceTimers === false ? null : presenceTimers);
   app.addHook('onClose', async () => {
     applications.stopWatching();
     await presence.close();

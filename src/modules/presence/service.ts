@@ -58,6 +58,21 @@ export interface LastSeenReading extends LastSeen {
   userId: string;
 }
 
+/** Where the service's timers come from: the real ones, or a test's that it fires by hand. */
+export interface Timers {
+  set(callback: () => void, ms: number): unknown;
+  clear(handle: unknown): void;
+}
+
+export const realTimers: Timers = {
+  set(callback, ms) {
+    const handle = setTimeout(callback, ms);
+    handle.unref();
+    return handle;
+  },
+  clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
 export interface PresenceServiceDeps {
   clock: Clock;
   kv: Kv;
@@ -98,10 +113,11 @@ export class PresenceService {
   readonly #schedule = new TransitionSchedule();
   /** Users whose state changed since the last batch (the latest value wins). */
   #dirty = new Map<string, PresenceRow>();
-  #timer: NodeJS.Timeout | null = null;
+  /** Null while the timers are off (before start, after close, or when a test drives them). */
+  #timers: Timers | null = null;
+  #timer: unknown = null;
   #timerAt = Number.POSITIVE_INFINITY;
-  #persistTimer: NodeJS.Timeout | null = null;
-  #running = false;
+  #persistTimer: unknown = null;
   #processedUntil: number;
   /** Transitions published since the checkpoint was last written. */
   #unrecorded = 0;
@@ -129,9 +145,10 @@ export class PresenceService {
 
   /**
    * Loads every stored presence into kv and the schedule, publishes the transitions that fell due
-   * after the last checkpoint (while no process ran), then starts the timers.
+   * after the last checkpoint (while no process ran), then starts the timers (none: the caller
+   * runs runDue() and flush() itself).
    */
-  async start(options: { timers: boolean } = { timers: true }): Promise<void> {
+  async start(timers: Timers | null = realTimers): Promise<void> {
     const now = this.#deps.clock.now();
     const checkpoint = (await this.#deps.store.checkpoint()) ?? now;
     for await (const page of this.#deps.store.loadAll()) {
@@ -156,19 +173,25 @@ export class PresenceService {
     // From here on every transition due up to now is published: record it, or a crash before the
     // first batch would forget what the catch-up above covered.
     await this.#deps.store.setCheckpoint(now);
-    this.#running = options.timers;
-    if (options.timers) {
-      this.#arm();
-      this.#persistTimer = setInterval(() => void this.flush(), PERSIST_INTERVAL_MS);
-      this.#persistTimer.unref();
-    }
+    this.#timers = timers;
+    this.#arm();
+    this.#armPersist();
+  }
+
+  #armPersist(): void {
+    const timers = this.#timers;
+    if (timers === null) return;
+    this.#persistTimer = timers.set(() => {
+      void this.flush().finally(() => this.#armPersist());
+    }, PERSIST_INTERVAL_MS);
   }
 
   /** Stops the timers and writes what is pending. */
   async close(): Promise<void> {
-    this.#running = false;
-    if (this.#timer) clearTimeout(this.#timer);
-    if (this.#persistTimer) clearInterval(this.#persistTimer);
+    const timers = this.#timers;
+    this.#timers = null;
+    if (timers !== null && this.#timer !== null) timers.clear(this.#timer);
+    if (timers !== null && this.#persistTimer !== null) timers.clear(this.#persistTimer);
     this.#timer = null;
     this.#persistTimer = null;
     await this.flush();
@@ -275,21 +298,21 @@ export class PresenceService {
   }
 
   #arm(): void {
-    if (!this.#running) return;
+    const timers = this.#timers;
+    if (timers === null) return;
     const now = this.#deps.clock.now();
     const top = this.#schedule.peek();
     const at = Math.min(top?.dueAt ?? Number.POSITIVE_INFINITY, now + MAX_TIMER_DELAY_MS);
     if (this.#timer !== null && this.#timerAt <= at) return;
-    if (this.#timer !== null) clearTimeout(this.#timer);
+    if (this.#timer !== null) timers.clear(this.#timer);
     this.#timerAt = at;
-    this.#timer = setTimeout(() => {
+    this.#timer = timers.set(() => {
       this.#timer = null;
       this.#timerAt = Number.POSITIVE_INFINITY;
       this.runDue()
         .catch((error: unknown) => this.#deps.log?.error({ err: error }, 'presence transitions failed'))
         .finally(() => this.#arm());
     }, Math.max(0, at - now));
-    this.#timer.unref();
   }
 
   #publish(message: PresenceMessage): void {
