@@ -27,6 +27,17 @@ export const ERROR_STATUS = {
 export type ErrorCode = keyof typeof ERROR_STATUS;
 export type Diagnostics = Record<string, unknown>;
 
+/** Where a value came from, for an error's diagnostics. */
+export interface Where {
+  field: string;
+  location: 'body' | 'query' | 'path';
+}
+
+/** 400 `invalid_entity` naming the field, where it came from and the rule it broke. */
+export function invalidEntity(where: Where, rule: string, message: string, extra: Diagnostics = {}): ApiError {
+  return new ApiError('invalid_entity', `${where.field}: ${message}`, { field: where.field, location: where.location, rule, ...extra });
+}
+
 export class ApiError extends Error {
   override name = 'ApiError';
   constructor(

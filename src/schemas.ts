@@ -1,4 +1,5 @@
-// Schemas shared by every route: the error body (SPEC §9) and the error responses routes declare.
+// Schemas shared by every route: the error body (SPEC §9) and the error responses routes declare;
+// and the one shape check that parsers validating in code (rather than by schema) all need.
 import { Type } from 'typebox';
 import { ERROR_STATUS, type ErrorCode } from './errors.ts';
 
@@ -23,3 +24,8 @@ export function errorResponses(...codes: ErrorCode[]): Record<number, typeof ERR
 
 /** OpenAPI security of routes callable with an application signature or a user token. */
 export const SIGNED_OR_TOKEN: Array<Record<string, string[]>> = [{ accessKeySignature: [] }, { userToken: [] }];
+
+/** A JSON object (not null, not an array): what parsers that validate in code check first. */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

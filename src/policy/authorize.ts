@@ -35,6 +35,12 @@ export function resolveUserReference(principal: Principal, reference: string): s
   throw new ApiError('authorization_exception', 'This route needs credentials', { check: 'credentials' });
 }
 
+/** The user a route declaring `targetUser` acts on, as the policy resolved it (`me` resolved). */
+export function targetUserOf(request: { targetUserId: string | null }): string {
+  if (request.targetUserId === null) throw new Error('route declared no targetUser');
+  return request.targetUserId;
+}
+
 /**
  * `targetReference` is the user the route acts on, as written in the path (possibly `me`); the
  * decision carries it resolved. A `self` grant without a target fails closed.

@@ -3,11 +3,10 @@
 // fits its def, and that checking a stored value again gives the same value.
 import t from 'tap';
 import fc from 'fast-check';
-import { ApiError } from '../../src/errors.ts';
+import { ApiError, type Where } from '../../src/errors.ts';
 import type { AttributeDefinition } from '../../src/wire/profiles.ts';
 import { checkAttribute, MAX_VALUE_BYTES, parseAttributeDef, parseAttributeInput, parseKeyList } from '../../src/modules/profiles/rules.ts';
 import { standardDef, STANDARD_ATTRIBUTE_DEFS } from '../../src/modules/profiles/standard.ts';
-import type { Where } from '../../src/modules/users/locators.ts';
 
 const where: Where = { field: 'attributes[0]', location: 'body' };
 

@@ -5,9 +5,9 @@ import t from 'tap';
 import fc from 'fast-check';
 import { getCountries, getExampleNumber, type CountryCode } from 'libphonenumber-js/max';
 import examples from 'libphonenumber-js/mobile/examples';
-import { ApiError } from '../../src/errors.ts';
+import { ApiError, type Where } from '../../src/errors.ts';
 import { generateUserId, parseScreenName, parseUserId, USER_ID_PATTERN } from '../../src/modules/users/rules.ts';
-import { normaliseEmail, normalisePhoneNumber, parseLocatorInput, parseLocatorString, PHONE_NUMBER_MEMO_SIZE, rememberedPhoneNumbers, type Where } from '../../src/modules/users/locators.ts';
+import { normaliseEmail, normalisePhoneNumber, parseLocatorInput, parseLocatorString, PHONE_NUMBER_MEMO_SIZE, rememberedPhoneNumbers } from '../../src/modules/users/locators.ts';
 
 const where: Where = { field: 'f', location: 'body' };
 const E164 = /^\+[1-9][0-9]{1,14}$/;

@@ -3,7 +3,8 @@
 // (its own timeToLive counted from then), and so on; timeToLive 0 means static (never expires),
 // and a link with a timeToLive but no expiresTo expires to no presence. A link is active on the
 // half-open interval [start, start + ttl): at the transition instant the next link is active.
-import { ApiError } from '../../errors.ts';
+import { invalidEntity, type Where } from '../../errors.ts';
+import { isRecord } from '../../schemas.ts';
 
 export interface PresenceLink {
   type: string;
@@ -18,13 +19,8 @@ export const MAX_TYPE_LENGTH = 128;
 /** Ten years: long enough for any session, small enough that every date stays representable. */
 export const MAX_TIME_TO_LIVE_SECONDS = 10 * 365 * 86_400;
 
-function invalid(field: string, rule: string, message: string, extra: Record<string, unknown> = {}): ApiError {
-  return new ApiError('invalid_entity', `${field}: ${message}`, { field, location: 'body', rule, ...extra });
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+/** Presences arrive in request bodies; fields are named by their path in the chain. */
+const inBody = (field: string): Where => ({ field, location: 'body' });
 
 /**
  * Validates a presence as sent (the JS SDK's builder nests `expiresTo`, first link outermost).
@@ -38,21 +34,21 @@ export function parsePresence(input: unknown): PresenceLink {
   while (node !== undefined && node !== null) {
     const at = (name: string) => (path === '' ? name : `${path}.${name}`);
     if (links.length === MAX_CHAIN_LINKS) {
-      throw invalid(path, 'maxDepth', `a presence chain has at most ${MAX_CHAIN_LINKS} links (this is link ${MAX_CHAIN_LINKS + 1})`, {
+      throw invalidEntity(inBody(path), 'maxDepth', `a presence chain has at most ${MAX_CHAIN_LINKS} links (this is link ${MAX_CHAIN_LINKS + 1})`, {
         maxLinks: MAX_CHAIN_LINKS,
       });
     }
-    if (!isRecord(node)) throw invalid(path === '' ? 'presence' : path, 'type', 'must be a presence object');
+    if (!isRecord(node)) throw invalidEntity(inBody(path === '' ? 'presence' : path), 'type', 'must be a presence object');
     const { type, timeToLive } = node;
-    if (typeof type !== 'string') throw invalid(at('type'), 'type', 'must be a string');
+    if (typeof type !== 'string') throw invalidEntity(inBody(at('type')), 'type', 'must be a string');
     const length = [...type].length;
-    if (length < 1 || length > MAX_TYPE_LENGTH) throw invalid(at('type'), 'length', `must be 1 to ${MAX_TYPE_LENGTH} characters`);
+    if (length < 1 || length > MAX_TYPE_LENGTH) throw invalidEntity(inBody(at('type')), 'length', `must be 1 to ${MAX_TYPE_LENGTH} characters`);
     // U+0000 and unpaired surrogates: no database stores them faithfully.
-    if (type.includes('\u0000') || !type.isWellFormed()) throw invalid(at('type'), 'encoding', 'must be valid text without NUL');
+    if (type.includes('\u0000') || !type.isWellFormed()) throw invalidEntity(inBody(at('type')), 'encoding', 'must be valid text without NUL');
     let ttl = 0;
     if (timeToLive !== undefined && timeToLive !== null) {
       if (typeof timeToLive !== 'number' || !Number.isInteger(timeToLive) || timeToLive < 0 || timeToLive > MAX_TIME_TO_LIVE_SECONDS) {
-        throw invalid(at('timeToLive'), 'type', `must be a whole number of seconds from 0 to ${MAX_TIME_TO_LIVE_SECONDS}`);
+        throw invalidEntity(inBody(at('timeToLive')), 'type', `must be a whole number of seconds from 0 to ${MAX_TIME_TO_LIVE_SECONDS}`);
       }
       ttl = timeToLive;
     }
@@ -60,7 +56,7 @@ export function parsePresence(input: unknown): PresenceLink {
     node = node.expiresTo;
     path = at('expiresTo');
   }
-  if (links.length === 0) throw invalid('presence', 'required', 'a presence is required');
+  if (links.length === 0) throw invalidEntity(inBody('presence'), 'required', 'a presence is required');
   // A static link never expires: whatever follows it can never become active, so it is dropped.
   const staticAt = links.findIndex((link) => link.timeToLive === 0);
   const kept = staticAt === -1 ? links : links.slice(0, staticAt + 1);

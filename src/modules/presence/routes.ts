@@ -1,14 +1,12 @@
 // HTTP routes of presence (SPEC §6): set a user's presence, read presences and last seen for a
 // comma list of users (in request order).
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { ApiError } from '../../errors.ts';
 import { errorResponses, SIGNED_OR_TOKEN } from '../../schemas.ts';
 import { applicationOf } from '../../auth/principal.ts';
-import { resolveUserReference } from '../../policy/authorize.ts';
+import { targetUserOf } from '../../policy/authorize.ts';
 import { PRESENCE_WIRE_SCHEMAS, toWiredPresence } from '../../wire/presence.ts';
-import { parseUserId } from '../users/rules.ts';
-import { EmptyObject, MAX_LIST_ENTRIES, UserParams } from '../users/routes.ts';
+import { EmptyObject, UserIdsParams, userIdsOf, UserParams } from '../users/routes.ts';
 import { parsePresence } from './chain.ts';
 
 const PresenceBody = Type.Unsafe<unknown>({
@@ -16,21 +14,6 @@ const PresenceBody = Type.Unsafe<unknown>({
     'A Presence: {"type": 1–128 characters, "timeToLive": seconds (0 or absent = static), "expiresTo"?: Presence}, at most 16 links. ' +
     'Validated in code so that errors name the field by its path (expiresTo.expiresTo.type).',
 });
-
-const UserIdsParams = Type.Object({ userIds: Type.String({ description: 'Comma-separated user ids (`me` allowed), at most 100' }) });
-
-function targetOf(request: FastifyRequest): string {
-  if (request.targetUserId === null) throw new Error('route declared no targetUser');
-  return request.targetUserId;
-}
-
-function userIdsOf(request: FastifyRequest): string[] {
-  const references = (request.params as { userIds: string }).userIds.split(',');
-  if (references.length > MAX_LIST_ENTRIES) {
-    throw new ApiError('invalid_entity', `userIds: at most ${MAX_LIST_ENTRIES}`, { field: 'userIds', location: 'path', rule: 'maxItems' });
-  }
-  return references.map((reference, i) => parseUserId(resolveUserReference(request.principal, reference.trim()), { field: `userIds[${i}]`, location: 'path' }));
-}
 
 export async function presenceRoutes(app: FastifyInstance): Promise<void> {
   const presence = app.locus.presence;
@@ -53,7 +36,7 @@ export async function presenceRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (request) => {
-      await presence.set(applicationOf(request.principal), targetOf(request), parsePresence(request.body));
+      await presence.set(applicationOf(request.principal), targetUserOf(request), parsePresence(request.body));
       return {};
     },
   );

@@ -11,12 +11,11 @@
 // transitions were published), so a restart publishes, once, the transitions that fell due while
 // no process ran.
 import type { FastifyBaseLogger } from 'fastify';
-import { ApiError } from '../../errors.ts';
 import type { Bus } from '../../platform/bus.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { Kv } from '../../platform/kv.ts';
 import type { ApplicationsService } from '../applications/service.ts';
-import type { UsersService } from '../users/service.ts';
+import { usersNotFound, type UsersService } from '../users/service.ts';
 import { lastSeen, nextTransition, resolvePresence, type LastSeen, type PresenceLink } from './chain.ts';
 import { TransitionSchedule } from './schedule.ts';
 import type { PresenceRow, PresenceStore } from './store.ts';
@@ -99,13 +98,6 @@ export function decodeState(text: string): StoredPresence {
 
 export function encodeState(state: StoredPresence): string {
   return JSON.stringify(state);
-}
-
-function usersNotFound(missing: string[]): ApiError {
-  return new ApiError('entity_not_found', `No user ${missing.map((id) => `"${id}"`).join(', ')} in this application`, {
-    entityType: 'user',
-    entityLocator: missing.join(','),
-  });
 }
 
 export class PresenceService {

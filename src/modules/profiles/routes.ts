@@ -1,8 +1,9 @@
 // HTTP routes of profiles (SPEC §4): attribute defs and profile values. Validate, authorise
 // (declared per route), call the service, shape with the wire module.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { errorResponses, SIGNED_OR_TOKEN } from '../../schemas.ts';
+import { targetUserOf } from '../../policy/authorize.ts';
 import { applicationOf } from '../../auth/principal.ts';
 import { toWireAttribute, toWireAttributeDef, toWireEntityProfile } from '../../wire/profiles.ts';
 import { EmptyObject, UserParams } from '../users/routes.ts';
@@ -45,11 +46,6 @@ const UserKeyParams = Type.Object({ userId: UserParams.properties.userId, key: K
 const UserKeysParams = Type.Object({ userId: UserParams.properties.userId, keys: KeysParam });
 
 /** The target user resolved by the policy hook. */
-function targetOf(request: FastifyRequest): string {
-  if (request.targetUserId === null) throw new Error('route declared no targetUser');
-  return request.targetUserId;
-}
-
 export async function profileRoutes(app: FastifyInstance): Promise<void> {
   const profiles = app.locus.profiles;
   const tags = ['profiles'];
@@ -116,7 +112,7 @@ export async function profileRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (request) => {
-      const userId = targetOf(request);
+      const userId = targetUserOf(request);
       return toWireEntityProfile(userId, await profiles.profile(applicationOf(request.principal), userId));
     },
   );
@@ -136,7 +132,7 @@ export async function profileRoutes(app: FastifyInstance): Promise<void> {
     },
     async (request) => {
       const keys = parseKeyList((request.params as { keys: string }).keys, { field: 'keys', location: 'path' });
-      return (await profiles.attributes(applicationOf(request.principal), targetOf(request), keys)).map(toWireAttribute);
+      return (await profiles.attributes(applicationOf(request.principal), targetUserOf(request), keys)).map(toWireAttribute);
     },
   );
 
@@ -157,7 +153,7 @@ export async function profileRoutes(app: FastifyInstance): Promise<void> {
     async (request) => {
       const { key } = request.params as { key: string };
       const where = { field: 'body', location: 'body' } as const;
-      await profiles.write(applicationOf(request.principal), targetOf(request), [{ input: parseAttributeInput(request.body, where, key), where }], 'Diff');
+      await profiles.write(applicationOf(request.principal), targetUserOf(request), [{ input: parseAttributeInput(request.body, where, key), where }], 'Diff');
       return {};
     },
   );
@@ -184,7 +180,7 @@ export async function profileRoutes(app: FastifyInstance): Promise<void> {
         const where = { field: `attributes[${i}]`, location: 'body' } as const;
         return { input: parseAttributeInput(attribute, where), where };
       });
-      await profiles.write(applicationOf(request.principal), targetOf(request), inputs, body.patchType ?? 'Diff');
+      await profiles.write(applicationOf(request.principal), targetUserOf(request), inputs, body.patchType ?? 'Diff');
       return {};
     },
   );
@@ -204,7 +200,7 @@ export async function profileRoutes(app: FastifyInstance): Promise<void> {
     },
     async (request) => {
       const keys = parseKeyList((request.params as { keys: string }).keys, { field: 'keys', location: 'path' });
-      await profiles.remove(applicationOf(request.principal), targetOf(request), keys);
+      await profiles.remove(applicationOf(request.principal), targetUserOf(request), keys);
       return {};
     },
   );

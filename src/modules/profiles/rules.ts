@@ -2,9 +2,10 @@
 // against their def. A malformed request is `invalid_entity` (field + rule); a well-formed value
 // that its def does not allow is `invalid_domain_attribute` (key + field + rule).
 import validator from 'validator';
-import { ApiError } from '../../errors.ts';
+import { ApiError, invalidEntity, type Where } from '../../errors.ts';
+import { isRecord } from '../../schemas.ts';
 import type { AttributeDefinition, StoredAttribute } from '../../wire/profiles.ts';
-import { normaliseEmail, normalisePhoneNumber, type Where } from '../users/locators.ts';
+import { normaliseEmail, normalisePhoneNumber } from '../users/locators.ts';
 import { EMAIL_KEY, MOBILE_KEY } from './standard.ts';
 
 export const ATTRIBUTE_KEY_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
@@ -22,41 +23,33 @@ const ENCODING = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export const DEFAULT_CONTENT_TYPE = 'text/plain';
 export const DEFAULT_CONTENT_ENCODING = 'identity';
 
-function invalid(where: Where, rule: string, message: string): ApiError {
-  return new ApiError('invalid_entity', `${where.field}: ${message}`, { field: where.field, location: where.location, rule });
-}
-
 function refused(key: string, where: Where, rule: string, message: string, extra: Record<string, unknown> = {}): ApiError {
   return new ApiError('invalid_domain_attribute', `${where.field} (${key}): ${message}`, { key, field: where.field, rule, ...extra });
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 export function parseAttributeKey(input: unknown, where: Where): string {
-  if (typeof input !== 'string') throw invalid(where, 'type', 'must be a string');
-  if (!ATTRIBUTE_KEY_PATTERN.test(input)) throw invalid(where, 'pattern', 'must be 1–128 characters: letters, digits, ., _ or -');
+  if (typeof input !== 'string') throw invalidEntity(where, 'type', 'must be a string');
+  if (!ATTRIBUTE_KEY_PATTERN.test(input)) throw invalidEntity(where, 'pattern', 'must be 1–128 characters: letters, digits, ., _ or -');
   return input;
 }
 
 /** A comma list of keys in a path: each once, in the order given, at most 100. */
 export function parseKeyList(input: string, where: Where): string[] {
   const keys = input.split(',').map((key) => key.trim());
-  if (keys.length > MAX_PATCH_ATTRIBUTES) throw invalid(where, 'maxItems', `at most ${MAX_PATCH_ATTRIBUTES} keys`);
+  if (keys.length > MAX_PATCH_ATTRIBUTES) throw invalidEntity(where, 'maxItems', `at most ${MAX_PATCH_ATTRIBUTES} keys`);
   return [...new Set(keys.map((key, i) => parseAttributeKey(key, { ...where, field: `${where.field}[${i}]` })))];
 }
 
 function parseVocabulary(input: unknown, pattern: RegExp, what: string, where: Where): string[] {
-  if (!Array.isArray(input)) throw invalid(where, 'type', 'must be an array of strings');
-  if (input.length === 0) throw invalid(where, 'minItems', `must list at least one ${what}`);
-  if (input.length > MAX_DEF_LIST_ENTRIES) throw invalid(where, 'maxItems', `must list at most ${MAX_DEF_LIST_ENTRIES}`);
+  if (!Array.isArray(input)) throw invalidEntity(where, 'type', 'must be an array of strings');
+  if (input.length === 0) throw invalidEntity(where, 'minItems', `must list at least one ${what}`);
+  if (input.length > MAX_DEF_LIST_ENTRIES) throw invalidEntity(where, 'maxItems', `must list at most ${MAX_DEF_LIST_ENTRIES}`);
   const seen = new Set<string>();
   const out: string[] = [];
   input.forEach((entry, i) => {
     const at = { ...where, field: `${where.field}[${i}]` };
-    if (typeof entry !== 'string') throw invalid(at, 'type', 'must be a string');
-    if (!pattern.test(entry)) throw invalid(at, 'pattern', `is not a ${what}`);
+    if (typeof entry !== 'string') throw invalidEntity(at, 'type', 'must be a string');
+    if (!pattern.test(entry)) throw invalidEntity(at, 'pattern', `is not a ${what}`);
     // MIME types and encoding names are case-insensitive: one entry per name, as first spelled.
     if (!seen.has(entry.toLowerCase())) out.push(entry);
     seen.add(entry.toLowerCase());
@@ -67,13 +60,13 @@ function parseVocabulary(input: unknown, pattern: RegExp, what: string, where: W
 /** An AttributeDef request body (MITTER-WIRE §4.7); `canBeEmpty` defaults to true, `entityType` to users. */
 export function parseAttributeDef(input: unknown): AttributeDefinition {
   const body = (field: string): Where => ({ field, location: 'body' });
-  if (!isRecord(input)) throw invalid(body('body'), 'type', 'must be an AttributeDef object');
+  if (!isRecord(input)) throw invalidEntity(body('body'), 'type', 'must be an AttributeDef object');
   const key = parseAttributeKey(input.key, body('key'));
   const allowedContentTypes = parseVocabulary(input.allowedContentTypes, MIME_TYPE, 'MIME type (type/subtype)', body('allowedContentTypes'));
   const allowedContentEncodings = parseVocabulary(input.allowedContentEncodings, ENCODING, 'content encoding name', body('allowedContentEncodings'));
-  if (input.canBeEmpty !== undefined && typeof input.canBeEmpty !== 'boolean') throw invalid(body('canBeEmpty'), 'type', 'must be a boolean');
+  if (input.canBeEmpty !== undefined && typeof input.canBeEmpty !== 'boolean') throw invalidEntity(body('canBeEmpty'), 'type', 'must be a boolean');
   if (input.entityType !== undefined && input.entityType !== 'users') {
-    throw invalid(body('entityType'), 'entity_type', 'must be "users" on this route');
+    throw invalidEntity(body('entityType'), 'entity_type', 'must be "users" on this route');
   }
   return { key, allowedContentTypes, allowedContentEncodings, canBeEmpty: input.canBeEmpty ?? true, entityType: 'users' };
 }
@@ -87,7 +80,7 @@ export interface AttributeInput {
 
 function optionalText(input: unknown, fallback: string, where: Where): string {
   if (input === undefined) return fallback;
-  if (typeof input !== 'string') throw invalid(where, 'type', 'must be a string');
+  if (typeof input !== 'string') throw invalidEntity(where, 'type', 'must be a string');
   return input;
 }
 
@@ -96,13 +89,13 @@ function optionalText(input: unknown, fallback: string, where: Where): string {
  * text/plain and identity), and a string value. Whether its def allows it is `checkAttribute`'s.
  */
 export function parseAttributeInput(input: unknown, where: Where, pathKey?: string): AttributeInput {
-  if (!isRecord(input)) throw invalid(where, 'type', 'must be an Attribute object');
+  if (!isRecord(input)) throw invalidEntity(where, 'type', 'must be an Attribute object');
   const at = (field: string): Where => ({ ...where, field: where.field === 'body' ? field : `${where.field}.${field}` });
   const key = input.key === undefined && pathKey !== undefined ? pathKey : parseAttributeKey(input.key, at('key'));
-  if (pathKey !== undefined && key !== pathKey) throw invalid(at('key'), 'key_mismatch', `must equal the key in the path ("${pathKey}")`);
+  if (pathKey !== undefined && key !== pathKey) throw invalidEntity(at('key'), 'key_mismatch', `must equal the key in the path ("${pathKey}")`);
   const contentType = optionalText(input.contentType, DEFAULT_CONTENT_TYPE, at('contentType'));
   const contentEncoding = optionalText(input.contentEncoding, DEFAULT_CONTENT_ENCODING, at('contentEncoding'));
-  if (typeof input.value !== 'string') throw invalid(at('value'), input.value === undefined ? 'required' : 'type', 'must be a string');
+  if (typeof input.value !== 'string') throw invalidEntity(at('value'), input.value === undefined ? 'required' : 'type', 'must be a string');
   return { key, contentType, contentEncoding, value: input.value };
 }
 

@@ -1,13 +1,12 @@
 // Profiles (SPEC §4): attribute defs and the values users hold. Inputs arrive parsed (rules.ts);
 // this service finds each key's def (standard, cached, or stored), checks every value before
 // anything is written, and maps storage outcomes to API errors.
-import { ApiError } from '../../errors.ts';
+import { ApiError, type Where } from '../../errors.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { Db } from '../../platform/db.ts';
 import { uniqueViolationFields } from '../../platform/db.ts';
 import type { AttributeDefinition, StoredAttribute } from '../../wire/profiles.ts';
-import type { UsersService } from '../users/service.ts';
-import type { Where } from '../users/locators.ts';
+import { userNotFound, type UsersService } from '../users/service.ts';
 import { checkAttribute, type AttributeInput } from './rules.ts';
 import { STANDARD_ATTRIBUTE_DEFS, standardDef } from './standard.ts';
 import { createProfilesStore, type ProfilesStore, type ProfileWrite } from './store.ts';
@@ -19,10 +18,6 @@ export const MAX_ATTRIBUTE_DEFS = 500;
 
 /** Set: the profile becomes exactly the patch. Diff: each attribute replaces the one with its key. */
 export type PatchType = 'Set' | 'Diff';
-
-function userNotFound(userId: string): ApiError {
-  return new ApiError('entity_not_found', `No user "${userId}" in this application`, { entityType: 'user', entityLocator: userId });
-}
 
 function defExists(key: string, standard: boolean): ApiError {
   return new ApiError(

@@ -2,10 +2,10 @@
 // links, passwords and login.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { ApiError } from '../../errors.ts';
-import { errorResponses, SIGNED_OR_TOKEN } from '../../schemas.ts';
+import { ApiError, invalidEntity } from '../../errors.ts';
+import { errorResponses, isRecord, SIGNED_OR_TOKEN } from '../../schemas.ts';
 import { applicationOf, type Principal } from '../../auth/principal.ts';
-import { ME, resolveUserReference } from '../../policy/authorize.ts';
+import { ME, resolveUserReference, targetUserOf } from '../../policy/authorize.ts';
 import { RESERVED_USER_IDS, USER_ID_PATTERN } from '../users/rules.ts';
 import { parseLocatorString } from '../users/locators.ts';
 import { EmptyObject, UserParams } from '../users/routes.ts';
@@ -62,18 +62,10 @@ const IssueQuery = Type.Object(
   { additionalProperties: true },
 );
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function invalid(field: string, rule: string, message: string, location: 'body' | 'query' | 'path' = 'body'): ApiError {
-  return new ApiError('invalid_entity', `${field}: ${message}`, { field, location, rule });
-}
-
 function parseTtl(value: unknown, field: string, location: 'body' | 'query'): number | null {
   if (value === undefined || value === null) return null;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_TTL_SECONDS) {
-    throw invalid(field, 'type', `must be a whole number of seconds from 0 to ${MAX_TTL_SECONDS}`, location);
+    throw invalidEntity({ field, location }, 'type', `must be a whole number of seconds from 0 to ${MAX_TTL_SECONDS}`);
   }
   return value;
 }
@@ -85,11 +77,6 @@ function clientOf(request: FastifyRequest): ClientInfo {
 
 function tokenIdOf(principal: Principal): string | null {
   return principal.kind === 'user' && principal.via === 'token' ? principal.tokenId : null;
-}
-
-function targetOf(request: FastifyRequest): string {
-  if (request.targetUserId === null) throw new Error('route declared no targetUser');
-  return request.targetUserId;
 }
 
 function issuedBody(token: IssuedToken) {
@@ -150,15 +137,15 @@ export async function tokenRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (request) => {
-      const userId = targetOf(request);
+      const userId = targetUserOf(request);
       if (RESERVED_USER_IDS.has(userId)) {
         throw new ApiError('token_issuance_refused', `No token can be issued to "${userId}"`, { userId });
       }
       const query = request.query as { ttl?: number; force?: boolean };
       const body = request.body;
-      if (body !== undefined && !isRecord(body)) throw invalid('body', 'type', 'must be an object when sent');
+      if (body !== undefined && !isRecord(body)) throw invalidEntity({ field: 'body', location: 'body' }, 'type', 'must be an object when sent');
       const ttl = parseTtl(body?.ttl, 'ttl', 'body') ?? query.ttl ?? null;
-      if (body?.force !== undefined && typeof body.force !== 'boolean') throw invalid('force', 'type', 'must be a boolean');
+      if (body?.force !== undefined && typeof body.force !== 'boolean') throw invalidEntity({ field: 'force', location: 'body' }, 'type', 'must be a boolean');
       const force = (body?.force as boolean | undefined) ?? query.force ?? true;
       return issuedBody(await tokens.issue(applicationOf(request.principal), userId, { ttl, force }, clientOf(request)));
     },
@@ -176,7 +163,7 @@ export async function tokenRoutes(app: FastifyInstance): Promise<void> {
         response: { 200: Type.Array(Type.Ref('UserTokenListing')), ...errorResponses('missing_privilege', 'entity_not_found') },
       },
     },
-    async (request) => tokens.list(applicationOf(request.principal), targetOf(request), tokenIdOf(request.principal)),
+    async (request) => tokens.list(applicationOf(request.principal), targetUserOf(request), tokenIdOf(request.principal)),
   );
 
   app.patch(
@@ -195,7 +182,7 @@ export async function tokenRoutes(app: FastifyInstance): Promise<void> {
     },
     async (request) => {
       const { tokenId } = request.params as { tokenId: string };
-      const listing = await tokens.extend(applicationOf(request.principal), targetOf(request), tokenId, (request.body as { ttl: number }).ttl);
+      const listing = await tokens.extend(applicationOf(request.principal), targetUserOf(request), tokenId, (request.body as { ttl: number }).ttl);
       return { ...listing, current: listing.tokenId === tokenIdOf(request.principal) };
     },
   );
@@ -220,12 +207,12 @@ export async function tokenRoutes(app: FastifyInstance): Promise<void> {
         ids = '*';
       } else {
         ids = [...new Set(raw.split(',').map((id) => id.trim()))];
-        if (ids.length > 100) throw invalid('tokenIds', 'maxItems', 'at most 100 ids', 'path');
+        if (ids.length > 100) throw invalidEntity({ field: 'tokenIds', location: 'path' }, 'maxItems', 'at most 100 ids');
         ids.forEach((id, i) => {
-          if (!TOKEN_ID_PATTERN.test(id)) throw invalid(`tokenIds[${i}]`, 'pattern', 'is not a token id', 'path');
+          if (!TOKEN_ID_PATTERN.test(id)) throw invalidEntity({ field: `tokenIds[${i}]`, location: 'path' }, 'pattern', 'is not a token id');
         });
       }
-      await tokens.revoke(applicationOf(request.principal), targetOf(request), ids);
+      await tokens.revoke(applicationOf(request.principal), targetUserOf(request), ids);
       return {};
     },
   );
@@ -316,12 +303,12 @@ export async function tokenRoutes(app: FastifyInstance): Promise<void> {
       const body = request.body as { password: string; currentPassword?: string; revokeOtherTokens?: boolean };
       const length = [...body.password].length;
       if (length < MIN_PASSWORD_LENGTH || length > MAX_PASSWORD_LENGTH || !body.password.isWellFormed()) {
-        throw invalid('password', 'length', `must be ${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters`);
+        throw invalidEntity({ field: 'password', location: 'body' }, 'length', `must be ${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters`);
       }
       const self = request.principal.kind === 'user';
       await tokens.setPassword(
         applicationOf(request.principal),
-        targetOf(request),
+        targetUserOf(request),
         { password: body.password, currentPassword: body.currentPassword ?? null, revokeOtherTokens: body.revokeOtherTokens === true },
         { self, keepTokenId: tokenIdOf(request.principal) },
       );

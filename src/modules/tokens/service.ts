@@ -15,7 +15,7 @@ import { randomAlphanumeric } from '../../platform/ids.ts';
 import type { Kv } from '../../platform/kv.ts';
 import type { ApplicationsService } from '../applications/service.ts';
 import type { ApplicationSettings } from '../applications/settings.ts';
-import type { UsersService } from '../users/service.ts';
+import { userNotFound, type UsersService } from '../users/service.ts';
 import type { Locator } from '../users/locators.ts';
 import type { PasswordHasher } from './passwords.ts';
 import { kidNumber, type TokenSigner } from './signing.ts';
@@ -89,10 +89,6 @@ interface CachedToken {
 
 function claimRejected(message: string): ApiError {
   return new ApiError('claim_rejected', message, { check: 'user_token' });
-}
-
-function userNotFound(userId: string): ApiError {
-  return new ApiError('entity_not_found', `No user "${userId}" in this application`, { entityType: 'user', entityLocator: userId });
 }
 
 export function hashLogoutToken(logoutToken: string): string {

@@ -3,7 +3,8 @@
 // Anything unacceptable is an `invalid_entity` ApiError naming the field and the broken rule.
 import validator from 'validator';
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
-import { ApiError } from '../../errors.ts';
+import { invalidEntity, type Where } from '../../errors.ts';
+import { isRecord } from '../../schemas.ts';
 
 export type LocatorType = 'email' | 'tele';
 
@@ -27,31 +28,21 @@ export interface LocatorInput {
   verificationStatus: VerificationStatus;
 }
 
-/** Where a value came from, for the error's diagnostics. */
-export interface Where {
-  field: string;
-  location: 'body' | 'query' | 'path';
-}
-
 /** RFC 5321 caps an address at 254 octets; a phone number with separators is far shorter. */
 export const MAX_LOCATOR_INPUT_LENGTH = 320;
 const MAX_EMAIL_LENGTH = 254;
 
-function invalid(where: Where, rule: string, message: string): ApiError {
-  return new ApiError('invalid_entity', `${where.field}: ${message}`, { field: where.field, location: where.location, rule });
-}
-
 function requireText(input: unknown, where: Where): string {
-  if (typeof input !== 'string') throw invalid(where, 'type', 'must be a string');
-  if (input.length > MAX_LOCATOR_INPUT_LENGTH) throw invalid(where, 'maxLength', `must be at most ${MAX_LOCATOR_INPUT_LENGTH} characters`);
-  if (!input.isWellFormed()) throw invalid(where, 'encoding', 'contains an unpaired surrogate');
+  if (typeof input !== 'string') throw invalidEntity(where, 'type', 'must be a string');
+  if (input.length > MAX_LOCATOR_INPUT_LENGTH) throw invalidEntity(where, 'maxLength', `must be at most ${MAX_LOCATOR_INPUT_LENGTH} characters`);
+  if (!input.isWellFormed()) throw invalidEntity(where, 'encoding', 'contains an unpaired surrogate');
   return input;
 }
 
 export function normaliseEmail(input: unknown, where: Where): Locator {
   const value = requireText(input, where).trim().toLowerCase();
   if (value.length > MAX_EMAIL_LENGTH || !validator.isEmail(value, { allow_display_name: false, allow_ip_domain: false, require_tld: true })) {
-    throw invalid(where, 'email', 'is not a valid email address');
+    throw invalidEntity(where, 'email', 'is not a valid email address');
   }
   return { type: 'email', value, locator: `email:${value}` };
 }
@@ -78,11 +69,11 @@ export function normalisePhoneNumber(input: unknown, where: Where): Locator {
     acceptedPhoneNumbers.set(raw, known);
     return known;
   }
-  if (!raw.startsWith('+')) throw invalid(where, 'phone', 'must be an international number starting with + and a country code');
+  if (!raw.startsWith('+')) throw invalidEntity(where, 'phone', 'must be an international number starting with + and a country code');
   // extract:false: the whole string must be the number, not merely contain one.
   const parsed = parsePhoneNumberFromString(raw, { extract: false });
-  if (parsed === undefined || !parsed.isValid()) throw invalid(where, 'phone', 'is not a valid phone number');
-  if (parsed.ext !== undefined) throw invalid(where, 'phone_extension', 'must not carry an extension');
+  if (parsed === undefined || !parsed.isValid()) throw invalidEntity(where, 'phone', 'is not a valid phone number');
+  if (parsed.ext !== undefined) throw invalidEntity(where, 'phone_extension', 'must not carry an extension');
   const locator: Locator = Object.freeze({ type: 'tele', value: parsed.number, locator: `tele:${parsed.number}` });
   if (acceptedPhoneNumbers.size >= PHONE_NUMBER_MEMO_SIZE) {
     const oldest = acceptedPhoneNumbers.keys().next();
@@ -99,14 +90,14 @@ function normalise(type: LocatorType, value: unknown, where: Where): Locator {
 function locatorType(input: unknown, where: Where): LocatorType {
   const type = typeof input === 'string' ? input.trim().toLowerCase() : input;
   if (type === 'email' || type === 'tele') return type;
-  throw invalid(where, 'locator_type', 'the locator type must be "email" or "tele"');
+  throw invalidEntity(where, 'locator_type', 'the locator type must be "email" or "tele"');
 }
 
 /** `email:<address>` or `tele:<number>`; the prefix is matched case-insensitively. */
 export function parseLocatorString(input: unknown, where: Where): Locator {
   const text = requireText(input, where).trim();
   const colon = text.indexOf(':');
-  if (colon < 0) throw invalid(where, 'locator_type', 'must start with "email:" or "tele:"');
+  if (colon < 0) throw invalidEntity(where, 'locator_type', 'must start with "email:" or "tele:"');
   return normalise(locatorType(text.slice(0, colon), where), text.slice(colon + 1), where);
 }
 
@@ -121,11 +112,7 @@ function parseVerificationStatus(input: unknown, where: Where): VerificationStat
     const known = VERIFICATION_STATUSES.find((status) => status === name);
     if (known) return known;
   }
-  throw invalid(where, 'verification_status', `must be one of ${VERIFICATION_STATUSES.join(', ')}`);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+  throw invalidEntity(where, 'verification_status', `must be one of ${VERIFICATION_STATUSES.join(', ')}`);
 }
 
 /**
@@ -134,21 +121,21 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  */
 export function parseLocatorInput(input: unknown, where: Where): LocatorInput {
   if (typeof input === 'string') return { locator: parseLocatorString(input, where), verificationStatus: 'StatusNotProvided' };
-  if (!isRecord(input)) throw invalid(where, 'type', 'must be a locator string or a locator object');
+  if (!isRecord(input)) throw invalidEntity(where, 'type', 'must be a locator string or a locator object');
 
   const verificationStatus = parseVerificationStatus(input.verificationStatus, { ...where, field: `${where.field}.verificationStatus` });
   const fromString = input.locator === undefined || input.locator === null ? null : parseLocatorString(input.locator, { ...where, field: `${where.field}.locator` });
   const declared = input['@type'] === undefined || input['@type'] === null ? null : locatorType(input['@type'], { ...where, field: `${where.field}.@type` });
   const type = declared ?? fromString?.type ?? (input.email !== undefined ? 'email' : input.phoneNumber !== undefined ? 'tele' : null);
-  if (type === null) throw invalid(where, 'required', 'needs "locator", "email" or "phoneNumber"');
+  if (type === null) throw invalidEntity(where, 'required', 'needs "locator", "email" or "phoneNumber"');
 
   const valueField = type === 'email' ? 'email' : 'phoneNumber';
   const rawValue = input[valueField];
   const fromValue = rawValue === undefined || rawValue === null ? null : normalise(type, rawValue, { ...where, field: `${where.field}.${valueField}` });
   const locator = fromValue ?? fromString;
-  if (locator === null) throw invalid(where, 'required', `needs "locator" or "${valueField}"`);
+  if (locator === null) throw invalidEntity(where, 'required', `needs "locator" or "${valueField}"`);
   if ((fromString !== null && fromString.locator !== locator.locator) || locator.type !== type) {
-    throw invalid(where, 'mismatch', '"@type", "locator" and the value field describe different locators');
+    throw invalidEntity(where, 'mismatch', '"@type", "locator" and the value field describe different locators');
   }
   return { locator, verificationStatus };
 }

@@ -2,10 +2,10 @@
 // service, shape with the wire module.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from 'typebox';
-import { ApiError } from '../../errors.ts';
+import { ApiError, invalidEntity } from '../../errors.ts';
 import { errorResponses, SIGNED_OR_TOKEN } from '../../schemas.ts';
 import { applicationOf } from '../../auth/principal.ts';
-import { authorize, ME, resolveUserReference } from '../../policy/authorize.ts';
+import { authorize, ME, resolveUserReference, targetUserOf } from '../../policy/authorize.ts';
 import { toWireUser, type StoredUser, type WireUser } from '../../wire/users.ts';
 import { toWireEntityProfile } from '../../wire/profiles.ts';
 import { ATTRIBUTE_KEY_PATTERN } from '../profiles/rules.ts';
@@ -23,6 +23,18 @@ const USER_REFERENCE_PATTERN = `^(${ME}|${USER_ID_PATTERN.source.slice(1, -1)})$
 export const UserParams = Type.Object({
   userId: Type.String({ pattern: USER_REFERENCE_PATTERN, description: 'A user id, or `me` for the acting user' }),
 });
+/** The path parameter of routes that take a comma list of users. */
+export const UserIdsParams = Type.Object({ userIds: Type.String({ description: 'Comma-separated user ids (`me` allowed), at most 100' }) });
+
+/** The ids of a `userIds` comma list, in order (`me` resolved), each checked; at most 100. */
+export function userIdsOf(request: FastifyRequest): string[] {
+  const references = (request.params as { userIds: string }).userIds.split(',');
+  if (references.length > MAX_LIST_ENTRIES) {
+    throw invalidEntity({ field: 'userIds', location: 'path' }, 'maxItems', `at most ${MAX_LIST_ENTRIES}`);
+  }
+  return references.map((reference, i) => parseUserId(resolveUserReference(request.principal, reference.trim()), { field: `userIds[${i}]`, location: 'path' }));
+}
+
 export const EmptyObject = Type.Object({}, { description: 'Nothing to say' });
 
 const LocatorInputSchema = Type.Union(
@@ -138,11 +150,6 @@ function parseNewUserLocators(inputs: unknown[]): LocatorInput[] {
 }
 
 /** The target user resolved by the policy hook (routes that declare `targetUser`). */
-function targetOf(request: FastifyRequest): string {
-  if (request.targetUserId === null) throw new Error('route declared no targetUser');
-  return request.targetUserId;
-}
-
 export async function userRoutes(app: FastifyInstance): Promise<void> {
   const users = app.locus.users;
   const profiles = app.locus.profiles;
@@ -231,7 +238,7 @@ export async function userRoutes(app: FastifyInstance): Promise<void> {
     },
     async (request) => {
       const selection = parseProfileSelection((request.query as Static<typeof UserReadQuery>).withProfileAttributes);
-      const [user] = await toWireUsers(profiles, [await users.get(applicationOf(request.principal), targetOf(request))], selection);
+      const [user] = await toWireUsers(profiles, [await users.get(applicationOf(request.principal), targetUserOf(request))], selection);
       return user;
     },
   );
@@ -250,7 +257,7 @@ export async function userRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (request) => {
-      await users.delete(applicationOf(request.principal), targetOf(request));
+      await users.delete(applicationOf(request.principal), targetUserOf(request));
       return {};
     },
   );
@@ -270,7 +277,7 @@ export async function userRoutes(app: FastifyInstance): Promise<void> {
     },
     async (request) => {
       const screenName = parseScreenName((request.body as { screenName: string }).screenName, { field: 'screenName', location: 'body' });
-      await users.setScreenName(applicationOf(request.principal), targetOf(request), screenName);
+      await users.setScreenName(applicationOf(request.principal), targetUserOf(request), screenName);
       return {};
     },
   );
@@ -283,7 +290,7 @@ export async function userRoutes(app: FastifyInstance): Promise<void> {
         summary: 'Screen names of users, in request order',
         tags,
         security,
-        params: Type.Object({ userIds: Type.String({ description: 'Comma-separated user ids (`me` allowed), at most 100' }) }),
+        params: UserIdsParams,
         response: {
           200: Type.Object({ screenNames: Type.Array(Type.Object({ screenName: Type.String() })) }),
           ...errorResponses('missing_privilege', 'entity_not_found'),
@@ -291,14 +298,7 @@ export async function userRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (request) => {
-      const references = (request.params as { userIds: string }).userIds.split(',');
-      if (references.length > MAX_LIST_ENTRIES) {
-        throw new ApiError('invalid_entity', `userIds: at most ${MAX_LIST_ENTRIES}`, { field: 'userIds', location: 'path', rule: 'maxItems' });
-      }
-      const userIds = references.map((reference, i) =>
-        parseUserId(resolveUserReference(request.principal, reference.trim()), { field: `userIds[${i}]`, location: 'path' }),
-      );
-      const names = await users.screenNames(applicationOf(request.principal), userIds);
+      const names = await users.screenNames(applicationOf(request.principal), userIdsOf(request));
       return { screenNames: names.map((screenName) => ({ screenName })) };
     },
   );
@@ -323,7 +323,7 @@ export async function userRoutes(app: FastifyInstance): Promise<void> {
         const decision = authorize(request.principal, 'users.locators.attest');
         if (!decision.allowed) throw decision.error;
       }
-      await users.addLocator(applicationOf(request.principal), targetOf(request), input);
+      await users.addLocator(applicationOf(request.principal), targetUserOf(request), input);
       return {};
     },
   );
@@ -342,7 +342,7 @@ export async function userRoutes(app: FastifyInstance): Promise<void> {
     },
     async (request) => {
       const { userLocatorId } = request.params as { userLocatorId: string };
-      await users.removeLocator(applicationOf(request.principal), targetOf(request), userLocatorId);
+      await users.removeLocator(applicationOf(request.principal), targetUserOf(request), userLocatorId);
       return {};
     },
   );

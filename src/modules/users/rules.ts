@@ -1,8 +1,7 @@
 // The user id and screen-name rules (SPEC §3.1), pure: each parser returns the value to store or
 // throws an `invalid_entity` ApiError naming the field and the broken rule.
-import { ApiError } from '../../errors.ts';
+import { invalidEntity, type Where } from '../../errors.ts';
 import { domainId } from '../../platform/ids.ts';
-import type { Where } from './locators.ts';
 
 /** 8–72 characters; the first alphanumeric, `@` or `#`; then also `-`, `_` and `$`. */
 export const USER_ID_PATTERN = /^[a-zA-Z0-9@#][-a-zA-Z0-9_@$#]{7,71}$/;
@@ -10,15 +9,11 @@ export const USER_ID_PATTERN = /^[a-zA-Z0-9@#][-a-zA-Z0-9_@$#]{7,71}$/;
 export const RESERVED_USER_IDS: ReadonlySet<string> = new Set(['.system', '.anonymous', '.deleted', 'me']);
 export const MAX_SCREEN_NAME_LENGTH = 256;
 
-function invalid(where: Where, rule: string, message: string): ApiError {
-  return new ApiError('invalid_entity', `${where.field}: ${message}`, { field: where.field, location: where.location, rule });
-}
-
 export function parseUserId(input: unknown, where: Where): string {
-  if (typeof input !== 'string') throw invalid(where, 'type', 'must be a string');
-  if (RESERVED_USER_IDS.has(input)) throw invalid(where, 'reserved', `"${input}" is reserved`);
+  if (typeof input !== 'string') throw invalidEntity(where, 'type', 'must be a string');
+  if (RESERVED_USER_IDS.has(input)) throw invalidEntity(where, 'reserved', `"${input}" is reserved`);
   if (!USER_ID_PATTERN.test(input)) {
-    throw invalid(where, 'pattern', 'must be 8–72 characters: letters, digits, -, _, @, $ or #, starting with a letter, digit, @ or #');
+    throw invalidEntity(where, 'pattern', 'must be 8–72 characters: letters, digits, -, _, @, $ or #, starting with a letter, digit, @ or #');
   }
   return input;
 }
@@ -30,14 +25,14 @@ export const generateUserId = domainId;
  * characters and no unpaired surrogates (which no database could store faithfully).
  */
 export function parseScreenName(input: unknown, where: Where): string {
-  if (typeof input !== 'string') throw invalid(where, 'type', 'must be a string');
-  if (!input.isWellFormed()) throw invalid(where, 'encoding', 'contains an unpaired surrogate');
+  if (typeof input !== 'string') throw invalidEntity(where, 'type', 'must be a string');
+  if (!input.isWellFormed()) throw invalidEntity(where, 'encoding', 'contains an unpaired surrogate');
   const value = input.trim();
-  if (value.length === 0) throw invalid(where, 'required', 'must not be empty');
+  if (value.length === 0) throw invalidEntity(where, 'required', 'must not be empty');
   // Counted in code points, as PostgreSQL's varchar(256) counts them; a UTF-16 length is an upper bound.
   if (value.length > MAX_SCREEN_NAME_LENGTH && [...value].length > MAX_SCREEN_NAME_LENGTH) {
-    throw invalid(where, 'maxLength', `must be at most ${MAX_SCREEN_NAME_LENGTH} characters`);
+    throw invalidEntity(where, 'maxLength', `must be at most ${MAX_SCREEN_NAME_LENGTH} characters`);
   }
-  if (/\p{Cc}/u.test(value)) throw invalid(where, 'control_characters', 'must not contain control characters');
+  if (/\p{Cc}/u.test(value)) throw invalidEntity(where, 'control_characters', 'must not contain control characters');
   return value;
 }

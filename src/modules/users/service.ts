@@ -38,8 +38,16 @@ export type UserDeletionHook = (tx: DbTransaction, user: DeletedUserRow) => Prom
 /** Runs after the deletion committed: for state outside the database (kv, caches, streams). */
 export type UserDeletedListener = (user: DeletedUserRow) => void | Promise<void>;
 
-function userNotFound(userId: string): ApiError {
-  return new ApiError('entity_not_found', `No user "${userId}" in this application`, { entityType: 'user', entityLocator: userId });
+/** 404 naming every id of `missing` (one, or several from a comma list). */
+export function usersNotFound(missing: string[]): ApiError {
+  return new ApiError('entity_not_found', `No user ${missing.map((id) => `"${id}"`).join(', ')} in this application`, {
+    entityType: 'user',
+    entityLocator: missing.join(','),
+  });
+}
+
+export function userNotFound(userId: string): ApiError {
+  return usersNotFound([userId]);
 }
 
 function locatorsTaken(locators: string[]): ApiError {
@@ -161,12 +169,7 @@ export class UsersService {
     const rows = await this.store.screenNames(applicationId, [...new Set(userIds)]);
     const byId = new Map(rows.map((row) => [row.userId, row.screenName]));
     const missing = [...new Set(userIds.filter((id) => !byId.has(id)))];
-    if (missing.length > 0) {
-      throw new ApiError('entity_not_found', `No user ${missing.map((id) => `"${id}"`).join(', ')} in this application`, {
-        entityType: 'user',
-        entityLocator: missing.join(','),
-      });
-    }
+    if (missing.length > 0) throw usersNotFound(missing);
     return userIds.map((id) => byId.get(id) as string);
   }
 
