@@ -1,25 +1,15 @@
 // The published @mitter-io/node SDK (0.7.6) against a listening Locus: presence. A chain built
 // with @mitter-io/core's UserPresenceBuilder is set, then read back for a comma list of users.
 import t from 'tap';
-import mitterNode from '@mitter-io/node';
 import mitterCore from '@mitter-io/core';
 import mitterModels from '@mitter-io/models';
-import { systemClock } from '../../src/platform/clock.ts';
-import { buildTestApp } from '../helpers/app.ts';
+import { startSdkServer } from '../helpers/sdk.ts';
 
-const { Mitter, AccessKeyApplicationCredentials } = mitterNode;
 const { UserPresenceBuilder, StandardUserPresenceTypes } = mitterCore;
 const { User } = mitterModels;
 
 t.test('presence through the SDK', async (t) => {
-  // The SDK signs with the real time, so this server reads the real clock.
-  const { app, credentials } = await buildTestApp(t, { clock: systemClock, presenceTimers: false });
-  const address = await app.listen({ host: '127.0.0.1', port: 0 });
-  const mitter = Mitter.forNode({
-    applicationId: credentials.applicationId,
-    accessKey: new AccessKeyApplicationCredentials(credentials.accessKey, credentials.accessSecret),
-    mitterApiBaseUrl: address,
-  });
+  const { mitter } = await startSdkServer(t, { presenceTimers: false });
   const users = mitter.clients().users();
   await users.createUser(new User('sdk-user@0001', [], { screenName: 'Ada' }));
   await users.createUser(new User('sdk-user@0002', [], { screenName: 'Bob' }));

@@ -2,22 +2,13 @@
 // token client issues; the token, decoded as @mitter-io/core decodes it (atob), names the user and
 // the application; presented over HTTP it authenticates user routes.
 import t from 'tap';
-import mitterNode from '@mitter-io/node';
 import mitterModels from '@mitter-io/models';
-import { systemClock } from '../../src/platform/clock.ts';
-import { buildTestApp } from '../helpers/app.ts';
+import { startSdkServer } from '../helpers/sdk.ts';
 
-const { Mitter, AccessKeyApplicationCredentials } = mitterNode;
 const { User } = mitterModels;
 
 t.test('user tokens through the SDK', async (t) => {
-  const { app, credentials } = await buildTestApp(t, { clock: systemClock });
-  const address = await app.listen({ host: '127.0.0.1', port: 0 });
-  const mitter = Mitter.forNode({
-    applicationId: credentials.applicationId,
-    accessKey: new AccessKeyApplicationCredentials(credentials.accessKey, credentials.accessSecret),
-    mitterApiBaseUrl: address,
-  });
+  const { credentials, address, mitter } = await startSdkServer(t);
   await mitter.clients().users().createUser(new User('sdk-user@0001', [], { screenName: 'Ada' }));
 
   const issued = await mitter.clients().userAuth().getUserToken('sdk-user@0001');

@@ -1,22 +1,12 @@
 // The published @mitter-io/node SDK (0.7.6) against a listening Locus: users and locators.
 import t from 'tap';
-import mitterNode from '@mitter-io/node';
 import mitterModels from '@mitter-io/models';
-import { systemClock } from '../../src/platform/clock.ts';
-import { buildTestApp } from '../helpers/app.ts';
+import { startSdkServer } from '../helpers/sdk.ts';
 
-const { Mitter, AccessKeyApplicationCredentials } = mitterNode;
 const { EmailUserLocator, MobileNumberLocator, User } = mitterModels;
 
 t.test('users and locators through the SDK', async (t) => {
-  // The SDK signs with the real time, so this server reads the real clock.
-  const { app, credentials } = await buildTestApp(t, { clock: systemClock });
-  const address = await app.listen({ host: '127.0.0.1', port: 0 });
-  const mitter = Mitter.forNode({
-    applicationId: credentials.applicationId,
-    accessKey: new AccessKeyApplicationCredentials(credentials.accessKey, credentials.accessSecret),
-    mitterApiBaseUrl: address,
-  });
+  const { mitter } = await startSdkServer(t);
   const users = mitter.clients().users();
 
   const withId = await users.createUser(new User('sdk-user@0001', [new EmailUserLocator('Ada.Lovelace@Example.COM')], { screenName: 'Ada' }));
