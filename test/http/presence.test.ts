@@ -21,10 +21,24 @@ interface Setup extends TestApp {
   bus: MemoryBus;
 }
 
-async function setup(t: Test, options: { database?: TestDatabase; clock?: ManualClock; presenceTimers?: Timers } = {}): Promise<Setup> {
+/** A bus that records every presence message published on it. */
+function recordingBus(): { bus: MemoryBus; events: PresenceMessage[] } {
   const bus = new MemoryBus();
   const events: PresenceMessage[] = [];
   bus.subscribe(PRESENCE_TOPIC, (message) => events.push(message as PresenceMessage));
+  return { bus, events };
+}
+
+/** Another process starting on the same database (as after a restart), with its messages recorded. */
+async function restartOn(t: Test, database: TestDatabase, clock: ManualClock) {
+  const { bus, events } = recordingBus();
+  const app = await buildApp(database.config, { logger: false, watchApplications: false, presenceTimers: false, clock, bus });
+  t.teardown(() => app.close());
+  return { app, events };
+}
+
+async function setup(t: Test, options: { database?: TestDatabase; clock?: ManualClock; presenceTimers?: Timers } = {}): Promise<Setup> {
+  const { bus, events } = recordingBus();
   const test = await buildTestApp(t, { presenceTimers: false, bus, ...options });
   for (const userId of ['user-0001', 'user-0002', 'user-0003']) {
     const created = await test.signed('POST', '/v1/users', { body: json({ userId, screenName: { screenName: userId } }) });
@@ -247,14 +261,7 @@ t.test('restart: state persists, the schedule resumes mid-chain, missed transiti
   await first.app.locus.presence.runDue();
   await first.app.close(); // writes what is pending: nothing acknowledged is lost
 
-  const reopen = async () => {
-    const bus = new MemoryBus();
-    const events: PresenceMessage[] = [];
-    bus.subscribe(PRESENCE_TOPIC, (message) => events.push(message as PresenceMessage));
-    const app = await buildApp(database.config, { logger: false, watchApplications: false, presenceTimers: false, clock, bus });
-    t.teardown(() => app.close());
-    return { app, events };
-  };
+  const reopen = () => restartOn(t, database, clock);
 
   // Back before the first transition: nothing missed; the schedule resumes.
   const second = await reopen();
@@ -298,11 +305,7 @@ t.test('a process that dies before its first batch: the transitions it never pub
   await crashed.app.locus.presence.flush(); // the presence is stored; no transition has fired yet
   clock.advance(15_000); // ...and this process never runs its schedule again (it "died")
 
-  const bus = new MemoryBus();
-  const events: PresenceMessage[] = [];
-  bus.subscribe(PRESENCE_TOPIC, (message) => events.push(message as PresenceMessage));
-  const next = await buildApp(database.config, { logger: false, watchApplications: false, presenceTimers: false, clock, bus });
-  t.teardown(() => next.close());
+  const { app: next, events } = await restartOn(t, database, clock);
   t.same(events.map((e) => [e.userId, e.presence?.type, e.setTimeMs]), [['user-0001', 'mitter.up.Away', t0 + 10_000]]);
   t.equal(next.locus.presence.scheduled, 1, 'and Offline is scheduled');
 });
