@@ -1,11 +1,13 @@
 // Shared benchmark plumbing: a throwaway data dir with one application, a Locus server in a child
 // process (so the load generator and its signing do not share the server's event loop), autocannon.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
+import { signRequestHeaders } from '../../src/auth/signature.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createDb } from '../../src/platform/db.ts';
 import { migrate } from '../../src/platform/migrate.ts';
@@ -134,4 +136,88 @@ export async function loadAbba(server: BenchServer, a: [string, autocannon.Optio
   const b2 = await load(server, b[0], b[1]);
   const a2 = await load(server, a[0], a[1]);
   return [mean(a1, a2), mean(b1, b2)];
+}
+
+type SigningCredentials = Pick<Credentials, 'accessKey' | 'accessSecret'>;
+
+/** Headers of a request signed as a client signs it: a fresh Date and Nonce on every call. */
+export function signedHeaders(credentials: SigningCredentials, method: string, path: string, body?: string): Record<string, string> {
+  return signRequestHeaders({
+    method,
+    path,
+    ...(body === undefined ? {} : { body, contentType: 'application/json' }),
+    accessKey: credentials.accessKey,
+    accessSecret: credentials.accessSecret,
+    date: new Date().toUTCString(),
+    nonce: randomBytes(16).toString('hex'),
+  });
+}
+
+/**
+ * A GET whose path is chosen per request and signed; or, for the bare side (`signed` false), the
+ * same signed headers under names the server ignores, so both sides send the same bytes and the
+ * client does the same work.
+ */
+export function signedGet(credentials: SigningCredentials, path: () => string, signed: boolean): autocannon.Request {
+  return {
+    method: 'GET',
+    setupRequest: (request: autocannon.Request) => {
+      const full = path();
+      const headers = signedHeaders(credentials, 'GET', full.split('?')[0] as string);
+      return { ...request, path: full, headers: signed ? headers : Object.fromEntries(Object.entries(headers).map(([name, value]) => [`x-unverified-${name}`, value])) };
+    },
+  };
+}
+
+/** Issues one token per user through the API (a signed POST each) and returns the signed tokens. */
+export async function issueTokens(server: BenchServer, userIds: string[]): Promise<string[]> {
+  const tokens: string[] = [];
+  for (const userId of userIds) {
+    const path = `/v1/users/${userId}/tokens`;
+    const response = await fetch(`${server.url}${path}`, { method: 'POST', headers: signedHeaders(server.credentials, 'POST', path, '{}'), body: '{}' });
+    if (!response.ok) throw new Error(`issuing a token: ${response.status} ${await response.text()}`);
+    tokens.push(((await response.json()) as { userToken: { signedToken: string } }).userToken.signedToken);
+  }
+  return tokens;
+}
+
+const USER_TOKEN_HEADER = 'x-issued-mitter-user-authorization';
+
+/**
+ * A request presenting a user token (`token()` picks one per request); the bare side
+ * (`authenticated` false) carries it under a header the server ignores. `build` gives the path,
+ * and a JSON body and extra headers when the request has them.
+ */
+export function tokenRequest(
+  method: 'GET' | 'POST',
+  token: () => string,
+  authenticated: boolean,
+  build: () => { path: string; body?: string; headers?: Record<string, string> },
+): autocannon.Request {
+  return {
+    method,
+    setupRequest: (request: autocannon.Request) => {
+      const { path, body, headers } = build();
+      return {
+        ...request,
+        path,
+        ...(body === undefined ? {} : { body }),
+        headers: {
+          ...headers,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          [authenticated ? USER_TOKEN_HEADER : `x-unverified-${USER_TOKEN_HEADER}`]: token(),
+        },
+      };
+    },
+  };
+}
+
+/** Users with nothing but an id and a screen name, inserted directly (before the server starts). */
+export async function seedUsers(db: Db, applicationId: string, userIds: string[]): Promise<void> {
+  const now = new Date();
+  for (let start = 0; start < userIds.length; start += 5_000) {
+    await db.user.createMany({
+      data: userIds.slice(start, start + 5_000).map((userId) => ({ id: randomUUID(), applicationId, userId, screenName: userId, createdAt: now, updatedAt: now })),
+    });
+  }
 }

@@ -7,25 +7,21 @@
 //      within 60 s (Online(1–60 s) → Offline). Reports how late each transition was published
 //      (p50, p99, max), whether each was published exactly once, the time to set them all, and the
 //      process memory before and after.
-import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import type autocannon from 'autocannon';
 import { buildApp } from '../../src/app.ts';
-import { signRequestHeaders } from '../../src/auth/signature.ts';
 import { loadConfig } from '../../src/config.ts';
 import { migrate } from '../../src/platform/migrate.ts';
 import { MemoryBus } from '../../src/platform/bus.ts';
 import { PRESENCE_TOPIC, type PresenceMessage } from '../../src/modules/presence/service.ts';
-import { load, loadAbba, report, startBenchServer } from './harness.ts';
+import { issueTokens, load, loadAbba, report, seedUsers, startBenchServer, tokenRequest } from './harness.ts';
 
 const HTTP_USERS = 1_000;
 const SCHEDULED_USERS = Number(process.env.BENCH_PRESENCE_USERS ?? 100_000);
 const WINDOW_SECONDS = 60;
-const HEADER = 'x-issued-mitter-user-authorization';
 const userId = (i: number) => `bench-user-${String(i).padStart(6, '0')}`;
 const CHAIN = JSON.stringify({
   type: 'mitter.up.Online',
@@ -43,31 +39,10 @@ function percentile(sorted: number[], p: number): number {
 }
 
 async function benchHttp(): Promise<void> {
-  const server = await startBenchServer(async (db, credentials) => {
-    const now = new Date();
-    await db.user.createMany({
-      data: Array.from({ length: HTTP_USERS }, (_, i) => ({ id: randomUUID(), applicationId: credentials.applicationId, userId: userId(i), screenName: `Bench ${i}`, createdAt: now, updatedAt: now })),
-    });
-  });
+  const userIds = Array.from({ length: HTTP_USERS }, (_, i) => userId(i));
+  const server = await startBenchServer((db, credentials) => seedUsers(db, credentials.applicationId, userIds));
   try {
-    const { credentials } = server;
-    const tokens: string[] = [];
-    for (let i = 0; i < HTTP_USERS; i += 1) {
-      const path = `/v1/users/${userId(i)}/tokens`;
-      const headers = signRequestHeaders({
-        method: 'POST',
-        path,
-        body: '{}',
-        contentType: 'application/json',
-        accessKey: credentials.accessKey,
-        accessSecret: credentials.accessSecret,
-        date: new Date().toUTCString(),
-        nonce: randomBytes(16).toString('hex'),
-      });
-      const response = await fetch(`${server.url}${path}`, { method: 'POST', headers, body: '{}' });
-      if (!response.ok) throw new Error(`issuing a token: ${response.status} ${await response.text()}`);
-      tokens.push(((await response.json()) as { userToken: { signedToken: string } }).userToken.signedToken);
-    }
+    const tokens = await issueTokens(server, userIds);
     let next = 0;
     const token = () => tokens[(next = (next + 7) % HTTP_USERS)] as string;
     let listStart = 0;
@@ -75,19 +50,13 @@ async function benchHttp(): Promise<void> {
       listStart = (listStart + 13) % HTTP_USERS;
       return Array.from({ length: 10 }, (_, k) => userId((listStart + k * 97) % HTTP_USERS)).join(',');
     };
-    const header = (authenticated: boolean) => (authenticated ? HEADER : `x-unverified-${HEADER}`);
-    const post = (path: string, authenticated: boolean): autocannon.Request => ({
-      method: 'POST',
-      path,
-      setupRequest: (r: autocannon.Request) => ({ ...r, body: CHAIN, headers: { 'content-type': 'application/json', [header(authenticated)]: token() } }),
-    });
-    const get = (path: (ids: string) => string, authenticated: boolean): autocannon.Request => ({
-      method: 'GET',
-      setupRequest: (r: autocannon.Request) => {
+    const post = (path: string, authenticated: boolean) => tokenRequest('POST', token, authenticated, () => ({ path, body: CHAIN }));
+    // Both sides carry the ten ids (the bare side in a header), so the requests are the same size.
+    const get = (path: (ids: string) => string, authenticated: boolean) =>
+      tokenRequest('GET', token, authenticated, () => {
         const ids = tenIds();
-        return { ...r, path: path(ids), headers: { [header(authenticated)]: token(), 'x-unverified-ids': ids } };
-      },
-    });
+        return { path: path(ids), headers: { 'x-unverified-ids': ids } };
+      });
 
     await load(server, 'warm-up', { url: server.url, duration: 2, requests: [post('/v1/users/me/presence', true)] });
     const [barePost, setPresence] = await loadAbba(
@@ -122,19 +91,7 @@ async function benchScheduler(): Promise<void> {
     const { applicationId } = await app.locus.applications.create('bench-presence');
     collectGarbage();
     const before = process.memoryUsage();
-    const now = new Date();
-    for (let start = 0; start < SCHEDULED_USERS; start += 5_000) {
-      await app.locus.db.user.createMany({
-        data: Array.from({ length: Math.min(5_000, SCHEDULED_USERS - start) }, (_, k) => ({
-          id: randomUUID(),
-          applicationId,
-          userId: userId(start + k),
-          screenName: `Bench ${start + k}`,
-          createdAt: now,
-          updatedAt: now,
-        })),
-      });
-    }
+    await seedUsers(app.locus.db, applicationId, Array.from({ length: SCHEDULED_USERS }, (_, i) => userId(i)));
     const lateness: number[] = [];
     const seen = new Set<string>();
     let duplicates = 0;

@@ -2,10 +2,8 @@
 // signed `GET /v1/users/{id}/profile` against a bare route running the same query, and signed
 // `GET /v1/users/{id}?withProfileAttributes=*` against `GET /v1/users/{id}` (the cost of the
 // profile in a user read). Pairs run ABBA, as in the users bench.
-import { randomBytes, randomUUID } from 'node:crypto';
-import type autocannon from 'autocannon';
-import { signRequestHeaders } from '../../src/auth/signature.ts';
-import { load, loadAbba, report, startBenchServer } from './harness.ts';
+import { randomUUID } from 'node:crypto';
+import { load, loadAbba, report, signedGet, startBenchServer } from './harness.ts';
 
 const USERS = 2_000;
 const ATTRIBUTES = ['mitter.upa.FirstName', 'mitter.upa.LastName', 'mitter.upa.Bio', 'mitter.upa.Gender', 'mitter.upa.address.City'];
@@ -39,25 +37,7 @@ export async function benchProfiles(): Promise<void> {
     const { credentials } = server;
     let next = 0;
     const pick = () => userId((next = (next + 7919) % USERS));
-    const sign = (path: string) =>
-      signRequestHeaders({
-        method: 'GET',
-        path,
-        accessKey: credentials.accessKey,
-        accessSecret: credentials.accessSecret,
-        date: new Date().toUTCString(),
-        nonce: randomBytes(16).toString('hex'),
-      });
-    // Bare requests carry the same signed headers under names the server ignores.
-    const unverified = (path: string) => Object.fromEntries(Object.entries(sign(path)).map(([name, value]) => [`x-unverified-${name}`, value]));
-    const request = (path: () => string, signed: boolean): autocannon.Request => ({
-      method: 'GET',
-      setupRequest: (r: autocannon.Request) => {
-        const full = path();
-        const bare = full.split('?')[0] as string;
-        return { ...r, path: full, headers: signed ? sign(bare) : unverified(bare) };
-      },
-    });
+    const request = (path: () => string, signed: boolean) => signedGet(credentials, path, signed);
 
     await load(server, 'warm-up', { url: server.url, duration: 2, requests: [request(() => `/v1/users/${pick()}/profile`, true)] });
     const [bareProfile, signedProfile] = await loadAbba(

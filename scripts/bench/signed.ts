@@ -5,9 +5,7 @@
 // same client code with the same signed header values under names the server ignores. autocannon's
 // per-request path (setupRequest) by itself costs throughput, so the second baseline isolates what
 // verification costs the server: same request sizes, same client work, no verification.
-import { randomBytes } from 'node:crypto';
-import { signRequestHeaders } from '../../src/auth/signature.ts';
-import { load, report, startBenchServer } from './harness.ts';
+import { load, report, signedGet, startBenchServer } from './harness.ts';
 
 const ECHO = '/v1/test/application/by/accesskey';
 
@@ -15,36 +13,15 @@ export async function benchSigned(): Promise<void> {
   const server = await startBenchServer();
   try {
     const { credentials } = server;
-    const freshSignature = (path: string) =>
-      signRequestHeaders({
-        method: 'GET',
-        path,
-        accessKey: credentials.accessKey,
-        accessSecret: credentials.accessSecret,
-        date: new Date().toUTCString(),
-        nonce: randomBytes(16).toString('hex'),
-      });
     // Warm-up: JIT, the access-key cache.
     await load(server, 'warm-up', { url: `${server.url}/bench/bare`, duration: 2 });
     const bareStatic = await load(server, 'bare GET, static request', { url: `${server.url}/bench/bare` });
     const bareDynamic = await load(server, 'bare GET, signed per request, unverified', {
       url: server.url,
-      requests: [
-        {
-          method: 'GET',
-          path: '/bench/bare',
-          setupRequest: (request) => ({
-            ...request,
-            headers: Object.fromEntries(Object.entries(freshSignature('/bench/bare')).map(([name, value]) => [`x-unverified-${name}`, value])),
-          }),
-        },
-      ],
+      requests: [signedGet(credentials, () => '/bench/bare', false)],
     });
-    const signed = await load(server, 'signed GET echo', {
-      url: server.url,
-      // Called for every request: a fresh Date and Nonce each time, as a real client signs.
-      requests: [{ method: 'GET', path: ECHO, setupRequest: (request) => ({ ...request, headers: freshSignature(ECHO) }) }],
-    });
+    // A fresh Date and Nonce for every request, as a real client signs.
+    const signed = await load(server, 'signed GET echo', { url: server.url, requests: [signedGet(credentials, () => ECHO, true)] });
     report(
       [bareStatic, bareDynamic, signed],
       [

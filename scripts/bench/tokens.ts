@@ -6,20 +6,17 @@
 //      requests carry the token under a header name the server ignores):
 //      - a token-authenticated route that needs no other database read (the application echo);
 //      - token-authenticated `GET /v1/users/me/tokens` (one indexed query for the user's tokens).
-import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type autocannon from 'autocannon';
 import { buildApp } from '../../src/app.ts';
-import { signRequestHeaders } from '../../src/auth/signature.ts';
 import { loadConfig } from '../../src/config.ts';
 import { migrate } from '../../src/platform/migrate.ts';
 import { TokenSigner } from '../../src/modules/tokens/signing.ts';
-import { load, loadAbba, report, startBenchServer } from './harness.ts';
+import { issueTokens, load, loadAbba, report, seedUsers, signedHeaders, startBenchServer, tokenRequest } from './harness.ts';
 
 const USERS = 500;
-const HEADER = 'x-issued-mitter-user-authorization';
 const userId = (i: number) => `bench-user-${String(i).padStart(5, '0')}`;
 
 async function benchVerify(): Promise<void> {
@@ -30,17 +27,7 @@ async function benchVerify(): Promise<void> {
   try {
     const credentials = await app.locus.applications.create('bench-verify');
     const signedInject = async (method: 'POST', path: string, body: string) => {
-      const headers = signRequestHeaders({
-        method,
-        path,
-        body,
-        contentType: 'application/json',
-        accessKey: credentials.accessKey,
-        accessSecret: credentials.accessSecret,
-        date: new Date().toUTCString(),
-        nonce: randomBytes(16).toString('hex'),
-      });
-      const response = await app.inject({ method, url: path, headers, payload: body });
+      const response = await app.inject({ method, url: path, headers: signedHeaders(credentials, method, path, body), payload: body });
       if (response.statusCode !== 200) throw new Error(`${method} ${path}: ${response.statusCode} ${response.body}`);
       return response.json() as Record<string, unknown>;
     };
@@ -74,40 +61,13 @@ async function benchVerify(): Promise<void> {
 export async function benchTokens(): Promise<void> {
   await benchVerify();
 
-  const server = await startBenchServer(async (db, credentials) => {
-    const now = new Date();
-    await db.$transaction(
-      Array.from({ length: USERS }, (_, i) =>
-        db.user.create({ data: { id: randomUUID(), applicationId: credentials.applicationId, userId: userId(i), screenName: `Bench ${i}`, createdAt: now, updatedAt: now } }),
-      ),
-    );
-  });
+  const userIds = Array.from({ length: USERS }, (_, i) => userId(i));
+  const server = await startBenchServer((db, credentials) => seedUsers(db, credentials.applicationId, userIds));
   try {
-    const { credentials } = server;
-    const tokens: string[] = [];
-    for (let i = 0; i < USERS; i += 1) {
-      const path = `/v1/users/${userId(i)}/tokens`;
-      const headers = signRequestHeaders({
-        method: 'POST',
-        path,
-        body: '{}',
-        contentType: 'application/json',
-        accessKey: credentials.accessKey,
-        accessSecret: credentials.accessSecret,
-        date: new Date().toUTCString(),
-        nonce: randomBytes(16).toString('hex'),
-      });
-      const response = await fetch(`${server.url}${path}`, { method: 'POST', headers, body: '{}' });
-      if (!response.ok) throw new Error(`issuing a token: ${response.status} ${await response.text()}`);
-      tokens.push(((await response.json()) as { userToken: { signedToken: string } }).userToken.signedToken);
-    }
+    const tokens = await issueTokens(server, userIds);
     let next = 0;
     const token = () => tokens[(next = (next + 7) % USERS)] as string;
-    const request = (path: string, authenticated: boolean): autocannon.Request => ({
-      method: 'GET',
-      path,
-      setupRequest: (r: autocannon.Request) => ({ ...r, headers: { [authenticated ? HEADER : `x-unverified-${HEADER}`]: token() } }),
-    });
+    const request = (path: string, authenticated: boolean) => tokenRequest('GET', token, authenticated, () => ({ path }));
     const bare = (): [string, autocannon.Options] => ['bare GET /bench/bare', { url: server.url, requests: [request('/bench/bare', false)] }];
 
     await load(server, 'warm-up', { url: server.url, duration: 2, requests: [request('/v1/users/me/tokens', true)] });

@@ -3,11 +3,9 @@
 // server, in the same run. Every request targets a different seeded user, chosen and signed per
 // request by the client for both sides, so the client path is the same and only the server differs.
 // Each pair runs bare, signed, signed, bare (means reported), so drift during the run hits both.
-import { randomBytes, randomUUID } from 'node:crypto';
-import type autocannon from 'autocannon';
-import { signRequestHeaders } from '../../src/auth/signature.ts';
+import { randomUUID } from 'node:crypto';
 import { domainId } from '../../src/platform/ids.ts';
-import { load, loadAbba, report, startBenchServer } from './harness.ts';
+import { load, loadAbba, report, signedGet, startBenchServer } from './harness.ts';
 
 const USERS = 2_000;
 const userId = (i: number) => `bench-user-${String(i).padStart(5, '0')}`;
@@ -49,25 +47,7 @@ export async function benchUsers(): Promise<void> {
     const { credentials } = server;
     let next = 0;
     const pick = () => (next = (next + 7919) % USERS);
-    const sign = (path: string) =>
-      signRequestHeaders({
-        method: 'GET',
-        path,
-        accessKey: credentials.accessKey,
-        accessSecret: credentials.accessSecret,
-        date: new Date().toUTCString(),
-        nonce: randomBytes(16).toString('hex'),
-      });
-    // Bare requests carry the same signed headers under names the server ignores.
-    const unverified = (path: string) => Object.fromEntries(Object.entries(sign(path)).map(([name, value]) => [`x-unverified-${name}`, value]));
-    const request = (path: () => string, signed: boolean): autocannon.Request => ({
-      method: 'GET',
-      setupRequest: (r: autocannon.Request) => {
-        const full = path();
-        const bare = full.split('?')[0] as string;
-        return { ...r, path: full, headers: signed ? sign(bare) : unverified(bare) };
-      },
-    });
+    const request = (path: () => string, signed: boolean) => signedGet(credentials, path, signed);
     const byId = () => userId(pick());
     const lookup = () => {
       const a = pick();
@@ -77,7 +57,7 @@ export async function benchUsers(): Promise<void> {
 
     await load(server, 'warm-up', { url: server.url, duration: 2, requests: [request(() => `/bench/users/${byId()}`, false)] });
     await load(server, 'warm-up', { url: server.url, duration: 2, requests: [request(() => `/v1/users/${byId()}`, true)] });
-    const [bareGet, signedGet] = await loadAbba(
+    const [bareGet, signedRead] = await loadAbba(
       server,
       ['bare: findUser query', { url: server.url, requests: [request(() => `/bench/users/${byId()}`, false)] }],
       ['signed GET /v1/users/{id}', { url: server.url, requests: [request(() => `/v1/users/${byId()}`, true)] }],
@@ -88,9 +68,9 @@ export async function benchUsers(): Promise<void> {
       ['signed GET /v1/users?locators= (2)', { url: server.url, requests: [request(() => `/v1/users?${lookup()}`, true)] }],
     );
     report(
-      [bareGet, signedGet, bareLookup, signedLookup],
+      [bareGet, signedRead, bareLookup, signedLookup],
       [
-        ['GET /v1/users/{id} / bare query', signedGet, bareGet],
+        ['GET /v1/users/{id} / bare query', signedRead, bareGet],
         ['GET /v1/users?locators / bare query', signedLookup, bareLookup],
       ],
     );
