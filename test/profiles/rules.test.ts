@@ -3,21 +3,14 @@
 // fits its def, and that checking a stored value again gives the same value.
 import t from 'tap';
 import fc from 'fast-check';
-import { ApiError, type Where } from '../../src/errors.ts';
+import type { Where } from '../../src/errors.ts';
+import { outcome } from '../helpers/outcome.ts';
 import type { AttributeDefinition } from '../../src/wire/profiles.ts';
 import { checkAttribute, MAX_VALUE_BYTES, parseAttributeDef, parseAttributeInput, parseKeyList } from '../../src/modules/profiles/rules.ts';
 import { standardDef, STANDARD_ATTRIBUTE_DEFS } from '../../src/modules/profiles/standard.ts';
 
 const where: Where = { field: 'attributes[0]', location: 'body' };
 
-function outcome<T>(fn: () => T): { ok: true; value: T } | { ok: false; error: ApiError } {
-  try {
-    return { ok: true, value: fn() };
-  } catch (error) {
-    if (!(error instanceof ApiError) || error.statusCode < 400 || error.statusCode > 499) throw error;
-    return { ok: false, error };
-  }
-}
 
 const def = (overrides: Partial<AttributeDefinition> = {}): AttributeDefinition => ({
   key: 'app.k',

@@ -5,22 +5,14 @@ import t from 'tap';
 import fc from 'fast-check';
 import { getCountries, getExampleNumber, type CountryCode } from 'libphonenumber-js/max';
 import examples from 'libphonenumber-js/mobile/examples';
-import { ApiError, type Where } from '../../src/errors.ts';
+import type { Where } from '../../src/errors.ts';
+import { outcome } from '../helpers/outcome.ts';
 import { generateUserId, parseScreenName, parseUserId, USER_ID_PATTERN } from '../../src/modules/users/rules.ts';
 import { normaliseEmail, normalisePhoneNumber, parseLocatorInput, parseLocatorString, PHONE_NUMBER_MEMO_SIZE, rememberedPhoneNumbers } from '../../src/modules/users/locators.ts';
 
 const where: Where = { field: 'f', location: 'body' };
 const E164 = /^\+[1-9][0-9]{1,14}$/;
 
-/** Runs `fn`; anything thrown must be a 4xx ApiError (returned), anything else fails the property. */
-function outcome<T>(fn: () => T): { ok: true; value: T } | { ok: false; error: ApiError } {
-  try {
-    return { ok: true, value: fn() };
-  } catch (error) {
-    if (!(error instanceof ApiError) || error.statusCode < 400 || error.statusCode > 499) throw error;
-    return { ok: false, error };
-  }
-}
 
 function rejection(fn: () => unknown): Record<string, unknown> | undefined {
   const result = outcome(fn);
