@@ -1,7 +1,7 @@
 // Profiles (SPEC §4): attribute defs and the values users hold. Inputs arrive parsed (rules.ts);
 // this service finds each key's def (standard, cached, or stored), checks every value before
 // anything is written, and maps storage outcomes to API errors.
-import { ApiError, type Where } from '../../errors.ts';
+import { ApiError, invalidEntity, type Where } from '../../errors.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { Db } from '../../platform/db.ts';
 import { uniqueViolationFields } from '../../platform/db.ts';
@@ -33,10 +33,8 @@ export class ProfilesService {
   private readonly defCache = new Map<string, Map<string, AttributeDefinition>>();
 
   constructor(private readonly deps: { db: Db; clock: Clock; users: UsersService }) {
+    // A user's attributes go with its row (foreign key, on delete cascade): no deletion hook.
     this.store = createProfilesStore(deps.db);
-    deps.users.onDelete(async (tx, user) => {
-      await tx.profileAttribute.deleteMany({ where: { userInternalId: user.id } });
-    });
   }
 
   private now(): Date {
@@ -109,9 +107,7 @@ export class ProfilesService {
   async write(applicationId: string, userId: string, inputs: Array<{ input: AttributeInput; where: Where }>, patchType: PatchType): Promise<void> {
     const seen = new Set<string>();
     for (const { input, where } of inputs) {
-      if (seen.has(input.key)) {
-        throw new ApiError('invalid_entity', `${where.field}: the key "${input.key}" appears twice`, { field: where.field, location: where.location, rule: 'duplicate' });
-      }
+      if (seen.has(input.key)) throw invalidEntity(where, 'duplicate', `the key "${input.key}" appears twice`);
       seen.add(input.key);
     }
     const defs = await this.defsFor(applicationId, [...new Set(inputs.map(({ input }) => input.key))]);

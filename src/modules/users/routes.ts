@@ -2,7 +2,7 @@
 // service, shape with the wire module.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from 'typebox';
-import { ApiError, invalidEntity } from '../../errors.ts';
+import { invalidEntity } from '../../errors.ts';
 import { errorResponses, SIGNED_OR_TOKEN } from '../../schemas.ts';
 import { applicationOf } from '../../auth/principal.ts';
 import { authorize, ME, resolveUserReference, targetUserOf } from '../../policy/authorize.ts';
@@ -101,11 +101,7 @@ function parseProfileSelection(value: string | undefined): ProfileSelection {
   if (value.trim() === '*') return '*';
   const keys = value.split(',').map((key) => key.trim());
   if (keys.length > MAX_LIST_ENTRIES || !keys.every((key) => ATTRIBUTE_KEY_PATTERN.test(key))) {
-    throw new ApiError('invalid_entity', 'withProfileAttributes: comma-separated attribute keys ([A-Za-z0-9._-], 1–128 characters), at most 100, or *', {
-      field: 'withProfileAttributes',
-      location: 'query',
-      rule: 'pattern',
-    });
+    throw invalidEntity({ field: 'withProfileAttributes', location: 'query' }, 'pattern', 'comma-separated attribute keys ([A-Za-z0-9._-], 1–128 characters), at most 100, or *');
   }
   return [...new Set(keys)];
 }
@@ -131,7 +127,7 @@ function encodeCursor(userId: string): string {
 function decodeCursor(cursor: string): string {
   const userId = Buffer.from(cursor, 'base64url').toString('utf8');
   if (!USER_ID_PATTERN.test(userId)) {
-    throw new ApiError('invalid_entity', 'after: not a cursor from this API', { field: 'after', location: 'query', rule: 'cursor' });
+    throw invalidEntity({ field: 'after', location: 'query' }, 'cursor', 'not a cursor from this API');
   }
   return userId;
 }
@@ -141,9 +137,7 @@ function parseNewUserLocators(inputs: unknown[]): LocatorInput[] {
   return inputs.map((input, i) => {
     const where = { field: `userLocators[${i}]`, location: 'body' } as const;
     const parsed = parseLocatorInput(input, where);
-    if (seen.has(parsed.locator.locator)) {
-      throw new ApiError('invalid_entity', `${where.field}: the same locator appears twice`, { ...where, rule: 'duplicate' });
-    }
+    if (seen.has(parsed.locator.locator)) throw invalidEntity(where, 'duplicate', 'the same locator appears twice');
     seen.add(parsed.locator.locator);
     return parsed;
   });
@@ -171,7 +165,7 @@ export async function userRoutes(app: FastifyInstance): Promise<void> {
     async (request) => {
       const body = request.body as Static<typeof CreateUserBody>;
       if (body.systemUser === true) {
-        throw new ApiError('invalid_entity', 'systemUser: system users cannot be created', { field: 'systemUser', location: 'body', rule: 'reserved' });
+        throw invalidEntity({ field: 'systemUser', location: 'body' }, 'reserved', 'system users cannot be created');
       }
       const userId = body.userId === undefined || body.userId === null ? null : parseUserId(body.userId, { field: 'userId', location: 'body' });
       const screenName = parseScreenName(body.screenName.screenName, { field: 'screenName.screenName', location: 'body' });
@@ -204,10 +198,10 @@ export async function userRoutes(app: FastifyInstance): Promise<void> {
         // The policy allowed a lookup, so this branch must never fall through to the listing.
         const lookups = splitList(query.locators ?? []);
         if (lookups.length === 0) {
-          throw new ApiError('invalid_entity', 'locators: give at least one locator', { field: 'locators', location: 'query', rule: 'minItems' });
+          throw invalidEntity({ field: 'locators', location: 'query' }, 'minItems', 'give at least one locator');
         }
         if (lookups.length > MAX_LIST_ENTRIES) {
-          throw new ApiError('invalid_entity', `locators: at most ${MAX_LIST_ENTRIES}`, { field: 'locators', location: 'query', rule: 'maxItems' });
+          throw invalidEntity({ field: 'locators', location: 'query' }, 'maxItems', `at most ${MAX_LIST_ENTRIES}`);
         }
         const locators: Locator[] = lookups.map((value, i) => parseLocatorString(value, { field: `locators[${i}]`, location: 'query' }));
         const found = await users.findByLocators(applicationId, locators);
