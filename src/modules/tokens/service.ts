@@ -317,7 +317,12 @@ export class TokensService {
     const now = this.#deps.clock.now();
     const rows = await this.#store.activeTokens(applicationId, userId, new Date(now));
     if (rows === null) throw userNotFound(userId);
-    return rows.map((row) => ({
+    return rows.map((row) => this.#listing(row, now, currentTokenId));
+  }
+
+  /** A token as listed: seconds left at `now`, and its last use as this process knows it. */
+  #listing(row: TokenRow, now: number, currentTokenId: string | null): TokenListing {
+    return {
       tokenId: row.id,
       ttl: Math.max(0, Math.floor((row.expiresAt.getTime() - now) / 1000)),
       issuedAt: row.issuedAt.getTime(),
@@ -325,7 +330,7 @@ export class TokensService {
       lastUsedAt: Math.max(row.lastUsedAt.getTime(), this.#cache.get(row.id)?.lastUsed ?? 0),
       userAgent: row.userAgent,
       current: row.id === currentTokenId,
-    }));
+    };
   }
 
   /** New expiry = now + ttl (0: the default); 403 `ttl_extension_refused` on inactive tokens or beyond the maximum. */
@@ -344,9 +349,7 @@ export class TokensService {
     const extended = await this.#store.extend(tokenId, new Date(expiresAt), new Date(now));
     this.#evict([tokenId]);
     if (!extended) throw new ApiError('ttl_extension_refused', 'The token has expired or was revoked', { tokenId });
-    const listing = (await this.list(applicationId, userId, null)).find((token) => token.tokenId === tokenId);
-    if (!listing) throw new ApiError('ttl_extension_refused', 'The token has expired or was revoked', { tokenId });
-    return listing;
+    return this.#listing({ ...row, expiresAt: new Date(expiresAt) }, now, null);
   }
 
   /** Revokes these tokens of the user (`*`: all); ids that are unknown or not the user's are ignored. */
