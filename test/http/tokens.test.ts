@@ -192,6 +192,16 @@ t.test('listing: active tokens only, never the signed token, the current one mar
   t.equal((await asUser(test, a.signedToken, 'GET', '/v1/users/me')).statusCode, 200, 'a is untouched');
 });
 
+t.test('at the instant a token expires it is neither listed nor accepted, on either database', async (t) => {
+  const test = await setup(t);
+  const token = await tokenFor(test, 'user-0001', { ttl: 60 });
+  test.clock.advance(59_999);
+  t.same((await test.signed('GET', '/v1/users/user-0001/tokens')).json().map((x: { tokenId: string }) => x.tokenId), [token.tokenId], '1 ms before: listed');
+  test.clock.advance(1);
+  t.same((await test.signed('GET', '/v1/users/user-0001/tokens')).json(), [], 'at expiry: not listed');
+  t.match((await asUser(test, token.signedToken, 'GET', '/v1/users/me')).json(), { errorCode: 'claim_rejected' }, 'and not accepted');
+});
+
 t.test('logout: the presenting token, or all; as .system a 400', async (t) => {
   const test = await setup(t);
   const a = await tokenFor(test, 'user-0001');

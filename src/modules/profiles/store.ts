@@ -2,6 +2,7 @@
 // Reads on request paths are single parameterised SQL statements (see users/store.ts for why).
 import { Prisma, type Db, type DbTransaction } from '../../platform/db.ts';
 import type { AttributeDefinition, StoredAttribute } from '../../wire/profiles.ts';
+import { lockUserRow } from '../users/store.ts';
 
 const ENTITY_TYPE = 'users';
 
@@ -47,8 +48,8 @@ export type ProfileWrite = 'written' | 'limit' | null;
 
 export function createProfilesStore(db: Db) {
   /**
-   * Touching the user row first serialises writes to one profile (a row lock on PostgreSQL, the
-   * write lock on SQLite), so a count taken inside the transaction cannot be raced. Null: no user.
+   * Locking the user row first serialises writes to one profile (and touches the user's
+   * updatedAt), so a count taken inside the transaction cannot be raced. Null: no user.
    */
   async function inProfileTransaction(
     applicationId: string,
@@ -58,10 +59,9 @@ export function createProfilesStore(db: Db) {
   ): Promise<ProfileWrite> {
     try {
       return await db.$transaction(async (tx) => {
-        const touched = await tx.user.updateMany({ where: { applicationId, userId }, data: { updatedAt: now } });
-        if (touched.count === 0) return null;
-        const user = await tx.user.findUniqueOrThrow({ where: { applicationId_userId: { applicationId, userId } }, select: { id: true } });
-        await write(tx, user.id);
+        const userInternalId = await lockUserRow(tx, applicationId, userId, now);
+        if (userInternalId === null) return null;
+        await write(tx, userInternalId);
         return 'written' as const;
       });
     } catch (error) {

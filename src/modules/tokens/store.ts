@@ -1,5 +1,6 @@
 // Persistence of user tokens and passwords (Prisma). No rules here: the service decides.
 import type { Db, DbTransaction } from '../../platform/db.ts';
+import { lockUserRow } from '../users/store.ts';
 import { kidNumber } from './signing.ts';
 
 /** ServerMeta key holding the kid new tokens are signed with. */
@@ -37,12 +38,6 @@ const TOKEN_COLUMNS = {
 export class SessionLimitReached extends Error {}
 
 export function createTokensStore(db: Db) {
-  /** Takes the user row's write lock (no data changes); false when the user does not exist. */
-  async function lockUser(tx: DbTransaction, applicationId: string, userId: string): Promise<boolean> {
-    const locked = await tx.$executeRaw`UPDATE "User" SET "screenName" = "screenName" WHERE "applicationId" = ${applicationId} AND "userId" = ${userId}`;
-    return locked === 1;
-  }
-
   return {
     /** The kid new tokens are signed with: `k1` until the first rotation. */
     async signingKid(): Promise<string> {
@@ -91,7 +86,7 @@ export function createTokensStore(db: Db) {
      */
     async issue(row: NewTokenRow, choose: (active: TokenRow[]) => string[]): Promise<{ revoked: string[] } | null> {
       return db.$transaction(async (tx) => {
-        if (!(await lockUser(tx, row.applicationId, row.userId))) return null;
+        if ((await lockUserRow(tx, row.applicationId, row.userId, null)) === null) return null;
         const active = await tx.userToken.findMany({
           where: { applicationId: row.applicationId, userId: row.userId, revokedAt: null, expiresAt: { gt: row.issuedAt } },
           select: TOKEN_COLUMNS,

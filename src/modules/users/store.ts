@@ -64,6 +64,21 @@ export interface DeletedUserRow {
   userId: string;
 }
 
+/**
+ * Takes the user row's write lock for the rest of `tx` (a row lock on PostgreSQL, the one writer
+ * on SQLite), so that writes about one user (its profile, its tokens, its deletion) serialise;
+ * `touchedAt` also moves the user's updatedAt. The user's internal id, or null for no such user.
+ */
+export async function lockUserRow(tx: DbTransaction, applicationId: string, userId: string, touchedAt: Date | null): Promise<string | null> {
+  const rows =
+    touchedAt === null
+      ? await tx.$queryRaw<Array<{ id: string }>>`UPDATE "User" SET "screenName" = "screenName"
+          WHERE "applicationId" = ${applicationId} AND "userId" = ${userId} RETURNING "id"`
+      : await tx.$queryRaw<Array<{ id: string }>>`UPDATE "User" SET "updatedAt" = ${touchedAt}
+          WHERE "applicationId" = ${applicationId} AND "userId" = ${userId} RETURNING "id"`;
+  return rows[0]?.id ?? null;
+}
+
 export function createUsersStore(db: Db) {
   return {
     /** User and locators in one statement (one transaction); unique indexes reject taken ids and locators. */
@@ -196,12 +211,11 @@ export function createUsersStore(db: Db) {
     ): Promise<boolean> {
       return db.$transaction(async (tx) => {
         // Lock the row first: a concurrent deletion of the same user waits here, then finds nothing.
-        const locked = await tx.user.updateMany({ where: { applicationId, userId }, data: { updatedAt: now } });
-        if (locked.count === 0) return false;
-        const user = await tx.user.findUniqueOrThrow({ where: { applicationId_userId: { applicationId, userId } }, select: { id: true } });
-        await inTransaction(tx, { id: user.id, applicationId, userId });
-        await tx.userLocator.deleteMany({ where: { userInternalId: user.id } });
-        await tx.user.delete({ where: { id: user.id } });
+        const id = await lockUserRow(tx, applicationId, userId, now);
+        if (id === null) return false;
+        await inTransaction(tx, { id, applicationId, userId });
+        await tx.userLocator.deleteMany({ where: { userInternalId: id } });
+        await tx.user.delete({ where: { id } });
         await tx.deletedUser.upsert({
           where: { applicationId_userId: { applicationId, userId } },
           create: { applicationId, userId, deletedAt: now },
