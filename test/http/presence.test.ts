@@ -95,6 +95,8 @@ t.test('set and read: the chain resolves at every boundary, in request order', a
   const tooMany = await test.signed('GET', `/v1/users/${Array.from({ length: 101 }, () => 'user-0001').join(',')}/presence`);
   t.match(tooMany.json(), { errorCode: 'invalid_entity', diagnostics: { rule: 'maxItems' } });
   t.match((await test.signed('GET', '/v1/users/user-0001,short/presence')).json(), { errorCode: 'invalid_entity', diagnostics: { field: 'userIds[1]' } });
+  t.match((await test.signed('GET', '/v1/users/short/last-seen')).json(), { errorCode: 'invalid_entity', diagnostics: { field: 'userIds[0]' } }, 'last seen checks its ids too');
+  t.match((await test.signed('GET', '/v1/users/user-0001,nobody-0001/last-seen')).json(), { errorCode: 'entity_not_found', diagnostics: { entityLocator: 'nobody-0001' } });
 });
 
 t.test('links after a static one are dropped; ttl absent means static', async (t) => {

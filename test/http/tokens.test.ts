@@ -365,3 +365,30 @@ t.test('passwords and login', async (t) => {
   const stored = await test.app.locus.db.userCredential.findFirst();
   t.match(stored?.passwordHash, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/, 'Argon2id with the OWASP parameters');
 });
+
+t.test('bad input on every token route is a 400 naming the field, and changes nothing', async (t) => {
+  const test = await setup(t);
+  const a = await tokenFor(test, 'user-0001');
+  await test.app.locus.applications.updateSettings(test.credentials.applicationId, ['passwordLogin=true']);
+  const login = (body: unknown) =>
+    test.app.inject({ method: 'POST', url: '/v1/login', headers: { 'content-type': 'application/json', 'x-mitter-application-id': test.credentials.applicationId }, payload: json(body) });
+  const cases: Array<[string, Promise<{ statusCode: number; json(): unknown }>, Record<string, unknown>]> = [
+    ['issue: a body that is not an object', issue(test, 'user-0001', [60]), { field: 'body', rule: 'type' }],
+    ['issue: a fractional ttl', issue(test, 'user-0001', { ttl: 1.5 }), { field: 'ttl', rule: 'type' }],
+    ['extend: a negative ttl', test.signed('PATCH', `/v1/users/user-0001/tokens/${a.tokenId}`, { body: json({ ttl: -1 }) }), { field: 'ttl' }],
+    ['extend: a string ttl', test.signed('PATCH', `/v1/users/user-0001/tokens/${a.tokenId}`, { body: json({ ttl: '60' }) }), { field: 'ttl', rule: 'type' }],
+    ['extend: a bad token id', test.signed('PATCH', '/v1/users/user-0001/tokens/not-a-token', { body: json({ ttl: 60 }) }), { field: 'tokenId' }],
+    ['revoke: a bad token id', test.signed('DELETE', `/v1/users/user-0001/tokens/${a.tokenId},bad-id`), { field: 'tokenIds[1]', rule: 'pattern' }],
+    ['revoke: 101 ids', test.signed('DELETE', `/v1/users/user-0001/tokens/${Array.from({ length: 101 }, (_, i) => `T${i}`).join(',')}`), { field: 'tokenIds', rule: 'maxItems' }],
+    ['password: too short', test.signed('PUT', '/v1/users/user-0001/password', { body: json({ password: 'short' }) }), { field: 'password', rule: 'length' }],
+    ['password: not a string', test.signed('PUT', '/v1/users/user-0001/password', { body: json({ password: 12345678 }) }), { field: 'password', rule: 'type' }],
+    ['login: a malformed locator', login({ locator: 'email:not-an-address', password: 'whatever you like' }), { field: 'locator' }],
+    ['login: no password', login({ userId: 'user-0001' }), { field: 'password' }],
+  ];
+  for (const [name, pending, diagnostics] of cases) {
+    const response = await pending;
+    t.match({ status: response.statusCode, body: response.json() }, { status: 400, body: { errorCode: 'invalid_entity', diagnostics } }, name);
+  }
+  t.same((await test.signed('GET', '/v1/users/user-0001/tokens')).json().map((x: { tokenId: string }) => x.tokenId), [a.tokenId], 'nothing issued or revoked');
+  t.equal(await test.app.locus.db.userCredential.count(), 0, 'no password set');
+});
