@@ -34,6 +34,10 @@ import { PresenceService, realTimers, type Timers } from './modules/presence/ser
 import { createPresenceStore } from './modules/presence/store.ts';
 import { presenceRoutes } from './modules/presence/routes.ts';
 import { MemoryBus, type Bus } from './platform/bus.ts';
+import { fastifySSE } from '@fastify/sse';
+import { EventsService } from './modules/events/service.ts';
+import { eventRoutes } from './modules/events/routes.ts';
+import { WebhookDispatcher, type WebhookSender } from './modules/webhooks/service.ts';
 import { systemRoutes } from './modules/system/routes.ts';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -60,6 +64,8 @@ export interface Locus {
   profiles: ProfilesService;
   tokens: TokensService;
   presence: PresenceService;
+  events: EventsService;
+  webhooks: WebhookDispatcher;
   bus: Bus;
 }
 
@@ -105,6 +111,14 @@ export interface BuildOptions {
    * (tests then call presence.runDue() and presence.flush()), or a test's own to fire by hand.
    */
   presenceTimers?: boolean | Timers;
+  /**
+   * The event and webhook timers (keep-alive comments, retention, webhook retries and reloads):
+   * real ones by default; `false` turns them off (tests call events.keepAlive(), events.prune(),
+   * webhooks.reload() and webhooks.retryDue()), or a test's own.
+   */
+  eventTimers?: boolean | Timers;
+  /** How webhook deliveries are sent: undici by default (tests may observe or fail them). */
+  webhookSender?: WebhookSender;
   /** In-process by default; tests pass one to subscribe before the app starts. */
   bus?: Bus;
 }
@@ -191,8 +205,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   if (migration.modified.length > 0) app.log.warn({ migrations: migration.modified }, 'migration files changed after they were applied');
 
   const applications = new ApplicationsService({ store: createApplicationsStore(db), masterKey: config.masterKey, clock, log: app.log });
-  const users = new UsersService({ db, clock, log: app.log });
-  const profiles = new ProfilesService({ db, clock, users });
+  const bus = options.bus ?? new MemoryBus((error, topic) => app.log.error({ err: error, topic }, 'a bus subscriber failed'));
+  const events = new EventsService({ db, clock, bus, applications, log: app.log });
+  const users = new UsersService({ db, clock, events, log: app.log });
+  const profiles = new ProfilesService({ db, clock, users, events });
   // Tokens carry no exp: expiry and revocation are server state. Keys per kid come from TokenSigner.
   await app.register(fastifyJwt, {
     secret: 'unused: every sign and verify names its kid key',
@@ -206,14 +222,15 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     signer: new TokenSigner(app.jwt, config.masterKey),
     applications,
     users,
+    events,
     hasher: options.passwordHasher ?? argon2idHasher,
     publicUrl: config.publicUrl,
     log: app.log,
   });
-  const bus = options.bus ?? new MemoryBus((error, topic) => app.log.error({ err: error, topic }, 'a bus subscriber failed'));
-  const presence = new PresenceService({ clock, kv, bus, store: createPresenceStore(db, config.databaseProvider), users, applications, log: app.log });
+  const presence = new PresenceService({ clock, kv, bus, store: createPresenceStore(db, config.databaseProvider), users, applications, events, log: app.log });
   const routes: RegisteredRoute[] = [];
-  app.decorate('locus', { config, routes, db, clock, kv, bus, applications, users, profiles, tokens, presence });
+  const webhooks = new WebhookDispatcher({ db, clock, bus, masterKey: config.masterKey, log: app.log, ...(options.webhookSender ? { sender: options.webhookSender } : {}) });
+  app.decorate('locus', { config, routes, db, clock, kv, bus, applications, users, profiles, tokens, presence, events, webhooks });
   // Reference-type decorators must start as null (Fastify 5); the hooks below fill them per request.
   app.decorateRequest('principal', null as never);
   app.decorateRequest('rawBody', null);
@@ -304,6 +321,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(profileRoutes);
   await app.register(tokenRoutes);
   await app.register(presenceRoutes);
+  // Keep-alive comments come from the events service (one shared, testable timer), not the plugin.
+  await app.register(fastifySSE, { heartbeatInterval: 0 });
+  await app.register(eventRoutes);
   await app.register(async (docs) => {
     // The UI's own routes (page, assets, JSON) are documentation reads for the policy.
     docs.addHook('onRoute', (route) => {
@@ -315,9 +335,19 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   if (options.watchApplications ?? true) applications.watch(APPLICATIONS_POLL_MS);
   const presenceTimers = options.presenceTimers ?? true;
   await presence.start(presenceTimers === true ? realTimers : presenceTimers === false ? null : presenceTimers);
+  const eventTimers = options.eventTimers ?? true;
+  const backgroundTimers = eventTimers === true ? realTimers : eventTimers === false ? null : eventTimers;
+  await events.start(backgroundTimers);
+  await webhooks.start(backgroundTimers);
+  // Open streams would keep the server from closing: they end first (a `closing` message).
+  app.addHook('preClose', async () => {
+    await events.close();
+  });
   app.addHook('onClose', async () => {
     applications.stopWatching();
     await presence.close();
+    await events.flush();
+    await webhooks.close();
     await tokens.flush();
     await bus.close();
     await kv.close();

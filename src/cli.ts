@@ -9,8 +9,9 @@ import { systemClock } from './platform/clock.ts';
 import { ApplicationRequestError, ApplicationsService, type Credentials } from './modules/applications/service.ts';
 import { createApplicationsStore } from './modules/applications/store.ts';
 import { SettingsError } from './modules/applications/settings.ts';
-import { createTokensStore } from './modules/tokens/store.ts';
+import { createSigningKidStore } from './modules/tokens/store.ts';
 import { SIGNING_KID_REFRESH_MS } from './modules/tokens/service.ts';
+import { parseWebhookTypes, WebhookRequestError, WebhooksAdmin, WEBHOOKS_RELOAD_MS, type WebhookListing } from './modules/webhooks/service.ts';
 
 export interface CliIo {
   stdout: (text: string) => void;
@@ -30,6 +31,11 @@ export const USAGE = `Usage: npm run locus -- <command>
   token-keys show [--json]                  the key id new user tokens are signed with
   token-keys rotate [--json]                sign new user tokens with a new key; tokens signed
                                             with earlier keys keep working until they expire
+  webhook add <applicationId> <url> [--types <type,…>] [--json]
+                                            deliver the application's events (of these types) to
+                                            url; prints the signing secret once
+  webhook list <applicationId> [--json]     endpoints and their delivery state
+  webhook remove <applicationId> <webhookId>
 
 The database and master key come from the same environment variables as the server
 (DATABASE_URL, LOCUS_DATA_DIR, LOCUS_MASTER_KEY).
@@ -71,6 +77,14 @@ function credentialsText(verb: string, credentials: Credentials): string {
     `  accessSecret:  ${credentials.accessSecret}`,
     'The secret is shown only this once.',
     '',
+  ].join('\n');
+}
+
+function webhookText(hook: WebhookListing): string {
+  return [
+    `${hook.id}  ${hook.url}  types: ${hook.types?.join(',') ?? 'all'}  (created ${hook.createdAt})`,
+    `    delivered ${hook.delivered}, pending ${hook.pending}, failed attempts ${hook.failedAttempts}, abandoned ${hook.abandoned}, cursor ${hook.cursor}`,
+    `    last success ${hook.lastSuccessAt ?? 'never'}${hook.lastError ? `; last error ${hook.lastErrorAt}: ${hook.lastError}` : ''}`,
   ].join('\n');
 }
 
@@ -161,7 +175,7 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
     await migrate(config);
     const db = await createDb(config);
     try {
-      const store = createTokensStore(db);
+      const store = createSigningKidStore(db);
       const kid = command === 'rotate' ? await store.rotateSigningKid() : await store.signingKid();
       const seconds = SIGNING_KID_REFRESH_MS / 1000;
       print(
@@ -173,6 +187,41 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
     } finally {
       await db.$disconnect();
     }
+    return 0;
+  }
+
+  if (group === 'webhook' && (command === 'add' || command === 'list' || command === 'remove')) {
+    const types = command === 'add' ? parseWebhookTypes(takeOption(rest, '--types')) : null;
+    const expected = { add: ['<applicationId> <url>', 2], list: ['<applicationId>', 1], remove: ['<applicationId> <webhookId>', 2] } as const;
+    const [usage, count] = expected[command];
+    const [applicationId, target] = expectArgs(rest, count, `webhook ${command} ${usage}`) as [string, string];
+    await withService(config, async (service) => {
+      const db = await createDb(config);
+      try {
+        const admin = new WebhooksAdmin({ db, masterKey: config.masterKey, clock: systemClock, applicationExists: async (id) => (await service.get(id)) !== null });
+        if (command === 'add') {
+          const created = await admin.add(applicationId, target, types);
+          print(
+            created,
+            [
+              `Added webhook ${created.webhookId} for application ${applicationId}: ${created.url}`,
+              `  types:  ${created.types?.join(',') ?? 'all'}`,
+              `  secret: ${created.secret}`,
+              `The secret is shown only this once. Running servers start delivering within ${WEBHOOKS_RELOAD_MS / 1000} s.`,
+              '',
+            ].join('\n'),
+          );
+        } else if (command === 'list') {
+          const listed = await admin.list(applicationId);
+          print(listed, listed.length ? `${listed.map(webhookText).join('\n')}\n` : 'No webhooks.\n');
+        } else {
+          await admin.remove(applicationId, target);
+          print({ applicationId, webhookId: target, removed: true }, `Removed webhook ${target}. Running servers stop delivering to it within ${WEBHOOKS_RELOAD_MS / 1000} s.\n`);
+        }
+      } finally {
+        await db.$disconnect();
+      }
+    });
     return 0;
   }
 
@@ -192,7 +241,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       io.stderr(`${error.message}\n`);
       return 2;
     }
-    if (error instanceof ApplicationRequestError || error instanceof SettingsError) {
+    if (error instanceof ApplicationRequestError || error instanceof SettingsError || error instanceof WebhookRequestError) {
       io.stderr(`locus: ${error.message}\n`);
       return 1;
     }

@@ -30,7 +30,7 @@ export type Diagnostics = Record<string, unknown>;
 /** Where a value came from, for an error's diagnostics. */
 export interface Where {
   field: string;
-  location: 'body' | 'query' | 'path';
+  location: 'body' | 'query' | 'path' | 'header';
 }
 
 /** 400 `invalid_entity` naming the field, where it came from and the rule it broke. */

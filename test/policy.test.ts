@@ -64,6 +64,8 @@ t.test('the decision table', async (t) => {
     ['auth.login', false, false, false, true],
     ['presence.write', true, true, false, false],
     ['presence.read', true, true, true, false],
+    ['events.read', true, false, false, false],
+    ['events.user', true, true, true, false],
   ];
   t.equal(expected.length, Object.keys(RULES).length, 'every rule is in this table');
   for (const [action, sys, self, other, anon] of expected) {
@@ -92,7 +94,7 @@ t.test('the echo route over HTTP, per principal', async (t) => {
   );
 });
 
-t.test('every users, profiles and tokens route, per principal (SPEC §1.1 matrix)', async (t) => {
+t.test('every users, profiles, tokens, presence and events route, per principal (SPEC §1.1 matrix)', async (t) => {
   const test = await buildTestApp(t);
   const { app, signed } = test;
   const users = app.locus.users;
@@ -265,6 +267,21 @@ t.test('every users, profiles and tokens route, per principal (SPEC §1.1 matrix
     { method: 'POST', url: '/v1/users/:userId/presence', request: () => ({ path: '/v1/users/me/presence', body: { type: 'mitter.up.Online' } }), expect: { system: 400, self: 200, other: 200, anonymous: 401 } },
     { method: 'GET', url: '/v1/users/:userIds/presence', request: (ids) => ({ path: `/v1/users/${ids.self},${ids.other}/presence` }), expect: { system: 200, self: 200, other: 200, anonymous: 401 } },
     { method: 'GET', url: '/v1/users/:userIds/last-seen', request: (ids) => ({ path: `/v1/users/${ids.other},${ids.self}/last-seen` }), expect: { system: 200, self: 200, other: 200, anonymous: 401 } },
+    // The streams never end by themselves, so these rows ask for one the route refuses after the
+    // policy allowed it (a 400 or 404 says "allowed"; 401/403 say the policy refused).
+    {
+      method: 'GET',
+      url: '/v1/events',
+      request: () => ({ path: '/v1/events', query: 'types=no.such.type' }),
+      expect: { system: 400, self: 403, other: 403, anonymous: 401 },
+      codes: { system: 'invalid_entity' },
+    },
+    {
+      method: 'GET',
+      url: '/v1/users/me/events',
+      request: () => ({ path: '/v1/users/me/events', query: 'presenceOf=nobody-00000' }),
+      expect: { system: 400, self: 404, other: 404, anonymous: 401 },
+    },
   ];
 
   for (const row of rows) {
@@ -292,7 +309,7 @@ t.test('every users, profiles and tokens route, per principal (SPEC §1.1 matrix
 
   // Every route of these features is in the matrix.
   const covered = new Set(rows.map((row) => `${row.method} ${row.url}`));
-  const featureRoutes = ['/v1/users', '/v1/attribute-def', '/v1/logout', '/v1/login'];
+  const featureRoutes = ['/v1/users', '/v1/attribute-def', '/v1/logout', '/v1/login', '/v1/events'];
   for (const route of app.locus.routes.filter((r) => featureRoutes.some((prefix) => r.url.startsWith(prefix)))) {
     if (route.method === 'HEAD') continue;
     t.ok(covered.has(`${route.method} ${route.url}`), `${route.method} ${route.url} is in the matrix`);

@@ -22,6 +22,8 @@ export interface BenchServer {
   credentials: Credentials;
   /** CPU seconds the server process has used so far (user + system), from /proc. */
   cpuSeconds(): number;
+  /** The server process's resident memory now, in bytes, from /proc. */
+  rssBytes(): number;
   stop(): Promise<void>;
 }
 
@@ -32,6 +34,11 @@ function processCpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+}
+
+function processRssBytes(pid: number): number {
+  const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) * 1024 : Number.NaN;
 }
 
 /** `seed` fills the database before the server starts (it runs against the same file). */
@@ -61,6 +68,7 @@ export async function startBenchServer(seed?: (db: Db, credentials: Credentials)
     url: `http://127.0.0.1:${port}`,
     credentials,
     cpuSeconds: () => processCpuSeconds(child.pid as number),
+    rssBytes: () => processRssBytes(child.pid as number),
     async stop() {
       child.removeAllListeners('exit');
       child.kill('SIGTERM');

@@ -4,8 +4,9 @@ import { benchUsers } from './users.ts';
 import { benchProfiles } from './profiles.ts';
 import { benchTokens } from './tokens.ts';
 import { benchPresence } from './presence.ts';
+import { benchFanout } from './fanout.ts';
 
-const benches: Record<string, () => Promise<void>> = { signed: benchSigned, users: benchUsers, profiles: benchProfiles, tokens: benchTokens, presence: benchPresence };
+const benches: Record<string, () => Promise<void>> = { signed: benchSigned, users: benchUsers, profiles: benchProfiles, tokens: benchTokens, presence: benchPresence, fanout: benchFanout };
 
 const name = process.argv[2];
 const bench = name ? benches[name] : undefined;

@@ -21,7 +21,7 @@ app.get(
 );
 // The same, for a POST with a JSON body (parsed by the app's pipeline, then ignored).
 app.post('/bench/bare', { config: { action: 'health.read' }, schema: { hide: true } }, async () => ({}));
-const usersStore = createUsersStore(app.locus.db);
+const usersStore = createUsersStore(app.locus.db, app.locus.events);
 const applicationId = process.env.BENCH_APPLICATION_ID ?? '';
 app.get('/bench/users/:userId', { config: { action: 'health.read' }, schema: { hide: true } }, async (request) =>
   usersStore.findUser(applicationId, (request.params as { userId: string }).userId),
@@ -30,7 +30,7 @@ app.get('/bench/users', { config: { action: 'health.read' }, schema: { hide: tru
   const locators = String((request.query as { locators?: string }).locators ?? '').split(',');
   return usersStore.findByLocators(applicationId, locators);
 });
-const profilesStore = createProfilesStore(app.locus.db);
+const profilesStore = createProfilesStore(app.locus.db, app.locus.events);
 app.get('/bench/profiles/:userId', { config: { action: 'health.read' }, schema: { hide: true } }, async (request) =>
   profilesStore.readProfile(applicationId, (request.params as { userId: string }).userId, null),
 );

@@ -60,6 +60,11 @@ export const RULES = {
   'presence.write': { system: 'allow', user: 'self' },
   /** Read presences and last seen. */
   'presence.read': { system: 'allow', user: 'allow' },
+
+  /** The application's event log (GET /v1/events). */
+  'events.read': { system: 'allow' },
+  /** A user's own event stream (`me`: .system needs a sudo user). */
+  'events.user': { system: 'allow', user: 'allow' },
 } as const satisfies Record<string, Rule>;
 
 export type Action = keyof typeof RULES;

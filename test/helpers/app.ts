@@ -39,7 +39,7 @@ export const newNonce = (): string => randomBytes(16).toString('hex');
 export async function buildTestApp(t: Teardown, options: BuildOptions & { database?: TestDatabase } = {}): Promise<TestApp> {
   const clock = (options.clock as ManualClock | undefined) ?? new ManualClock();
   const database = options.database ?? (await createTestDatabase());
-  const app = await buildApp(database.config, { logger: false, watchApplications: false, ...options, clock });
+  const app = await buildApp(database.config, { logger: false, watchApplications: false, eventTimers: false, ...options, clock });
   t.teardown(async () => {
     await app.close();
     if (!options.database) await database.drop();

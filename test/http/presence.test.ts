@@ -7,6 +7,7 @@ import { MemoryBus } from '../../src/platform/bus.ts';
 import { PRESENCE_TOPIC, type PresenceMessage, type Timers } from '../../src/modules/presence/service.ts';
 import { buildTestApp, type TestApp } from '../helpers/app.ts';
 import { ManualClock } from '../helpers/clock.ts';
+import { ManualTimers } from '../helpers/timers.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 
 const json = (value: unknown) => JSON.stringify(value);
@@ -313,17 +314,8 @@ t.test('a process that dies before its first batch: the transitions it never pub
 });
 
 t.test('the timers: transitions publish within 1 s of their due time and sets reach the database, unasked', async (t) => {
-  // Timers the test fires as its manual clock passes their time (the service arms them as in production).
   const clock = new ManualClock();
-  const pending = new Set<{ callback: () => void; at: number }>();
-  const timers: Timers = {
-    set(callback, ms) {
-      const timer = { callback, at: clock.now() + ms };
-      pending.add(timer);
-      return timer;
-    },
-    clear: (handle) => void pending.delete(handle as { callback: () => void; at: number }),
-  };
+  const timers = new ManualTimers(clock);
   const test = await setup(t, { clock, presenceTimers: timers });
   const published: Array<{ type: string | null; setTimeMs: number; at: number }> = [];
   test.bus.subscribe(PRESENCE_TOPIC, (message) => {
@@ -334,14 +326,7 @@ t.test('the timers: transitions publish within 1 s of their due time and sets re
   await setPresence(test, 'user-0001', CHAIN);
   await setPresence(test, 'user-0002', online(3, away(4)));
 
-  for (let step = 0; step < 200; step++) {
-    clock.advance(250);
-    for (const timer of [...pending].filter((p) => p.at <= clock.now())) {
-      pending.delete(timer);
-      timer.callback();
-    }
-    await new Promise((resolve) => setImmediate(resolve)); // let the fired callbacks finish
-  }
+  await timers.advance(50_000, 250);
   t.same(
     published.map((p) => [p.type, p.setTimeMs - t0]),
     [['mitter.up.Away', 3_000], [null, 7_000], ['mitter.up.Away', 10_000], ['mitter.up.Offline', 30_000]],
@@ -349,5 +334,5 @@ t.test('the timers: transitions publish within 1 s of their due time and sets re
   );
   for (const p of published) t.ok(p.at - p.setTimeMs >= 0 && p.at - p.setTimeMs <= 1_000, `published ${p.at - p.setTimeMs} ms after due`);
   t.equal(await test.app.locus.db.userPresence.count(), 2, 'the write-behind batch ran by itself');
-  t.ok(pending.size <= 2, 'at most the transition timer and the batch timer are pending');
+  t.ok(timers.pending.size <= 2, 'at most the transition timer and the batch timer are pending');
 });

@@ -14,11 +14,16 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Bus } from '../../platform/bus.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { Kv } from '../../platform/kv.ts';
+import { realTimers, type Timers } from '../../platform/timers.ts';
 import type { ApplicationsService } from '../applications/service.ts';
+import type { EventRecorder } from '../events/service.ts';
 import { usersNotFound, type UsersService } from '../users/service.ts';
 import { lastSeen, nextTransition, resolvePresence, type LastSeen, type PresenceLink } from './chain.ts';
 import { TransitionSchedule } from './schedule.ts';
+import { toWirePresence } from '../../wire/presence.ts';
 import type { PresenceRow, PresenceStore } from './store.ts';
+
+export { realTimers, type Timers };
 
 /** The longest a set presence waits before it is written to the database. */
 export const PERSIST_INTERVAL_MS = 500;
@@ -57,21 +62,6 @@ export interface LastSeenReading extends LastSeen {
   userId: string;
 }
 
-/** Where the service's timers come from: the real ones, or a test's that it fires by hand. */
-export interface Timers {
-  set(callback: () => void, ms: number): unknown;
-  clear(handle: unknown): void;
-}
-
-export const realTimers: Timers = {
-  set(callback, ms) {
-    const handle = setTimeout(callback, ms);
-    handle.unref();
-    return handle;
-  },
-  clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
-
 export interface PresenceServiceDeps {
   clock: Clock;
   kv: Kv;
@@ -79,6 +69,7 @@ export interface PresenceServiceDeps {
   store: PresenceStore;
   users: UsersService;
   applications: ApplicationsService;
+  events: EventRecorder;
   log?: FastifyBaseLogger;
 }
 
@@ -155,7 +146,7 @@ export class PresenceService {
         await this.#deps.kv.set(kvKey(row.applicationId, row.userId), row.state);
         const { active, since } = resolvePresence(state.chain, state.setAt, now);
         if (since > checkpoint && since > state.setAt) {
-          this.#publish({ applicationId: row.applicationId, userId: row.userId, presence: active, setTimeMs: since, cause: 'transition' });
+          void this.#publish({ applicationId: row.applicationId, userId: row.userId, presence: active, setTimeMs: since, cause: 'transition' });
         }
         const next = nextTransition(active, since);
         if (next !== null) this.#schedule.set(scheduleKey(row.applicationId, row.userId), next);
@@ -209,8 +200,10 @@ export class PresenceService {
     if (next === null) this.#schedule.delete(sKey);
     else this.#schedule.set(sKey, next);
     this.#dirty.set(sKey, { applicationId, userId, state });
-    this.#publish({ applicationId, userId, presence: chain, setTimeMs: now, cause: 'set' });
+    const appended = this.#publish({ applicationId, userId, presence: chain, setTimeMs: now, cause: 'set' });
     if (next !== null) this.#arm();
+    // Acknowledged once its event is in the log: a change the caller makes next is ordered after it.
+    await appended;
   }
 
   async read(applicationId: string, userIds: string[]): Promise<PresenceReading[]> {
@@ -279,7 +272,7 @@ export class PresenceService {
       const state = decodeState(text);
       const { active, since } = resolvePresence(state.chain, state.setAt, due.dueAt);
       if (since !== due.dueAt) continue; // a stale entry: the stored chain has no transition then
-      this.#publish({ applicationId, userId, presence: active, setTimeMs: since, cause: 'transition' });
+      void this.#publish({ applicationId, userId, presence: active, setTimeMs: since, cause: 'transition' });
       fired += 1;
       this.#unrecorded += 1;
       const next = nextTransition(active, since);
@@ -307,8 +300,19 @@ export class PresenceService {
     }, Math.max(0, at - now));
   }
 
-  #publish(message: PresenceMessage): void {
+  /**
+   * Every set and transition is a `presence` event, appended in the events' next group commit;
+   * the promise settles with that commit (a set waits for it, transitions do not).
+   */
+  #publish(message: PresenceMessage): Promise<void> {
     this.#deps.bus.publish(PRESENCE_TOPIC, message);
+    const appended = this.#deps.events.enqueue(message.applicationId, {
+      type: 'presence',
+      userId: message.userId,
+      data: { presence: message.presence === null ? null : toWirePresence(message.presence), setTimeMs: message.setTimeMs },
+    });
+    if (message.cause === 'transition') appended.catch(() => undefined); // logged by the events service, retried there
+    return appended;
   }
 
   // ---- persistence ----------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import type { Clock } from '../../platform/clock.ts';
 import type { Db } from '../../platform/db.ts';
 import { uniqueViolationFields } from '../../platform/db.ts';
 import type { AttributeDefinition, StoredAttribute } from '../../wire/profiles.ts';
+import type { EventRecorder } from '../events/service.ts';
 import { userNotFound, type UsersService } from '../users/service.ts';
 import { checkAttribute, type AttributeInput } from './rules.ts';
 import { STANDARD_ATTRIBUTE_DEFS, standardDef } from './standard.ts';
@@ -32,9 +33,9 @@ export class ProfilesService {
   /** Defs found in the database, per application. Defs never change or disappear, so hits never go stale. */
   private readonly defCache = new Map<string, Map<string, AttributeDefinition>>();
 
-  constructor(private readonly deps: { db: Db; clock: Clock; users: UsersService }) {
+  constructor(private readonly deps: { db: Db; clock: Clock; users: UsersService; events: EventRecorder }) {
     // A user's attributes go with its row (foreign key, on delete cascade): no deletion hook.
-    this.store = createProfilesStore(deps.db);
+    this.store = createProfilesStore(deps.db, deps.events);
   }
 
   private now(): Date {
@@ -113,19 +114,21 @@ export class ProfilesService {
     const defs = await this.defsFor(applicationId, [...new Set(inputs.map(({ input }) => input.key))]);
     const attributes = inputs.map(({ input, where }) => checkAttribute(input, defs.get(input.key), where));
     const outcome = await this.store.writeAttributes(applicationId, userId, attributes, { replace: patchType === 'Set', limit: MAX_PROFILE_ATTRIBUTES }, this.now());
-    this.raise(outcome, userId);
+    this.raise(outcome, userId, applicationId);
   }
 
   /** Removes these keys from the profile; keys it does not hold are ignored. */
   async remove(applicationId: string, userId: string, keys: string[]): Promise<void> {
-    this.raise(await this.store.deleteAttributes(applicationId, userId, keys, this.now()), userId);
+    this.raise(await this.store.deleteAttributes(applicationId, userId, keys, this.now()), userId, applicationId);
   }
 
-  private raise(outcome: ProfileWrite, userId: string): void {
+  /** Maps a write's outcome to its error; a write that went through has committed its event. */
+  private raise(outcome: ProfileWrite, userId: string, applicationId: string): void {
     if (outcome === null) throw userNotFound(userId);
     if (outcome === 'limit') {
       throw new ApiError('limit_exceeded', `A profile holds at most ${MAX_PROFILE_ATTRIBUTES} attributes`, { limit: MAX_PROFILE_ATTRIBUTES });
     }
+    this.deps.events.committed(applicationId);
   }
 
   /** For user reads with `withProfileAttributes`: the attributes of each user (by internal id). `keys` null: all. */

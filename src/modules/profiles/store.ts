@@ -2,6 +2,7 @@
 // Reads on request paths are single parameterised SQL statements (see users/store.ts for why).
 import { Prisma, type Db, type DbTransaction } from '../../platform/db.ts';
 import type { AttributeDefinition, StoredAttribute } from '../../wire/profiles.ts';
+import type { EventRecorder } from '../events/service.ts';
 import { lockUserRow } from '../users/store.ts';
 
 const ENTITY_TYPE = 'users';
@@ -46,7 +47,7 @@ class ProfileLimitReached extends Error {}
 
 export type ProfileWrite = 'written' | 'limit' | null;
 
-export function createProfilesStore(db: Db) {
+export function createProfilesStore(db: Db, events: EventRecorder) {
   /**
    * Locking the user row first serialises writes to one profile (and touches the user's
    * updatedAt), so a count taken inside the transaction cannot be raced. Null: no user.
@@ -55,13 +56,14 @@ export function createProfilesStore(db: Db) {
     applicationId: string,
     userId: string,
     now: Date,
-    write: (tx: DbTransaction, userInternalId: string) => Promise<void>,
+    write: (tx: DbTransaction, userInternalId: string) => Promise<string[]>,
   ): Promise<ProfileWrite> {
     try {
       return await db.$transaction(async (tx) => {
         const userInternalId = await lockUserRow(tx, applicationId, userId, now);
         if (userInternalId === null) return null;
-        await write(tx, userInternalId);
+        const changed = await write(tx, userInternalId);
+        if (changed.length > 0) await events.append(tx, applicationId, [{ type: 'profile.changed', userId, data: { keys: changed.sort() } }]);
         return 'written' as const;
       });
     } catch (error) {
@@ -149,18 +151,23 @@ export function createProfilesStore(db: Db) {
     ): Promise<ProfileWrite> {
       return inProfileTransaction(applicationId, userId, now, async (tx, userInternalId) => {
         const keys = attributes.map((attribute) => attribute.key);
+        // A Set patch also changes the keys it drops.
+        const dropped = options.replace ? (await tx.profileAttribute.findMany({ where: { userInternalId }, select: { key: true } })).map((row) => row.key) : [];
         await tx.profileAttribute.deleteMany({ where: options.replace ? { userInternalId } : { userInternalId, key: { in: keys } } });
         if (attributes.length > 0) {
           await tx.profileAttribute.createMany({ data: attributes.map((attribute) => ({ ...attribute, userInternalId, updatedAt: now })) });
         }
         if (!options.replace && (await tx.profileAttribute.count({ where: { userInternalId } })) > options.limit) throw new ProfileLimitReached();
+        return [...new Set([...dropped, ...keys])];
       });
     },
 
     /** Removes these keys (absent ones are ignored). Null when the user does not exist. */
     async deleteAttributes(applicationId: string, userId: string, keys: string[], now: Date): Promise<ProfileWrite> {
       return inProfileTransaction(applicationId, userId, now, async (tx, userInternalId) => {
-        await tx.profileAttribute.deleteMany({ where: { userInternalId, key: { in: keys } } });
+        const held = await tx.profileAttribute.findMany({ where: { userInternalId, key: { in: keys } }, select: { key: true } });
+        if (held.length > 0) await tx.profileAttribute.deleteMany({ where: { userInternalId, key: { in: held.map((row) => row.key) } } });
+        return held.map((row) => row.key);
       });
     },
   };

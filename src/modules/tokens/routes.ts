@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { ApiError, invalidEntity } from '../../errors.ts';
 import { errorResponses, isRecord, SIGNED_OR_TOKEN } from '../../schemas.ts';
-import { applicationOf, type Principal } from '../../auth/principal.ts';
+import { applicationOf, tokenIdOf } from '../../auth/principal.ts';
 import { ME, resolveUserReference, targetUserOf } from '../../policy/authorize.ts';
 import { RESERVED_USER_IDS, USER_ID_PATTERN } from '../users/rules.ts';
 import { parseLocatorString } from '../users/locators.ts';
@@ -73,10 +73,6 @@ function parseTtl(value: unknown, field: string, location: 'body' | 'query'): nu
 function clientOf(request: FastifyRequest): ClientInfo {
   const userAgent = request.headers['user-agent'];
   return { userAgent: typeof userAgent === 'string' && userAgent !== '' ? userAgent : null, address: request.ip ?? null };
-}
-
-function tokenIdOf(principal: Principal): string | null {
-  return principal.kind === 'user' && principal.via === 'token' ? principal.tokenId : null;
 }
 
 function issuedBody(token: IssuedToken) {

@@ -19,6 +19,7 @@ import { userNotFound, type UsersService } from '../users/service.ts';
 import type { Locator } from '../users/locators.ts';
 import type { PasswordHasher } from './passwords.ts';
 import { kidNumber, type TokenSigner } from './signing.ts';
+import type { EventRecorder } from '../events/service.ts';
 import { createTokensStore, SessionLimitReached, type TokenRow, type TokensStore } from './store.ts';
 
 /** 22 alphanumerics: log2(62^22) ≈ 131 bits. */
@@ -102,6 +103,7 @@ export interface TokensServiceDeps {
   signer: TokenSigner;
   applications: ApplicationsService;
   users: UsersService;
+  events: EventRecorder;
   hasher: PasswordHasher;
   publicUrl: string;
   log?: FastifyBaseLogger;
@@ -119,10 +121,10 @@ export class TokensService {
 
   constructor(deps: TokensServiceDeps) {
     this.#deps = deps;
-    this.#store = createTokensStore(deps.db);
+    this.#store = createTokensStore(deps.db, deps.events);
     // Deleting a user revokes its tokens in the deletion's transaction; the cache forgets them after.
     deps.users.onDelete(async (tx, user) => {
-      await this.#store.revoke(user.applicationId, user.userId, null, this.#now(), { client: tx });
+      await this.#store.revoke(user.applicationId, user.userId, null, this.#now(), { tx });
     });
     deps.users.onDeleted((user) => this.#evictUser(user.applicationId, user.userId));
   }
@@ -213,6 +215,12 @@ export class TokensService {
     return state;
   }
 
+  /** Whether a token is still usable (neither revoked nor expired); open event streams ask. */
+  async isActive(tokenId: string): Promise<boolean> {
+    const state = await this.#state(tokenId);
+    return state !== null && state.revokedAt === null && this.#deps.clock.now() < state.expiresAt;
+  }
+
   #evict(tokenIds: Iterable<string>): void {
     this.#generation += 1;
     for (const id of tokenIds) this.#cache.delete(id);
@@ -287,6 +295,7 @@ export class TokensService {
     }
     if (outcome === null) throw userNotFound(userId);
     this.#evict(outcome.revoked);
+    this.#deps.events.committed(applicationId);
     const signedToken = this.#deps.signer.sign({ userTokenId: tokenId, applicationId, userId }, kid, Math.floor(now / 1000));
     return {
       signedToken,
@@ -357,13 +366,14 @@ export class TokensService {
     if (!(await this.#deps.users.exists(applicationId, userId))) throw userNotFound(userId);
     const revoked = await this.#store.revoke(applicationId, userId, tokenIds === '*' ? null : tokenIds, this.#now());
     this.#evict(tokenIds === '*' ? revoked : tokenIds);
+    if (revoked.length > 0) this.#deps.events.committed(applicationId);
   }
 
   /** The logout link: revokes its token (idempotent). The token's application, or null for an unknown link. */
   async logoutByLink(logoutToken: string): Promise<{ applicationId: string } | null> {
     const row = await this.#store.findByLogoutHash(hashLogoutToken(logoutToken));
     if (row === null) return null;
-    if (row.revokedAt === null) await this.#store.revokeById(row.id, this.#now());
+    if (row.revokedAt === null && (await this.#store.revokeToken(row, this.#now()))) this.#deps.events.committed(row.applicationId);
     this.#evict([row.id]);
     return { applicationId: row.applicationId };
   }
@@ -394,6 +404,7 @@ export class TokensService {
       input.revokeOtherTokens ? { applicationId, userId, except: actor.keepTokenId } : null,
     );
     this.#evict(revoked);
+    if (revoked.length > 0) this.#deps.events.committed(applicationId);
   }
 
   /**

@@ -1,5 +1,7 @@
 // Persistence of user tokens and passwords (Prisma). No rules here: the service decides.
 import type { Db, DbTransaction } from '../../platform/db.ts';
+import type { EventRecorder } from '../events/service.ts';
+import type { EventDraft } from '../events/store.ts';
 import { lockUserRow } from '../users/store.ts';
 import { kidNumber } from './signing.ts';
 
@@ -37,7 +39,10 @@ const TOKEN_COLUMNS = {
 /** Thrown inside the issue transaction to roll it back when the session limit refuses. */
 export class SessionLimitReached extends Error {}
 
-export function createTokensStore(db: Db) {
+const revokedEvents = (userId: string, tokenIds: string[]): EventDraft[] => tokenIds.map((tokenId) => ({ type: 'token.revoked', userId, data: { tokenId } }));
+
+/** The signing kid (ServerMeta): shared by the server and the CLI's `token-keys`. */
+export function createSigningKidStore(db: Db) {
   return {
     /** The kid new tokens are signed with: `k1` until the first rotation. */
     async signingKid(): Promise<string> {
@@ -54,6 +59,41 @@ export function createTokensStore(db: Db) {
         return kid;
       });
     },
+  };
+}
+
+/**
+ * Issuing and revoking append token.issued / token.revoked events (SPEC §8) in their own
+ * transaction; the caller reports the commit (events.committed) once the write returns.
+ */
+export function createTokensStore(db: Db, events: EventRecorder) {
+  /** Revokes inside `tx`; returns the ids revoked. */
+  async function revokeIn(
+    tx: DbTransaction,
+    applicationId: string,
+    userId: string,
+    where: { ids: string[] | null; except?: string | null },
+    now: Date,
+  ): Promise<string[]> {
+    const rows = await tx.userToken.findMany({
+      where: {
+        applicationId,
+        userId,
+        revokedAt: null,
+        ...(where.ids === null ? {} : { id: { in: where.ids } }),
+        ...(where.except ? { NOT: { id: where.except } } : {}),
+      },
+      select: { id: true },
+    });
+    if (rows.length === 0) return [];
+    const revoked = rows.map((row) => row.id);
+    await tx.userToken.updateMany({ where: { id: { in: revoked }, revokedAt: null }, data: { revokedAt: now } });
+    await events.append(tx, applicationId, revokedEvents(userId, revoked));
+    return revoked;
+  }
+
+  return {
+    ...createSigningKidStore(db),
 
     async findToken(id: string): Promise<TokenRow | null> {
       return db.userToken.findUnique({ where: { id }, select: TOKEN_COLUMNS });
@@ -94,6 +134,10 @@ export function createTokensStore(db: Db) {
         const revoked = choose(active);
         if (revoked.length > 0) await tx.userToken.updateMany({ where: { id: { in: revoked }, revokedAt: null }, data: { revokedAt: row.issuedAt } });
         await tx.userToken.create({ data: row });
+        await events.append(tx, row.applicationId, [
+          ...revokedEvents(row.userId, revoked),
+          { type: 'token.issued', userId: row.userId, data: { tokenId: row.id, expiresAtMs: row.expiresAt.getTime() } },
+        ]);
         return { revoked };
       });
     },
@@ -106,33 +150,24 @@ export function createTokensStore(db: Db) {
 
     /**
      * Revokes the user's active tokens among `ids` (all of them when null), except `except`;
-     * returns the ids revoked.
+     * returns the ids revoked. `tx`: inside that transaction (a user's deletion).
      */
     async revoke(
       applicationId: string,
       userId: string,
       ids: string[] | null,
       now: Date,
-      options: { client?: Db | DbTransaction; except?: string | null } = {},
+      options: { tx?: DbTransaction; except?: string | null } = {},
     ): Promise<string[]> {
-      const client = options.client ?? db;
-      const where = {
-        applicationId,
-        userId,
-        revokedAt: null,
-        ...(ids === null ? {} : { id: { in: ids } }),
-        ...(options.except ? { NOT: { id: options.except } } : {}),
-      };
-      const rows = await client.userToken.findMany({ where, select: { id: true } });
-      if (rows.length === 0) return [];
-      const revoked = rows.map((row) => row.id);
-      await client.userToken.updateMany({ where: { id: { in: revoked }, revokedAt: null }, data: { revokedAt: now } });
-      return revoked;
+      const where = { ids, except: options.except ?? null };
+      if (options.tx) return revokeIn(options.tx, applicationId, userId, where, now);
+      return db.$transaction((tx) => revokeIn(tx, applicationId, userId, where, now));
     },
 
-    async revokeById(id: string, now: Date): Promise<boolean> {
-      const { count } = await db.userToken.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: now } });
-      return count === 1;
+    /** Revokes one token (a logout link); false when it was revoked already. */
+    async revokeToken(token: Pick<TokenRow, 'id' | 'applicationId' | 'userId'>, now: Date): Promise<boolean> {
+      const revoked = await db.$transaction((tx) => revokeIn(tx, token.applicationId, token.userId, { ids: [token.id] }, now));
+      return revoked.length === 1;
     },
 
     async touch(id: string, lastUsedAt: Date): Promise<void> {
@@ -164,7 +199,7 @@ export function createTokensStore(db: Db) {
           update: { passwordHash, updatedAt: now },
         });
         if (revokeTokens === null) return [];
-        return this.revoke(revokeTokens.applicationId, revokeTokens.userId, null, now, { client: tx, except: revokeTokens.except });
+        return revokeIn(tx, revokeTokens.applicationId, revokeTokens.userId, { ids: null, except: revokeTokens.except }, now);
       });
     },
   };

@@ -8,6 +8,7 @@ import type { Db, DbTransaction } from '../../platform/db.ts';
 import { uniqueViolationFields } from '../../platform/db.ts';
 import { domainId } from '../../platform/ids.ts';
 import type { StoredUser } from '../../wire/users.ts';
+import type { EventRecorder } from '../events/service.ts';
 import type { Locator, LocatorInput } from './locators.ts';
 import { generateUserId } from './rules.ts';
 import { createUsersStore, type DeletedUserRow, type UsersStore } from './store.ts';
@@ -69,8 +70,8 @@ export class UsersService {
   /** Bumped by every deletion: an existence answer read across one is not remembered. */
   private deletions = 0;
 
-  constructor(private readonly deps: { db: Db; clock: Clock; log?: { error(obj: unknown, msg: string): void } }) {
-    this.store = createUsersStore(deps.db);
+  constructor(private readonly deps: { db: Db; clock: Clock; events: EventRecorder; log?: { error(obj: unknown, msg: string): void } }) {
+    this.store = createUsersStore(deps.db, deps.events);
   }
 
   /** Registers clean-up that must commit or roll back with the user's deletion. */
@@ -125,7 +126,9 @@ export class UsersService {
     }
     const locators = input.locators.map(({ locator, verificationStatus }) => ({ id: domainId(), locator: locator.locator, verificationStatus }));
     try {
-      return await this.store.insertUser({ id: randomUUID(), applicationId, userId, screenName: input.screenName, locators }, now);
+      const user = await this.store.insertUser({ id: randomUUID(), applicationId, userId, screenName: input.screenName, locators }, now);
+      this.deps.events.committed(applicationId);
+      return user;
     } catch (error) {
       const fields = uniqueViolationFields(error);
       if (fields?.includes('locator')) throw locatorsTaken(await this.store.takenLocators(applicationId, locators.map((l) => l.locator)));
@@ -175,6 +178,7 @@ export class UsersService {
 
   async setScreenName(applicationId: string, userId: string, screenName: string): Promise<void> {
     if (!(await this.store.updateScreenName(applicationId, userId, screenName, new Date(this.deps.clock.now())))) throw userNotFound(userId);
+    this.deps.events.committed(applicationId);
   }
 
   async addLocator(applicationId: string, userId: string, input: LocatorInput): Promise<void> {
@@ -190,10 +194,14 @@ export class UsersService {
     if (outcome === 'limit') {
       throw new ApiError('limit_exceeded', `A user may hold at most ${MAX_LOCATORS_PER_USER} locators`, { limit: MAX_LOCATORS_PER_USER });
     }
+    this.deps.events.committed(applicationId);
   }
 
   async removeLocator(applicationId: string, userId: string, userLocatorId: string): Promise<void> {
-    if (await this.store.deleteLocator(applicationId, userId, userLocatorId, new Date(this.deps.clock.now()))) return;
+    if (await this.store.deleteLocator(applicationId, userId, userLocatorId, new Date(this.deps.clock.now()))) {
+      this.deps.events.committed(applicationId);
+      return;
+    }
     if (!(await this.store.userExists(applicationId, userId))) throw userNotFound(userId);
     throw new ApiError('entity_not_found', `User "${userId}" has no locator "${userLocatorId}"`, { entityType: 'userLocator', entityLocator: userLocatorId });
   }
@@ -209,6 +217,7 @@ export class UsersService {
     this.deletions += 1;
     this.known.delete(`${applicationId}:${userId}`);
     if (!found || deleted === null) throw userNotFound(userId);
+    this.deps.events.committed(applicationId);
     for (const listener of this.deletedListeners) {
       try {
         await listener(deleted);

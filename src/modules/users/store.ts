@@ -5,7 +5,8 @@
 // PostgreSQL and SQLite: Prisma's typed API spends ~0.8 ms of CPU per query and needs two queries
 // for a user with its locators, a raw join ~0.3 ms for both (measured; see the README).
 import { Prisma, type Db, type DbTransaction } from '../../platform/db.ts';
-import type { StoredUser } from '../../wire/users.ts';
+import { toWireLocator, toWireUser, type StoredUser } from '../../wire/users.ts';
+import type { EventRecorder } from '../events/service.ts';
 
 /** A user's locators in the order they were given, then added. */
 const WITH_LOCATORS = { locators: { orderBy: [{ position: 'asc' as const }, { createdAt: 'asc' as const }, { id: 'asc' as const }] } };
@@ -79,21 +80,29 @@ export async function lockUserRow(tx: DbTransaction, applicationId: string, user
   return rows[0]?.id ?? null;
 }
 
-export function createUsersStore(db: Db) {
+/**
+ * Every write appends its events (SPEC §8) in its own transaction; the caller reports the commit
+ * (events.committed) once the write returns.
+ */
+export function createUsersStore(db: Db, events: EventRecorder) {
   return {
-    /** User and locators in one statement (one transaction); unique indexes reject taken ids and locators. */
+    /** User and locators in one transaction with its event; unique indexes reject taken ids and locators. */
     async insertUser(user: NewUserRow, now: Date): Promise<StoredUser> {
-      return db.user.create({
-        data: {
-          id: user.id,
-          applicationId: user.applicationId,
-          userId: user.userId,
-          screenName: user.screenName,
-          createdAt: now,
-          updatedAt: now,
+      return db.$transaction(async (tx) => {
+        const created = await tx.user.create({
+          data: {
+            id: user.id,
+            applicationId: user.applicationId,
+            userId: user.userId,
+            screenName: user.screenName,
+            createdAt: now,
+            updatedAt: now,
           locators: { create: user.locators.map((l, position) => ({ ...l, position, applicationId: user.applicationId, createdAt: now })) },
-        },
-        include: WITH_LOCATORS,
+          },
+          include: WITH_LOCATORS,
+        });
+        await events.append(tx, user.applicationId, [{ type: 'user.created', userId: user.userId, data: { user: toWireUser(created) } }]);
+        return created;
       });
     },
 
@@ -158,8 +167,11 @@ export function createUsersStore(db: Db) {
 
     /** False when the user does not exist. */
     async updateScreenName(applicationId: string, userId: string, screenName: string, now: Date): Promise<boolean> {
-      const { count } = await db.user.updateMany({ where: { applicationId, userId }, data: { screenName, updatedAt: now } });
-      return count === 1;
+      return db.$transaction(async (tx) => {
+        const { count } = await tx.user.updateMany({ where: { applicationId, userId }, data: { screenName, updatedAt: now } });
+        if (count === 1) await events.append(tx, applicationId, [{ type: 'user.screenname', userId, data: { screenName } }]);
+        return count === 1;
+      });
     },
 
     /**
@@ -176,6 +188,7 @@ export function createUsersStore(db: Db) {
         if (held._count._all >= limit) return 'limit';
         const position = (held._max.position ?? -1) + 1;
         await tx.userLocator.create({ data: { ...locator, position, applicationId, userInternalId: user.id, createdAt: now } });
+        await events.append(tx, applicationId, [{ type: 'locator.added', userId, data: { locator: toWireLocator({ ...locator, applicationId }) } }]);
         return 'added';
       });
     },
@@ -183,9 +196,12 @@ export function createUsersStore(db: Db) {
     /** False when no such locator belongs to that user. */
     async deleteLocator(applicationId: string, userId: string, locatorId: string, now: Date): Promise<boolean> {
       return db.$transaction(async (tx) => {
-        const { count } = await tx.userLocator.deleteMany({ where: { id: locatorId, applicationId, user: { userId } } });
-        if (count === 1) await tx.user.updateMany({ where: { applicationId, userId }, data: { updatedAt: now } });
-        return count === 1;
+        const found = await tx.userLocator.findFirst({ where: { id: locatorId, applicationId, user: { userId } }, select: { locator: true } });
+        if (found === null) return false;
+        await tx.userLocator.delete({ where: { id: locatorId } });
+        await tx.user.updateMany({ where: { applicationId, userId }, data: { updatedAt: now } });
+        await events.append(tx, applicationId, [{ type: 'locator.removed', userId, data: { locatorId, locator: found.locator } }]);
+        return true;
       });
     },
 
@@ -214,6 +230,7 @@ export function createUsersStore(db: Db) {
         const id = await lockUserRow(tx, applicationId, userId, now);
         if (id === null) return false;
         await inTransaction(tx, { id, applicationId, userId });
+        await events.append(tx, applicationId, [{ type: 'user.deleted', userId, data: {} }]);
         await tx.userLocator.deleteMany({ where: { userInternalId: id } });
         await tx.user.delete({ where: { id } });
         await tx.deletedUser.upsert({

@@ -1,0 +1,183 @@
+// HTTP routes of events (SPEC §8): the application's log as Server-Sent Events (`.system`), and a
+// user's own stream (presence and profile changes of the users it watches, and the revocation of
+// the token it listens with).
+//
+// Framing, headers, Accept negotiation and write back-pressure come from @fastify/sse (the Fastify
+// team's plugin). Keep-alive comments come from the events service's one shared timer rather than
+// the plugin's per-connection interval, so that the same tick also ends streams whose token has
+// expired, and tests can fire it.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import { applicationOf, tokenIdOf } from '../../auth/principal.ts';
+import { invalidEntity } from '../../errors.ts';
+import { ME, resolveUserReference } from '../../policy/authorize.ts';
+import { errorResponses, SIGNED_OR_TOKEN } from '../../schemas.ts';
+import { usersNotFound } from '../users/service.ts';
+import { parseUserId } from '../users/rules.ts';
+import type { EventSink } from './service.ts';
+import type { LoggedEvent } from './store.ts';
+import { EVENT_TYPES, isEventType, WATCHED_TYPES } from './types.ts';
+
+/** `presenceOf` takes at most this many user ids (SPEC §9). */
+export const MAX_WATCHED_USERS = 1_000;
+const EVENT_ID_PATTERN = /^\d{1,15}$/;
+
+const SseResponse = {
+  description:
+    'text/event-stream: each event as `id: <id>`, `event: <type>`, `data: <event JSON>`; `reset` and `closing` messages (no id) ' +
+    'say that a resume point was lost, or why the server ends the stream; `: keep-alive` comments every 15 s.',
+  content: { 'text/event-stream': { schema: { type: 'string' } } },
+};
+
+const SSE_ROUTE = { kind: 'only', heartbeat: false, serializer: (data: unknown) => (typeof data === 'string' ? data : JSON.stringify(data)) } as const;
+
+/** The resume point: the Last-Event-ID header (what EventSource sends on reconnecting), else `lastEventId`. */
+function resumePoint(request: FastifyRequest): number | null {
+  const header = request.headers['last-event-id'];
+  const fromHeader = Array.isArray(header) ? header[0] : header;
+  const query = (request.query as { lastEventId?: string }).lastEventId;
+  const value = fromHeader !== undefined && fromHeader !== '' ? fromHeader : query;
+  if (value === undefined || value === '') return null;
+  if (!EVENT_ID_PATTERN.test(value)) {
+    const where = fromHeader !== undefined && fromHeader !== '' ? { field: 'Last-Event-ID', location: 'header' as const } : { field: 'lastEventId', location: 'query' as const };
+    throw invalidEntity(where, 'pattern', 'must be an event id (decimal digits) received from this server');
+  }
+  return Number(value);
+}
+
+function commaList(value: string | undefined): string[] {
+  return value === undefined ? [] : value.split(',').map((part) => part.trim()).filter((part) => part !== '');
+}
+
+/**
+ * Adapts the SSE reply to the events service. The 200 goes out with the first message, or once
+ * the subscription is live (see started()): a client that sees the stream open knows that every
+ * later change reaches it.
+ */
+function openStream(request: FastifyRequest, reply: FastifyReply): EventSink {
+  reply.header('x-request-id', request.id);
+  reply.sse.keepAlive();
+  return {
+    send: (event: LoggedEvent) => reply.sse.send({ id: String(event.seq), event: event.type, data: event.json }),
+    control: (name, data) => reply.sse.send({ event: name, data: JSON.stringify(data) }),
+    comment: () => {
+      if (reply.sse.isConnected) reply.raw.write(': keep-alive\n\n');
+    },
+    close: () => reply.sse.close(),
+  };
+}
+
+/** The subscription is live: commit the 200, and end the subscription with the connection (which may have gone already). */
+function started(reply: FastifyReply, close: () => void): void {
+  reply.sse.onClose(close);
+  if (!reply.sse.isConnected) {
+    close();
+    return;
+  }
+  reply.sse.sendHeaders();
+  // writeHead alone waits for the first body write; a quiet stream must still open.
+  reply.raw.flushHeaders();
+}
+
+export async function eventRoutes(app: FastifyInstance): Promise<void> {
+  const { events, users, tokens } = app.locus;
+  const tags = ['events'];
+
+  app.get(
+    '/v1/events',
+    {
+      sse: SSE_ROUTE,
+      config: { action: 'events.read' },
+      schema: {
+        summary: 'The application’s event log, live (Server-Sent Events)',
+        description:
+          'Without a resume point the stream starts with the next event. With `Last-Event-ID` (or `lastEventId`) it first sends every ' +
+          'event after that id still retained, then live ones; when events after it are gone (retention) or the id is unknown, a `reset` ' +
+          'message comes first and the stream continues from the oldest retained event.',
+        tags,
+        security: [{ accessKeySignature: [] }],
+        querystring: Type.Object(
+          {
+            types: Type.Optional(Type.String({ description: `Comma-separated event types (${EVENT_TYPES.join(', ')}); default all` })),
+            lastEventId: Type.Optional(Type.String({ maxLength: 32, description: 'Resume after this id (the Last-Event-ID header wins)' })),
+          },
+          { additionalProperties: true },
+        ),
+        response: { 200: SseResponse, ...errorResponses('missing_privilege') },
+      },
+    },
+    async (request, reply) => {
+      const applicationId = applicationOf(request.principal);
+      const typeList = commaList((request.query as { types?: string }).types);
+      typeList.forEach((type, i) => {
+        if (!isEventType(type)) throw invalidEntity({ field: `types[${i}]`, location: 'query' }, 'enum', `must be one of ${EVENT_TYPES.join(', ')}`);
+      });
+      const types = typeList.length === 0 ? null : new Set(typeList);
+      const after = resumePoint(request);
+      const sink = openStream(request, reply);
+      const subscription = await events.subscribe({
+        applicationId,
+        after,
+        filter: { types: types === null ? null : [...types], userIds: null },
+        matches: (event) => types === null || types.has(event.type),
+        sink,
+      });
+      started(reply, subscription.close);
+    },
+  );
+
+  app.get(
+    '/v1/users/me/events',
+    {
+      sse: SSE_ROUTE,
+      config: { action: 'events.user' },
+      schema: {
+        summary: 'A user’s own event stream (Server-Sent Events)',
+        description:
+          '`presence` and `profile.changed` events of the users in `presenceOf` (each must exist), and the `token.revoked` event of the ' +
+          'token the stream was opened with, after which the stream ends; it also ends (a `closing` message) when that token expires. ' +
+          'Resumes with `Last-Event-ID` like `GET /v1/events`.',
+        tags,
+        security: SIGNED_OR_TOKEN,
+        querystring: Type.Object(
+          {
+            presenceOf: Type.Optional(Type.String({ description: `Comma-separated user ids to watch, at most ${MAX_WATCHED_USERS}` })),
+            lastEventId: Type.Optional(Type.String({ maxLength: 32 })),
+          },
+          { additionalProperties: true },
+        ),
+        response: { 200: SseResponse, ...errorResponses('missing_context', 'entity_not_found') },
+      },
+    },
+    async (request, reply) => {
+      const userId = resolveUserReference(request.principal, ME);
+      const applicationId = applicationOf(request.principal);
+      const references = commaList((request.query as { presenceOf?: string }).presenceOf);
+      if (references.length > MAX_WATCHED_USERS) {
+        throw invalidEntity({ field: 'presenceOf', location: 'query' }, 'maxItems', `at most ${MAX_WATCHED_USERS} user ids`);
+      }
+      const watched = new Set(references.map((reference, i) => parseUserId(resolveUserReference(request.principal, reference), { field: `presenceOf[${i}]`, location: 'query' })));
+      const missing = await users.missing(applicationId, [...watched]);
+      if (missing.length > 0) throw usersNotFound(missing);
+      const after = resumePoint(request);
+      const tokenId = tokenIdOf(request.principal);
+      const isOwnRevocation = (event: LoggedEvent) =>
+        event.type === 'token.revoked' && event.userId === userId && tokenId !== null && (JSON.parse(event.json) as { data: { tokenId?: string } }).data.tokenId === tokenId;
+
+      const sink = openStream(request, reply);
+      const subscription = await events.subscribe({
+        applicationId,
+        after,
+        filter: { types: [...WATCHED_TYPES, 'token.revoked'], userIds: [...new Set([...watched, userId])] },
+        matches: (event) => (event.userId !== null && WATCHED_TYPES.has(event.type) && watched.has(event.userId)) || isOwnRevocation(event),
+        endsWith: isOwnRevocation,
+        stillAllowed: async () => {
+          if (tokenId !== null) return (await tokens.isActive(tokenId)) ? null : 'token_expired';
+          return (await users.exists(applicationId, userId)) ? null : 'user_deleted';
+        },
+        sink,
+      });
+      started(reply, subscription.close);
+    },
+  );
+}

@@ -1,0 +1,473 @@
+// Events (SPEC §8): the per-application log, live streams over it, and its retention.
+//
+// Writers append inside their own transactions (appendEvents) and call committed() afterwards;
+// presence, which is not written in a transaction, queues its events here and they are appended
+// in group commits (one transaction for whatever queued while the previous one ran).
+//
+// Reading: one feed per application with subscribers, per process. committed() pokes the feed
+// (through the bus, so that with a shared bus every process's feed hears it); the feed reads the
+// new events once and hands each to every live subscription it matches. A subscription that
+// resumes from an earlier id first reads its history itself, then joins the feed: it goes live
+// only once its cursor has reached the feed's head, so nothing falls between the two.
+// Each subscription has a bounded queue: a consumer too slow to keep up is closed with a reason
+// and resumes by id; it never holds up the feed or the other subscriptions.
+import type { FastifyBaseLogger } from 'fastify';
+import type { Bus } from '../../platform/bus.ts';
+import type { Clock } from '../../platform/clock.ts';
+import type { Db } from '../../platform/db.ts';
+import type { Timers } from '../../platform/timers.ts';
+import { ApiError } from '../../errors.ts';
+import type { ApplicationsService } from '../applications/service.ts';
+import { appendEvents, createEventsStore, NO_FILTER, type EventDraft, type EventFilter, type EventsStore, type LoggedEvent } from './store.ts';
+
+export const EVENTS_TOPIC = 'events';
+/** Keep-alive comments on every stream this often (SPEC §8). */
+export const KEEP_ALIVE_MS = 15_000;
+/** Events queued for one stream before it counts as too far behind and is closed. */
+export const MAX_QUEUED_EVENTS = 1_000;
+/** Events read per query, by feeds and by resuming streams. */
+export const READ_PAGE = 500;
+/** Retention runs this often; each run removes at most PRUNE_BATCH events per query. */
+export const PRUNE_INTERVAL_MS = 60_000;
+const PRUNE_BATCH = 5_000;
+/** Presence events waiting for their group commit, at most (beyond: dropped, and logged). */
+const MAX_PENDING_APPENDS = 100_000;
+/** A failed group commit is retried after this long (besides by the next enqueue). */
+const APPEND_RETRY_MS = 1_000;
+
+interface PendingAppend {
+  applicationId: string;
+  draft: EventDraft;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+const noop = () => undefined;
+
+/** Where a subscription writes: an SSE response in production. */
+export interface EventSink {
+  /** Writes one event; resolves when the connection can take more. */
+  send(event: LoggedEvent): Promise<void>;
+  /** Writes a named message without an id (`reset`, `closing`). */
+  control(name: string, data: Record<string, unknown>): Promise<void>;
+  /** A keep-alive comment. */
+  comment(): void;
+  close(): void;
+}
+
+export interface SubscribeOptions {
+  applicationId: string;
+  /** Resume after this id; null: from now on. */
+  after: number | null;
+  /** Narrows the history read when resuming (the same as `matches`, or wider). */
+  filter: EventFilter;
+  matches(event: LoggedEvent): boolean;
+  /** After an event was written: true closes the stream (a user stream's own token.revoked). */
+  endsWith?(event: LoggedEvent): boolean;
+  /** Checked at each keep-alive: false closes the stream with this reason (an expired token). */
+  stillAllowed?(): Promise<string | null>;
+  sink: EventSink;
+}
+
+class Subscription {
+  cursor = 0;
+  live = false;
+  closed = false;
+  /** The last id written to the client (what it resumes from). */
+  lastSent = 0;
+  readonly #queue: LoggedEvent[] = [];
+  #writing = false;
+  #onClose: Array<() => void> = [];
+
+  constructor(readonly options: SubscribeOptions) {}
+
+  get applicationId(): string {
+    return this.options.applicationId;
+  }
+
+  onClose(callback: () => void): void {
+    this.#onClose.push(callback);
+  }
+
+  /** Takes an event the subscription matches (never blocks: it queues or closes). */
+  offer(event: LoggedEvent): void {
+    if (this.closed) return;
+    if (this.#queue.length >= MAX_QUEUED_EVENTS) {
+      this.end('too_far_behind');
+      return;
+    }
+    this.#queue.push(event);
+    if (!this.#writing) void this.#drain();
+  }
+
+  /** Waits until everything queued is written (history catch-up writes at the client's pace). */
+  async #drain(): Promise<void> {
+    this.#writing = true;
+    try {
+      for (let event = this.#queue.shift(); event !== undefined && !this.closed; event = this.#queue.shift()) {
+        await this.options.sink.send(event);
+        this.lastSent = event.seq;
+        if (this.options.endsWith?.(event)) {
+          this.#finish();
+          return;
+        }
+      }
+    } catch {
+      this.#finish();
+    } finally {
+      this.#writing = false;
+    }
+  }
+
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  async idle(): Promise<void> {
+    while (this.#writing && !this.closed) await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  /** Closes with a `closing` message naming the reason and where to resume. */
+  end(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.#queue.length = 0;
+    // Written past the queue's bound (it is the last message); not awaited: a client that reads
+    // nothing must not keep the stream open.
+    this.options.sink.control('closing', { reason, lastEventId: this.lastSent === 0 ? null : String(this.lastSent) }).catch(() => undefined);
+    this.#finish();
+  }
+
+  /** The client went away, or the stream ended: no more writes, callbacks run once. */
+  #finish(): void {
+    this.closed = true;
+    this.#queue.length = 0;
+    this.options.sink.close();
+    const callbacks = this.#onClose;
+    this.#onClose = [];
+    for (const callback of callbacks) callback();
+  }
+
+  disconnected(): void {
+    if (!this.closed) this.#finish();
+  }
+}
+
+interface Feed {
+  applicationId: string;
+  head: number;
+  reading: boolean;
+  again: boolean;
+  subscriptions: Set<Subscription>;
+}
+
+/** What writers need: append inside their transaction, say when it committed, or queue (presence). */
+export interface EventRecorder {
+  append(tx: Parameters<typeof appendEvents>[0], applicationId: string, drafts: EventDraft[]): Promise<void>;
+  committed(applicationId: string): void;
+  enqueue(applicationId: string, draft: EventDraft): Promise<void>;
+}
+
+export interface EventsServiceDeps {
+  db: Db;
+  clock: Clock;
+  bus: Bus;
+  applications: ApplicationsService;
+  log?: FastifyBaseLogger;
+}
+
+export class EventsService implements EventRecorder {
+  readonly #deps: EventsServiceDeps;
+  readonly #store: EventsStore;
+  readonly #feeds = new Map<string, Feed>();
+  /** Feeds being created: concurrent first subscribers share one head query. */
+  readonly #opening = new Map<string, Promise<Feed>>();
+  readonly #unsubscribeBus: () => void;
+  #pending: PendingAppend[] = [];
+  #appending: Promise<void> = Promise.resolve();
+  #appendScheduled = false;
+  #timers: Timers | null = null;
+  #keepAliveTimer: unknown = null;
+  #pruneTimer: unknown = null;
+
+  constructor(deps: EventsServiceDeps) {
+    this.#deps = deps;
+    this.#store = createEventsStore(deps.db);
+    this.#unsubscribeBus = deps.bus.subscribe(EVENTS_TOPIC, (message) => {
+      const applicationId = (message as { applicationId?: unknown }).applicationId;
+      if (typeof applicationId === 'string') this.#poke(applicationId);
+    });
+  }
+
+  get store(): EventsStore {
+    return this.#store;
+  }
+
+  /** Open streams (for tests, the bench and shutdown). */
+  get subscriptions(): number {
+    let count = 0;
+    for (const feed of this.#feeds.values()) count += feed.subscriptions.size;
+    return count;
+  }
+
+  // ---- writing --------------------------------------------------------------------------------
+
+  /** Appends inside the caller's transaction; call committed() once it has committed. */
+  async append(tx: Parameters<typeof appendEvents>[0], applicationId: string, drafts: EventDraft[]): Promise<void> {
+    await appendEvents(tx, applicationId, drafts, this.#deps.clock.now());
+  }
+
+  /** Tells every feed of the application (in every process sharing the bus) to read. */
+  committed(applicationId: string): void {
+    this.#deps.bus.publish(EVENTS_TOPIC, { applicationId });
+  }
+
+  /**
+   * For changes not written in a transaction (presence): appended in the next group commit (one
+   * transaction for everything queued meanwhile). Resolves once the event is in the log; rejects
+   * when that commit failed (the event stays queued and a later commit retries it).
+   */
+  enqueue(applicationId: string, draft: EventDraft): Promise<void> {
+    if (this.#pending.length >= MAX_PENDING_APPENDS) {
+      this.#deps.log?.error({ applicationId, type: draft.type }, 'too many events waiting to be appended; one was dropped');
+      return Promise.reject(new ApiError('unknown_error', 'The event log is not accepting events'));
+    }
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ applicationId, draft, resolve, reject });
+      if (this.#appendScheduled) return;
+      this.#appendScheduled = true;
+      setImmediate(() => {
+        this.#appendScheduled = false;
+        void this.flush();
+      });
+    });
+  }
+
+  /** Appends what is queued (group commits never overlap); resolves when that is done or failed. */
+  flush(): Promise<void> {
+    this.#appending = this.#appending.then(() => this.#appendPending());
+    return this.#appending;
+  }
+
+  async #appendPending(): Promise<void> {
+    if (this.#pending.length === 0) return;
+    const batch = this.#pending;
+    this.#pending = [];
+    const byApplication = new Map<string, EventDraft[]>();
+    for (const { applicationId, draft } of batch) {
+      const drafts = byApplication.get(applicationId) ?? [];
+      drafts.push(draft);
+      byApplication.set(applicationId, drafts);
+    }
+    try {
+      await this.#deps.db.$transaction(async (tx) => {
+        for (const [applicationId, drafts] of byApplication) await this.append(tx, applicationId, drafts);
+      });
+    } catch (error) {
+      // Kept, in order, ahead of anything queued since: the next commit retries them.
+      this.#pending = [...batch.map((entry) => ({ ...entry, resolve: noop, reject: noop })), ...this.#pending];
+      this.#deps.log?.error({ err: error, events: batch.length }, 'could not append events; will retry');
+      for (const entry of batch) entry.reject(error);
+      if (this.#timers !== null) this.#timers.set(() => void this.flush(), APPEND_RETRY_MS);
+      return;
+    }
+    for (const applicationId of byApplication.keys()) this.committed(applicationId);
+    for (const entry of batch) entry.resolve();
+  }
+
+  // ---- reading --------------------------------------------------------------------------------
+
+  /** The application's log position (for resume checks). */
+  async position(applicationId: string): Promise<{ last: number; prunedThrough: number }> {
+    return this.#store.position(applicationId);
+  }
+
+  /**
+   * Starts a subscription: a `reset` first when the resume point is gone (pruned, or unknown),
+   * then the missed events, then live ones. Resolves once it is live (or closed); the returned
+   * function ends it.
+   */
+  async subscribe(options: SubscribeOptions): Promise<{ close: () => void; closed: Promise<void> }> {
+    const subscription = new Subscription(options);
+    const closed = new Promise<void>((resolve) => subscription.onClose(resolve));
+    const feed = await this.#feed(options.applicationId);
+    subscription.onClose(() => this.#leave(feed, subscription));
+    feed.subscriptions.add(subscription);
+    if (options.after === null) {
+      subscription.cursor = feed.head;
+      subscription.live = true;
+    } else {
+      await this.#catchUp(feed, subscription, options.after);
+    }
+    return { close: () => subscription.disconnected(), closed };
+  }
+
+  async #catchUp(feed: Feed, subscription: Subscription, after: number): Promise<void> {
+    const position = await this.#store.position(feed.applicationId);
+    let cursor = after;
+    if (after < position.prunedThrough || after > position.last) {
+      await subscription.options.sink
+        .control('reset', { reason: after > position.last ? 'unknown_event_id' : 'expired', lastEventId: String(after), resumedAfter: String(position.prunedThrough) })
+        .catch(() => subscription.disconnected());
+      cursor = position.prunedThrough;
+    }
+    subscription.cursor = cursor;
+    while (!subscription.closed) {
+      const head = feed.head;
+      const page = await this.#store.readAfter(feed.applicationId, subscription.cursor, READ_PAGE, subscription.options.filter);
+      for (const event of page) {
+        if (event.seq <= subscription.cursor) continue;
+        subscription.cursor = event.seq;
+        if (subscription.options.matches(event)) subscription.offer(event);
+      }
+      // A short page saw every committed event up to the head taken before it was read.
+      if (page.length < READ_PAGE) subscription.cursor = Math.max(subscription.cursor, head);
+      if (page.length < READ_PAGE && subscription.cursor >= feed.head) {
+        subscription.live = true;
+        return;
+      }
+      // History goes out at the client's pace.
+      if (subscription.queued > READ_PAGE) await subscription.idle();
+    }
+  }
+
+  async #feed(applicationId: string): Promise<Feed> {
+    const existing = this.#feeds.get(applicationId);
+    if (existing) return existing;
+    let opening = this.#opening.get(applicationId);
+    if (!opening) {
+      opening = this.#store.position(applicationId).then((position) => {
+        const feed: Feed = { applicationId, head: position.last, reading: false, again: false, subscriptions: new Set() };
+        this.#feeds.set(applicationId, feed);
+        this.#opening.delete(applicationId);
+        return feed;
+      });
+      opening.catch(() => this.#opening.delete(applicationId));
+      this.#opening.set(applicationId, opening);
+    }
+    return opening;
+  }
+
+  #leave(feed: Feed, subscription: Subscription): void {
+    feed.subscriptions.delete(subscription);
+    if (feed.subscriptions.size === 0 && !feed.reading && this.#feeds.get(feed.applicationId) === feed) this.#feeds.delete(feed.applicationId);
+  }
+
+  #poke(applicationId: string): void {
+    const feed = this.#feeds.get(applicationId);
+    if (feed) void this.#read(feed);
+  }
+
+  async #read(feed: Feed): Promise<void> {
+    if (feed.reading) {
+      feed.again = true;
+      return;
+    }
+    feed.reading = true;
+    try {
+      do {
+        feed.again = false;
+        for (;;) {
+          const page = await this.#store.readAfter(feed.applicationId, feed.head, READ_PAGE, NO_FILTER);
+          for (const event of page) {
+            feed.head = event.seq;
+            for (const subscription of feed.subscriptions) {
+              if (!subscription.live || event.seq <= subscription.cursor) continue;
+              subscription.cursor = event.seq;
+              if (subscription.options.matches(event)) subscription.offer(event);
+            }
+          }
+          if (page.length < READ_PAGE) break;
+        }
+      } while (feed.again);
+    } catch (error) {
+      this.#deps.log?.error({ err: error, applicationId: feed.applicationId }, 'could not read the event log; the next change retries');
+    } finally {
+      feed.reading = false;
+      if (feed.subscriptions.size === 0 && this.#feeds.get(feed.applicationId) === feed) this.#feeds.delete(feed.applicationId);
+    }
+  }
+
+  /** Waits until every feed has read what was committed so far (tests, shutdown). */
+  async settle(): Promise<void> {
+    await this.flush();
+    for (const feed of this.#feeds.values()) await this.#read(feed);
+    for (const feed of this.#feeds.values()) {
+      while (feed.reading) await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  // ---- background: keep-alive, retention ------------------------------------------------------
+
+  async start(timers: Timers | null): Promise<void> {
+    this.#timers = timers;
+    this.#armKeepAlive();
+    this.#armPrune();
+  }
+
+  #armKeepAlive(): void {
+    if (this.#timers === null) return;
+    this.#keepAliveTimer = this.#timers.set(() => {
+      void this.keepAlive().finally(() => this.#armKeepAlive());
+    }, KEEP_ALIVE_MS);
+  }
+
+  #armPrune(): void {
+    if (this.#timers === null) return;
+    this.#pruneTimer = this.#timers.set(() => {
+      void this.prune()
+        .catch((error: unknown) => this.#deps.log?.error({ err: error }, 'event retention failed; will retry'))
+        .finally(() => this.#armPrune());
+    }, PRUNE_INTERVAL_MS);
+  }
+
+  /** A keep-alive comment on every stream; streams whose principal lost its right to listen end. */
+  async keepAlive(): Promise<void> {
+    const checks: Array<Promise<void>> = [];
+    for (const feed of this.#feeds.values()) {
+      for (const subscription of feed.subscriptions) {
+        if (subscription.closed) continue;
+        subscription.options.sink.comment();
+        const check = subscription.options.stillAllowed;
+        if (check) {
+          checks.push(
+            check().then(
+              (reason) => (reason === null ? undefined : subscription.end(reason)),
+              () => undefined,
+            ),
+          );
+        }
+      }
+    }
+    await Promise.all(checks);
+  }
+
+  /** Removes the events older than each application's retention window. Returns how many. */
+  async prune(): Promise<number> {
+    const now = this.#deps.clock.now();
+    let removed = 0;
+    for (const applicationId of await this.#store.applicationsWithEvents()) {
+      const application = await this.#deps.applications.get(applicationId);
+      const retentionMs = (application?.settings.eventRetentionSeconds ?? 24 * 60 * 60) * 1000;
+      for (;;) {
+        const count = await this.#store.prune(applicationId, now - retentionMs, PRUNE_BATCH);
+        removed += count;
+        if (count < PRUNE_BATCH) break;
+      }
+    }
+    return removed;
+  }
+
+  /** Ends every stream (`closing` with reason `shutdown`), stops the timers, appends what is queued. */
+  async close(): Promise<void> {
+    const timers = this.#timers;
+    this.#timers = null;
+    if (timers !== null) {
+      if (this.#keepAliveTimer !== null) timers.clear(this.#keepAliveTimer);
+      if (this.#pruneTimer !== null) timers.clear(this.#pruneTimer);
+    }
+    for (const feed of [...this.#feeds.values()]) for (const subscription of [...feed.subscriptions]) subscription.end('shutdown');
+    this.#unsubscribeBus();
+    await this.flush();
+  }
+}

@@ -1,0 +1,111 @@
+// Persistence of the event log (SPEC §8). Appends run inside the caller's transaction; seq comes
+// from the application's EventSequence row, updated first-come by an upsert whose row lock is held
+// to the commit. So on PostgreSQL as on SQLite (one writer), an event with seq n is visible only
+// once every event before it is: a reader that has seen n may resume after n and miss nothing.
+import { Prisma, type Db, type DbTransaction } from '../../platform/db.ts';
+import type { EventType } from './types.ts';
+
+export interface EventDraft {
+  type: EventType;
+  /** The user the event is about; null for application-level events. */
+  userId: string | null;
+  data: Record<string, unknown>;
+}
+
+export interface LoggedEvent {
+  seq: number;
+  applicationId: string;
+  type: EventType;
+  userId: string | null;
+  occurredAtMs: number;
+  /** The event's wire JSON (SPEC §8), built once and shared by every stream and webhook. */
+  json: string;
+}
+
+interface EventRow {
+  seq: bigint | number;
+  type: string;
+  userId: string | null;
+  occurredAtMs: bigint | number;
+  data: string;
+}
+
+/** `{"id","type","applicationId","userId"?,"occurredAtMs","data"}`; `data` is already JSON text. */
+export function eventJson(seq: number, applicationId: string, type: string, userId: string | null, occurredAtMs: number, data: string): string {
+  const user = userId === null ? '' : `,"userId":${JSON.stringify(userId)}`;
+  return `{"id":"${seq}","type":${JSON.stringify(type)},"applicationId":${JSON.stringify(applicationId)}${user},"occurredAtMs":${occurredAtMs},"data":${data}}`;
+}
+
+function toEvent(applicationId: string, row: EventRow): LoggedEvent {
+  const seq = Number(row.seq);
+  const occurredAtMs = Number(row.occurredAtMs);
+  return { seq, applicationId, type: row.type as EventType, userId: row.userId, occurredAtMs, json: eventJson(seq, applicationId, row.type, row.userId, occurredAtMs, row.data) };
+}
+
+export interface EventFilter {
+  /** Only these types (null: every type). */
+  types: readonly string[] | null;
+  /** Only events about these users (null: any, including application-level events). */
+  userIds: readonly string[] | null;
+}
+
+export const NO_FILTER: EventFilter = { types: null, userIds: null };
+
+/** Appends `drafts` to the application's log inside `tx`; returns the seq of the last one. */
+export async function appendEvents(tx: DbTransaction | Db, applicationId: string, drafts: EventDraft[], occurredAtMs: number): Promise<number> {
+  if (drafts.length === 0) return 0;
+  const count = drafts.length;
+  const rows = await tx.$queryRaw<Array<{ last: bigint | number }>>`INSERT INTO "EventSequence" ("applicationId", "last") VALUES (${applicationId}, ${count})
+    ON CONFLICT ("applicationId") DO UPDATE SET "last" = "EventSequence"."last" + ${count} RETURNING "last"`;
+  const last = Number(rows[0]?.last);
+  const first = last - count + 1;
+  const values = drafts.map(
+    (draft, i) => Prisma.sql`(${applicationId}, ${first + i}, ${draft.type}, ${draft.userId}, ${occurredAtMs}, ${JSON.stringify(draft.data)})`,
+  );
+  await tx.$executeRaw`INSERT INTO "Event" ("applicationId", "seq", "type", "userId", "occurredAtMs", "data") VALUES ${Prisma.join(values)}`;
+  return last;
+}
+
+export function createEventsStore(db: Db) {
+  return {
+    /** Events after `after` in seq order, at most `limit`, narrowed by `filter`. */
+    async readAfter(applicationId: string, after: number, limit: number, filter: EventFilter = NO_FILTER): Promise<LoggedEvent[]> {
+      const types = filter.types === null ? Prisma.empty : Prisma.sql`AND "type" IN (${Prisma.join(filter.types)})`;
+      const users = filter.userIds === null ? Prisma.empty : Prisma.sql`AND "userId" IN (${Prisma.join(filter.userIds)})`;
+      const rows = await db.$queryRaw<EventRow[]>`SELECT "seq", "type", "userId", "occurredAtMs", "data" FROM "Event"
+        WHERE "applicationId" = ${applicationId} AND "seq" > ${after} ${types} ${users}
+        ORDER BY "seq" LIMIT ${limit}`;
+      return rows.map((row) => toEvent(applicationId, row));
+    },
+
+    /** The last seq handed out (every event up to it is committed), and the highest seq pruned. */
+    async position(applicationId: string): Promise<{ last: number; prunedThrough: number }> {
+      const row = await db.eventSequence.findUnique({ where: { applicationId } });
+      return { last: Number(row?.last ?? 0), prunedThrough: Number(row?.prunedThrough ?? 0) };
+    },
+
+    /**
+     * Removes, at most `batch` at a time, the events that occurred before `cutoffMs`; the pruned
+     * mark moves first, in the same transaction. Returns how many were removed.
+     */
+    async prune(applicationId: string, cutoffMs: number, batch: number): Promise<number> {
+      return db.$transaction(async (tx) => {
+        const rows = await tx.$queryRaw<Array<{ seq: bigint | number }>>`SELECT "seq" FROM "Event"
+          WHERE "applicationId" = ${applicationId} AND "occurredAtMs" < ${cutoffMs} ORDER BY "seq" LIMIT ${batch}`;
+        const through = rows.at(-1);
+        if (through === undefined) return 0;
+        const seq = Number(through.seq);
+        await tx.$executeRaw`UPDATE "EventSequence" SET "prunedThrough" = ${seq} WHERE "applicationId" = ${applicationId} AND "prunedThrough" < ${seq}`;
+        return tx.$executeRaw`DELETE FROM "Event" WHERE "applicationId" = ${applicationId} AND "seq" <= ${seq}`;
+      });
+    },
+
+    /** Applications that have events (the pruner's work list). */
+    async applicationsWithEvents(): Promise<string[]> {
+      const rows = await db.eventSequence.findMany({ select: { applicationId: true } });
+      return rows.map((row) => row.applicationId);
+    },
+  };
+}
+
+export type EventsStore = ReturnType<typeof createEventsStore>;
