@@ -206,7 +206,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   const applications = new ApplicationsService({ store: createApplicationsStore(db), masterKey: config.masterKey, clock, log: app.log });
   const bus = options.bus ?? new MemoryBus((error, topic) => app.log.error({ err: error, topic }, 'a bus subscriber failed'));
-  const events = new EventsService({ db, clock, bus, applications, log: app.log });
+  const events = new EventsService({ db, provider: config.databaseProvider, clock, bus, applications, log: app.log });
   const users = new UsersService({ db, clock, events, log: app.log });
   const profiles = new ProfilesService({ db, clock, users, events });
   // Tokens carry no exp: expiry and revocation are server state. Keys per kid come from TokenSigner.
@@ -229,7 +229,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
   const presence = new PresenceService({ clock, kv, bus, store: createPresenceStore(db, config.databaseProvider), users, applications, events, log: app.log });
   const routes: RegisteredRoute[] = [];
-  const webhooks = new WebhookDispatcher({ db, clock, bus, masterKey: config.masterKey, log: app.log, ...(options.webhookSender ? { sender: options.webhookSender } : {}) });
+  const webhooks = new WebhookDispatcher({ db, provider: config.databaseProvider, clock, bus, masterKey: config.masterKey, log: app.log, ...(options.webhookSender ? { sender: options.webhookSender } : {}) });
   app.decorate('locus', { config, routes, db, clock, kv, bus, applications, users, profiles, tokens, presence, events, webhooks });
   // Reference-type decorators must start as null (Fastify 5); the hooks below fill them per request.
   app.decorateRequest('principal', null as never);

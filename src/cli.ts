@@ -198,7 +198,7 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
     await withService(config, async (service) => {
       const db = await createDb(config);
       try {
-        const admin = new WebhooksAdmin({ db, masterKey: config.masterKey, clock: systemClock, applicationExists: async (id) => (await service.get(id)) !== null });
+        const admin = new WebhooksAdmin({ db, provider: config.databaseProvider, masterKey: config.masterKey, clock: systemClock, applicationExists: async (id) => (await service.get(id)) !== null });
         if (command === 'add') {
           const created = await admin.add(applicationId, target, types);
           print(

@@ -14,3 +14,28 @@ export const realTimers: Timers = {
   },
   clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
+
+/**
+ * Runs `task` every `ms` (counted from the end of the previous run, so runs never overlap) until
+ * the returned stop() is called; a failing run is reported to `onError` and the loop goes on.
+ */
+export function repeat(timers: Timers, ms: number, task: () => Promise<unknown>, onError: (error: unknown) => void): { stop(): void } {
+  let stopped = false;
+  let handle: unknown = null;
+  const arm = () => {
+    handle = timers.set(() => {
+      task()
+        .catch(onError)
+        .finally(() => {
+          if (!stopped) arm();
+        });
+    }, ms);
+  };
+  arm();
+  return {
+    stop() {
+      stopped = true;
+      timers.clear(handle);
+    },
+  };
+}

@@ -169,6 +169,13 @@ t.test('the types filter, and bad stream parameters', async (t) => {
   await stream.untilCount(2);
   t.same(types(stream.received), ['presence', 'user.deleted']);
 
+  // Resuming with a filter when the log ends with events the filter skips: the stream still goes live.
+  const resumed = await test.appStream('types=user.screenname&lastEventId=0');
+  await resumed.untilCount(1);
+  await test.signed('POST', '/v1/users', { body: json({ userId: 'user-0002', screenName: { screenName: 'Two' } }) });
+  await test.signed('PUT', '/v1/users/user-0002/screenname', { body: json({ screenName: 'live' }) });
+  t.same((await resumed.untilCount(2)).map((m) => m.data.data?.screenName), ['skipped', 'live']);
+
   const bad = async (query: string, headers: Record<string, string> = {}) => {
     const response = await test.app.inject({ method: 'GET', url: `/v1/events${query}`, headers: { ...test.signedHeaders('GET', '/v1/events'), ...headers } });
     return { status: response.statusCode, code: response.json().errorCode, field: response.json().diagnostics?.field };
@@ -306,4 +313,15 @@ t.test('a consumer that falls too far behind is closed with a reason; the others
   t.ok(stalled.closed, 'the stalled one was closed');
   t.same(stalled.controls, [['closing', { reason: 'too_far_behind', lastEventId: null }]]);
   t.equal(events.subscriptions, 1);
+});
+
+t.test('a graceful stop ends every stream with a closing message, and waits for none of them', async (t) => {
+  const test = await setup(t, ['user-0001']);
+  const stream = await test.appStream();
+  await test.signed('PUT', '/v1/users/user-0001/screenname', { body: json({ screenName: 'last' }) });
+  await stream.untilCount(1);
+  await test.app.close();
+  await stream.ended;
+  t.same(types(stream.received), ['user.screenname', 'closing']);
+  t.same(stream.received[1]?.data, { reason: 'shutdown', lastEventId: stream.received[0]?.lastEventId });
 });

@@ -15,7 +15,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Bus } from '../../platform/bus.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { Db } from '../../platform/db.ts';
-import type { Timers } from '../../platform/timers.ts';
+import { repeat, type Timers } from '../../platform/timers.ts';
 import { ApiError } from '../../errors.ts';
 import type { ApplicationsService } from '../applications/service.ts';
 import { appendEvents, createEventsStore, NO_FILTER, type EventDraft, type EventFilter, type EventsStore, type LoggedEvent } from './store.ts';
@@ -170,6 +170,7 @@ export interface EventRecorder {
 
 export interface EventsServiceDeps {
   db: Db;
+  provider: 'sqlite' | 'postgresql';
   clock: Clock;
   bus: Bus;
   applications: ApplicationsService;
@@ -187,12 +188,11 @@ export class EventsService implements EventRecorder {
   #appending: Promise<void> = Promise.resolve();
   #appendScheduled = false;
   #timers: Timers | null = null;
-  #keepAliveTimer: unknown = null;
-  #pruneTimer: unknown = null;
+  #loops: Array<{ stop(): void }> = [];
 
   constructor(deps: EventsServiceDeps) {
     this.#deps = deps;
-    this.#store = createEventsStore(deps.db);
+    this.#store = createEventsStore(deps.db, deps.provider);
     this.#unsubscribeBus = deps.bus.subscribe(EVENTS_TOPIC, (message) => {
       const applicationId = (message as { applicationId?: unknown }).applicationId;
       if (typeof applicationId === 'string') this.#poke(applicationId);
@@ -260,9 +260,7 @@ export class EventsService implements EventRecorder {
       byApplication.set(applicationId, drafts);
     }
     try {
-      await this.#deps.db.$transaction(async (tx) => {
-        for (const [applicationId, drafts] of byApplication) await this.append(tx, applicationId, drafts);
-      });
+      await this.#store.appendBatch(byApplication, this.#deps.clock.now());
     } catch (error) {
       // Kept, in order, ahead of anything queued since: the next commit retries them.
       this.#pending = [...batch.map((entry) => ({ ...entry, resolve: noop, reject: noop })), ...this.#pending];
@@ -290,8 +288,11 @@ export class EventsService implements EventRecorder {
   async subscribe(options: SubscribeOptions): Promise<{ close: () => void; closed: Promise<void> }> {
     const subscription = new Subscription(options);
     const closed = new Promise<void>((resolve) => subscription.onClose(resolve));
-    const feed = await this.#feed(options.applicationId);
-    subscription.onClose(() => this.#leave(feed, subscription));
+    let feed = await this.#feed(options.applicationId);
+    // The last stream of a feed may have left (dropping it) while this one waited: take the current one.
+    while (this.#feeds.get(options.applicationId) !== feed) feed = await this.#feed(options.applicationId);
+    const joined = feed;
+    subscription.onClose(() => this.#leave(joined, subscription));
     feed.subscriptions.add(subscription);
     if (options.after === null) {
       subscription.cursor = feed.head;
@@ -401,24 +402,11 @@ export class EventsService implements EventRecorder {
 
   async start(timers: Timers | null): Promise<void> {
     this.#timers = timers;
-    this.#armKeepAlive();
-    this.#armPrune();
-  }
-
-  #armKeepAlive(): void {
-    if (this.#timers === null) return;
-    this.#keepAliveTimer = this.#timers.set(() => {
-      void this.keepAlive().finally(() => this.#armKeepAlive());
-    }, KEEP_ALIVE_MS);
-  }
-
-  #armPrune(): void {
-    if (this.#timers === null) return;
-    this.#pruneTimer = this.#timers.set(() => {
-      void this.prune()
-        .catch((error: unknown) => this.#deps.log?.error({ err: error }, 'event retention failed; will retry'))
-        .finally(() => this.#armPrune());
-    }, PRUNE_INTERVAL_MS);
+    if (timers === null) return;
+    this.#loops = [
+      repeat(timers, KEEP_ALIVE_MS, () => this.keepAlive(), (error) => this.#deps.log?.error({ err: error }, 'event keep-alive failed')),
+      repeat(timers, PRUNE_INTERVAL_MS, () => this.prune(), (error) => this.#deps.log?.error({ err: error }, 'event retention failed; will retry')),
+    ];
   }
 
   /** A keep-alive comment on every stream; streams whose principal lost its right to listen end. */
@@ -460,12 +448,9 @@ export class EventsService implements EventRecorder {
 
   /** Ends every stream (`closing` with reason `shutdown`), stops the timers, appends what is queued. */
   async close(): Promise<void> {
-    const timers = this.#timers;
     this.#timers = null;
-    if (timers !== null) {
-      if (this.#keepAliveTimer !== null) timers.clear(this.#keepAliveTimer);
-      if (this.#pruneTimer !== null) timers.clear(this.#pruneTimer);
-    }
+    for (const loop of this.#loops) loop.stop();
+    this.#loops = [];
     for (const feed of [...this.#feeds.values()]) for (const subscription of [...feed.subscriptions]) subscription.end('shutdown');
     this.#unsubscribeBus();
     await this.flush();

@@ -97,7 +97,7 @@ export function createUsersStore(db: Db, events: EventRecorder) {
             screenName: user.screenName,
             createdAt: now,
             updatedAt: now,
-          locators: { create: user.locators.map((l, position) => ({ ...l, position, applicationId: user.applicationId, createdAt: now })) },
+            locators: { create: user.locators.map((l, position) => ({ ...l, position, applicationId: user.applicationId, createdAt: now })) },
           },
           include: WITH_LOCATORS,
         });

@@ -18,7 +18,7 @@ import type { Clock } from '../../platform/clock.ts';
 import { deriveKey, open, seal } from '../../platform/crypto.ts';
 import type { Db } from '../../platform/db.ts';
 import { domainId } from '../../platform/ids.ts';
-import type { Timers } from '../../platform/timers.ts';
+import { repeat, type Timers } from '../../platform/timers.ts';
 import { EVENTS_TOPIC } from '../events/service.ts';
 import { createEventsStore, type EventsStore, type LoggedEvent } from '../events/store.ts';
 import { EVENT_TYPES, isEventType } from '../events/types.ts';
@@ -95,9 +95,9 @@ export class WebhooksAdmin {
   readonly #events: EventsStore;
   readonly #key: Buffer;
 
-  constructor(private readonly deps: { db: Db; masterKey: Buffer; clock: Clock; applicationExists(id: string): Promise<boolean> }) {
+  constructor(private readonly deps: { db: Db; provider: 'sqlite' | 'postgresql'; masterKey: Buffer; clock: Clock; applicationExists(id: string): Promise<boolean> }) {
     this.#store = createWebhooksStore(deps.db);
-    this.#events = createEventsStore(deps.db);
+    this.#events = createEventsStore(deps.db, deps.provider);
     this.#key = deriveKey(deps.masterKey, SECRET_PURPOSE);
   }
 
@@ -185,6 +185,7 @@ interface Endpoint {
 
 export interface WebhookDispatcherDeps {
   db: Db;
+  provider: 'sqlite' | 'postgresql';
   clock: Clock;
   bus: Bus;
   masterKey: Buffer;
@@ -207,13 +208,13 @@ export class WebhookDispatcher {
   #timers: Timers | null = null;
   #retryTimer: unknown = null;
   #retryTimerAt = Number.POSITIVE_INFINITY;
-  #reloadTimer: unknown = null;
+  #reloading: { stop(): void } | null = null;
   readonly #inFlight = new Set<Promise<void>>();
 
   constructor(deps: WebhookDispatcherDeps) {
     this.#deps = deps;
     this.#store = createWebhooksStore(deps.db);
-    this.#events = createEventsStore(deps.db);
+    this.#events = createEventsStore(deps.db, deps.provider);
     this.#key = deriveKey(deps.masterKey, SECRET_PURPOSE);
     if (deps.sender) {
       this.#send = deps.sender;
@@ -238,16 +239,7 @@ export class WebhookDispatcher {
   async start(timers: Timers | null): Promise<void> {
     this.#timers = timers;
     await this.reload();
-    this.#armReload();
-  }
-
-  #armReload(): void {
-    if (this.#timers === null) return;
-    this.#reloadTimer = this.#timers.set(() => {
-      void this.reload()
-        .catch((error: unknown) => this.#deps.log?.warn({ err: error }, 'could not reload webhooks'))
-        .finally(() => this.#armReload());
-    }, WEBHOOKS_RELOAD_MS);
+    if (timers !== null) this.#reloading = repeat(timers, WEBHOOKS_RELOAD_MS, () => this.reload(), (error) => this.#deps.log?.warn({ err: error }, 'could not reload webhooks'));
   }
 
   /** Picks up endpoints added or removed (by the CLI) and starts delivering to new ones. */
@@ -461,10 +453,8 @@ export class WebhookDispatcher {
   async close(): Promise<void> {
     const timers = this.#timers;
     this.#timers = null;
-    if (timers !== null) {
-      if (this.#retryTimer !== null) timers.clear(this.#retryTimer);
-      if (this.#reloadTimer !== null) timers.clear(this.#reloadTimer);
-    }
+    if (timers !== null && this.#retryTimer !== null) timers.clear(this.#retryTimer);
+    this.#reloading?.stop();
     this.#unsubscribe();
     await this.settle();
     for (const endpoint of this.#endpoints.values()) endpoint.removed = true;
