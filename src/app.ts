@@ -207,7 +207,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const applications = new ApplicationsService({ store: createApplicationsStore(db), masterKey: config.masterKey, clock, log: app.log });
   const bus = options.bus ?? new MemoryBus((error, topic) => app.log.error({ err: error, topic }, 'a bus subscriber failed'));
   const events = new EventsService({ db, provider: config.databaseProvider, clock, bus, applications, log: app.log });
-  const users = new UsersService({ db, clock, events, log: app.log });
+  const users = new UsersService({ db, clock, events, bus, log: app.log });
   const profiles = new ProfilesService({ db, clock, users, events });
   // Tokens carry no exp: expiry and revocation are server state. Keys per kid come from TokenSigner.
   await app.register(fastifyJwt, {
@@ -223,6 +223,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     applications,
     users,
     events,
+    bus,
     hasher: options.passwordHasher ?? argon2idHasher,
     publicUrl: config.publicUrl,
     log: app.log,

@@ -1,5 +1,7 @@
-// The `bus` seam: messages to every subscriber of a topic (presence transitions now; events and
-// cache invalidation later). In-process in the embedded mode; Redis pub/sub comes with scale-out.
+// The `bus` seam: messages to every subscriber of a topic (presence transitions, event-log pokes,
+// cache invalidation). In-process in the embedded mode; Redis pub/sub (redis.ts) across instances.
+import { randomUUID } from 'node:crypto';
+
 export type BusHandler = (message: unknown) => void;
 
 export interface Bus {
@@ -43,4 +45,18 @@ export class MemoryBus implements Bus {
   async close(): Promise<void> {
     this.#handlers.clear();
   }
+}
+
+/**
+ * For state every instance caches (token states, known users): returns a function that tells the
+ * other instances sharing the bus about a change, which `onRemote` then applies there. The caller
+ * applies it locally itself, before answering; its own message comes back to it and is skipped.
+ */
+export function broadcaster<T>(bus: Bus, topic: string, onRemote: (message: T) => void): (message: T) => void {
+  const origin = randomUUID();
+  bus.subscribe(topic, (raw) => {
+    const envelope = raw as { origin?: unknown; body?: unknown };
+    if (envelope.origin !== origin) onRemote(envelope.body as T);
+  });
+  return (body) => bus.publish(topic, { origin, body });
 }

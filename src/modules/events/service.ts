@@ -64,7 +64,7 @@ export interface SubscribeOptions {
   matches(event: LoggedEvent): boolean;
   /** After an event was written: true closes the stream (a user stream's own token.revoked). */
   endsWith?(event: LoggedEvent): boolean;
-  /** Checked at each keep-alive: false closes the stream with this reason (an expired token). */
+  /** Checked at each keep-alive: a reason (an expired token) closes the stream with it; null keeps it. */
   stillAllowed?(): Promise<string | null>;
   sink: EventSink;
 }
@@ -78,12 +78,10 @@ class Subscription {
   readonly #queue: LoggedEvent[] = [];
   #writing = false;
   #onClose: Array<() => void> = [];
+  /** Waiting for the queue to be written out (a resuming stream's history reader). */
+  #idleWaiters: Array<() => void> = [];
 
   constructor(readonly options: SubscribeOptions) {}
-
-  get applicationId(): string {
-    return this.options.applicationId;
-  }
 
   onClose(callback: () => void): void {
     this.#onClose.push(callback);
@@ -116,6 +114,7 @@ class Subscription {
       this.#finish();
     } finally {
       this.#writing = false;
+      for (const wake of this.#idleWaiters.splice(0)) wake();
     }
   }
 
@@ -123,8 +122,10 @@ class Subscription {
     return this.#queue.length;
   }
 
+  /** Resolves once everything queued has been written (or the stream closed). */
   async idle(): Promise<void> {
-    while (this.#writing && !this.closed) await new Promise((resolve) => setImmediate(resolve));
+    if (!this.#writing || this.closed) return;
+    await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
   }
 
   /** Closes with a `closing` message naming the reason and where to resume. */
@@ -146,6 +147,7 @@ class Subscription {
     const callbacks = this.#onClose;
     this.#onClose = [];
     for (const callback of callbacks) callback();
+    for (const wake of this.#idleWaiters.splice(0)) wake();
   }
 
   disconnected(): void {

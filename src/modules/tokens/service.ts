@@ -20,6 +20,7 @@ import type { Locator } from '../users/locators.ts';
 import type { PasswordHasher } from './passwords.ts';
 import { kidNumber, type TokenSigner } from './signing.ts';
 import type { EventRecorder } from '../events/service.ts';
+import { broadcaster, type Bus } from '../../platform/bus.ts';
 import { createTokensStore, SessionLimitReached, type TokenRow, type TokensStore } from './store.ts';
 
 /** 22 alphanumerics: log2(62^22) ≈ 131 bits. */
@@ -96,6 +97,8 @@ export function hashLogoutToken(logoutToken: string): string {
   return createHash('sha256').update(logoutToken, 'utf8').digest('hex');
 }
 
+export const TOKENS_EVICTED_TOPIC = 'tokens.evicted';
+
 export interface TokensServiceDeps {
   db: Db;
   clock: Clock;
@@ -104,6 +107,7 @@ export interface TokensServiceDeps {
   applications: ApplicationsService;
   users: UsersService;
   events: EventRecorder;
+  bus: Bus;
   hasher: PasswordHasher;
   publicUrl: string;
   log?: FastifyBaseLogger;
@@ -118,9 +122,12 @@ export class TokensService {
   #maxKid = 0;
   #kidCheckedAt = -Infinity;
   readonly #pendingWrites = new Set<Promise<void>>();
+  /** Tells the other instances to drop tokens this one changed (revoked, extended). */
+  readonly #announceEviction: (tokenIds: string[]) => void;
 
   constructor(deps: TokensServiceDeps) {
     this.#deps = deps;
+    this.#announceEviction = broadcaster<string[]>(deps.bus, TOKENS_EVICTED_TOPIC, (tokenIds) => this.#evictLocally(tokenIds));
     this.#store = createTokensStore(deps.db, deps.events);
     // Deleting a user revokes its tokens in the deletion's transaction; the cache forgets them after.
     deps.users.onDelete(async (tx, user) => {
@@ -221,7 +228,14 @@ export class TokensService {
     return state !== null && state.revokedAt === null && this.#deps.clock.now() < state.expiresAt;
   }
 
+  /** Drops changed tokens here, and on every other instance sharing the bus. */
   #evict(tokenIds: Iterable<string>): void {
+    const ids = [...tokenIds];
+    this.#evictLocally(ids);
+    if (ids.length > 0) this.#announceEviction(ids);
+  }
+
+  #evictLocally(tokenIds: Iterable<string>): void {
     this.#generation += 1;
     for (const id of tokenIds) this.#cache.delete(id);
   }

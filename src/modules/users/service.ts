@@ -9,6 +9,7 @@ import { uniqueViolationFields } from '../../platform/db.ts';
 import { domainId } from '../../platform/ids.ts';
 import type { StoredUser } from '../../wire/users.ts';
 import type { EventRecorder } from '../events/service.ts';
+import { broadcaster, type Bus } from '../../platform/bus.ts';
 import type { Locator, LocatorInput } from './locators.ts';
 import { generateUserId } from './rules.ts';
 import { createUsersStore, type DeletedUserRow, type UsersStore } from './store.ts';
@@ -55,6 +56,8 @@ function locatorsTaken(locators: string[]): ApiError {
   return new ApiError('duplicate_entity', 'A locator already belongs to a user of this application', { entityType: 'userLocator', locators });
 }
 
+export const USERS_DELETED_TOPIC = 'users.deleted';
+
 /** Users known to exist, per process (the sudo check and presence reads skip the database). */
 export const MAX_KNOWN_USERS = 100_000;
 
@@ -70,8 +73,12 @@ export class UsersService {
   /** Bumped by every deletion: an existence answer read across one is not remembered. */
   private deletions = 0;
 
-  constructor(private readonly deps: { db: Db; clock: Clock; events: EventRecorder; log?: { error(obj: unknown, msg: string): void } }) {
+  /** Tells the other instances sharing the bus that a user was deleted (they drop what they cached). */
+  private readonly announceDeletion: (user: DeletedUserRow) => void;
+
+  constructor(private readonly deps: { db: Db; clock: Clock; events: EventRecorder; bus: Bus; log?: { error(obj: unknown, msg: string): void } }) {
     this.store = createUsersStore(deps.db, deps.events);
+    this.announceDeletion = broadcaster<DeletedUserRow>(deps.bus, USERS_DELETED_TOPIC, (user) => void this.forget(user));
   }
 
   /** Registers clean-up that must commit or roll back with the user's deletion. */
@@ -218,12 +225,20 @@ export class UsersService {
     this.known.delete(`${applicationId}:${userId}`);
     if (!found || deleted === null) throw userNotFound(userId);
     this.deps.events.committed(applicationId);
+    this.announceDeletion(deleted);
+    await this.forget(deleted);
+  }
+
+  /** Drops what this instance holds about a deleted user (its own deletions, and other instances'). */
+  private async forget(user: DeletedUserRow): Promise<void> {
+    this.deletions += 1;
+    this.known.delete(`${user.applicationId}:${user.userId}`);
     for (const listener of this.deletedListeners) {
       try {
-        await listener(deleted);
+        await listener(user);
       } catch (error) {
         // The deletion is committed; a failing listener must not turn it into an error response.
-        this.deps.log?.error({ err: error, userId }, 'a user-deleted listener failed');
+        this.deps.log?.error({ err: error, userId: user.userId }, 'a user-deleted listener failed');
       }
     }
   }
