@@ -34,6 +34,9 @@ import { PresenceService, realTimers, type Timers } from './modules/presence/ser
 import { createPresenceStore } from './modules/presence/store.ts';
 import { presenceRoutes } from './modules/presence/routes.ts';
 import { MemoryBus, type Bus } from './platform/bus.ts';
+import type { Redis } from 'ioredis';
+import { RedisBus, RedisKv } from './platform/redis.ts';
+import { RedisTransitionQueue } from './modules/presence/queue.ts';
 import { fastifySSE } from '@fastify/sse';
 import { EventsService } from './modules/events/service.ts';
 import { eventRoutes } from './modules/events/routes.ts';
@@ -121,6 +124,12 @@ export interface BuildOptions {
   webhookSender?: WebhookSender;
   /** In-process by default; tests pass one to subscribe before the app starts. */
   bus?: Bus;
+  /**
+   * Shared state for several instances: kv, bus and the presence transition queue on this Redis
+   * (`subscriber`: a connection of its own for pub/sub), keys under `prefix`. The connections
+   * stay the caller's to close. `kv` and `bus`, when given, take precedence.
+   */
+  redis?: { client: Redis; subscriber: Redis; prefix: string };
 }
 
 const EMPTY_BODY = Buffer.alloc(0);
@@ -186,7 +195,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const clock = options.clock ?? systemClock;
   const migration = await migrate(config);
   const db = await createDb(config);
-  const kv = options.kv ?? new MemoryKv(clock);
+  const redis = options.redis;
+  const kv = options.kv ?? (redis ? new RedisKv(redis.client, clock, { prefix: redis.prefix }) : new MemoryKv(clock));
 
   const app = Fastify({
     logger: options.logger ?? loggerOptions(config, options.logStream),
@@ -205,7 +215,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   if (migration.modified.length > 0) app.log.warn({ migrations: migration.modified }, 'migration files changed after they were applied');
 
   const applications = new ApplicationsService({ store: createApplicationsStore(db), masterKey: config.masterKey, clock, log: app.log });
-  const bus = options.bus ?? new MemoryBus((error, topic) => app.log.error({ err: error, topic }, 'a bus subscriber failed'));
+  const onBusError = (error: unknown, topic: string) => app.log.error({ err: error, topic }, 'a bus subscriber failed');
+  const bus = options.bus ?? (redis ? new RedisBus(redis.client, redis.subscriber, { prefix: redis.prefix, onError: onBusError }) : new MemoryBus(onBusError));
   const events = new EventsService({ db, provider: config.databaseProvider, clock, bus, applications, log: app.log });
   const users = new UsersService({ db, clock, events, bus, log: app.log });
   const profiles = new ProfilesService({ db, clock, users, events });
@@ -228,7 +239,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     publicUrl: config.publicUrl,
     log: app.log,
   });
-  const presence = new PresenceService({ clock, kv, bus, store: createPresenceStore(db, config.databaseProvider), users, applications, events, log: app.log });
+  const presence = new PresenceService({ clock, kv, bus, store: createPresenceStore(db, config.databaseProvider), users, applications, events, log: app.log,
+    ...(redis ? { queue: new RedisTransitionQueue(redis.client, redis.prefix) } : {}),
+  });
   const routes: RegisteredRoute[] = [];
   const webhooks = new WebhookDispatcher({ db, provider: config.databaseProvider, clock, bus, masterKey: config.masterKey, log: app.log, ...(options.webhookSender ? { sender: options.webhookSender } : {}) });
   app.decorate('locus', { config, routes, db, clock, kv, bus, applications, users, profiles, tokens, presence, events, webhooks });

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import t, { type Test } from 'tap';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
-import { connectRedis, RedisBus, RedisKv } from '../../src/platform/redis.ts';
+import { connectRedis } from '../../src/platform/redis.ts';
 import { buildTestApp, type TestApp } from '../helpers/app.ts';
 import { ManualClock } from '../helpers/clock.ts';
 import { StreamClient } from '../helpers/sse.ts';
@@ -12,16 +12,17 @@ import { StreamClient } from '../helpers/sse.ts';
 const REDIS_URL = process.env.LOCUS_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const json = (value: unknown) => JSON.stringify(value);
 
-/** kv and bus on Redis under one prefix per test; every connection closed and every key removed after. */
-function redisSeams(t: Test, prefix: string, clock: { now(): number }) {
-  const connections = [connectRedis(REDIS_URL), connectRedis(REDIS_URL)];
+/** Connections for one instance, under one prefix per test; closed, and the prefix's keys removed, after. */
+function redisFor(t: Test, prefix: string) {
+  const client = connectRedis(REDIS_URL);
+  const subscriber = connectRedis(REDIS_URL);
   t.teardown(async () => {
-    const keys = await (connections[0] as ReturnType<typeof connectRedis>).keys(`${prefix}:*`);
-    if (keys.length > 0) await (connections[0] as ReturnType<typeof connectRedis>).del(...keys);
-    for (const connection of connections) connection.disconnect();
+    const keys = await client.keys(`${prefix}:*`);
+    if (keys.length > 0) await client.del(...keys);
+    client.disconnect();
+    subscriber.disconnect();
   });
-  const [commands, subscriber] = connections as [ReturnType<typeof connectRedis>, ReturnType<typeof connectRedis>];
-  return { kv: new RedisKv(commands, clock, { prefix }), bus: new RedisBus(commands, subscriber, { prefix }) };
+  return { client, subscriber, prefix };
 }
 
 interface Pair {
@@ -33,8 +34,8 @@ interface Pair {
 async function twoInstances(t: Test): Promise<Pair> {
   const prefix = `locus-test-${randomUUID()}`;
   const clock = new ManualClock();
-  const a = await buildTestApp(t, { clock, presenceTimers: false, ...redisSeams(t, prefix, clock) });
-  const b = await buildApp(a.database.config, { logger: false, watchApplications: false, presenceTimers: false, eventTimers: false, clock, ...redisSeams(t, prefix, clock) });
+  const a = await buildTestApp(t, { clock, presenceTimers: false, redis: redisFor(t, prefix) });
+  const b = await buildApp(a.database.config, { logger: false, watchApplications: false, presenceTimers: false, eventTimers: false, clock, redis: redisFor(t, prefix) });
   t.teardown(() => b.close());
   const address = await b.listen({ host: '127.0.0.1', port: 0 });
   for (const userId of ['user-0001', 'user-0002']) {
@@ -94,4 +95,44 @@ t.test('a user deleted on one instance is gone for sudo requests on the other', 
   t.equal((await asSudo()).statusCode, 200, 'B knows user-0002 (and remembers it exists)');
   t.equal((await a.signed('DELETE', '/v1/users/user-0002')).statusCode, 200);
   t.equal(await settlesTo(async () => (await asSudo()).statusCode, 401), 401, 'B no longer accepts it as a sudo user');
+});
+
+const chain = { type: 'mitter.up.Online', timeToLive: 5, expiresTo: { type: 'mitter.up.Away', timeToLive: 0 } };
+
+/** The transition events in the log (each instance appends the transitions it fired). */
+async function transitionsLogged(pair: Pair): Promise<Array<{ userId: string | null; type: string }>> {
+  const rows = await pair.a.app.locus.db.event.findMany({ where: { type: 'presence' }, orderBy: { seq: 'asc' } });
+  return rows
+    .map((row) => ({ userId: row.userId, data: JSON.parse(row.data) as { presence: { type: string } | null; setTimeMs: number } }))
+    .filter((row) => row.data.presence?.type === 'mitter.up.Away')
+    .map((row) => ({ userId: row.userId, type: row.data.presence?.type ?? 'none' }));
+}
+
+t.test('a chained transition fires exactly once across instances, whichever set it', async (t) => {
+  const pair = await twoInstances(t);
+  const { a, b } = pair;
+  t.equal((await a.signed('POST', '/v1/users/user-0001/presence', { body: json(chain) })).statusCode, 200);
+  const sudoHeaders = { ...a.signedHeaders('POST', '/v1/users/me/presence', { body: json(chain) }), 'x-mitter-sudo-user-id': 'user-0002' };
+  t.equal((await b.inject({ method: 'POST', url: '/v1/users/me/presence', headers: sudoHeaders, payload: json(chain) })).statusCode, 200);
+  t.equal(await a.app.locus.presence.scheduled(), 2, 'one shared schedule');
+  a.clock.advance(5_000);
+  // Both instances run their due transitions at the same moment, several times over.
+  const fired = await Promise.all([a.app.locus.presence.runDue(), b.locus.presence.runDue(), a.app.locus.presence.runDue(), b.locus.presence.runDue()]);
+  t.equal(fired.reduce((sum, n) => sum + n, 0), 2, `each transition fired once (${fired.join(', ')})`);
+  await Promise.all([a.app.locus.events.flush(), b.locus.events.flush()]);
+  t.same((await transitionsLogged(pair)).map((row) => row.userId).sort(), ['user-0001', 'user-0002'], 'one event each in the log');
+  t.equal(await b.locus.presence.scheduled(), 0, 'Away is static: nothing left');
+});
+
+t.test('a transition scheduled by an instance that is gone fires on the other', async (t) => {
+  const pair = await twoInstances(t);
+  const { a, b } = pair;
+  t.equal((await a.signed('POST', '/v1/users/user-0001/presence', { body: json(chain) })).statusCode, 200);
+  await a.app.close();
+  a.clock.advance(5_000);
+  t.equal(await b.locus.presence.runDue(), 1, 'B fires what A scheduled');
+  await b.locus.events.flush();
+  t.same(await transitionsLogged(pair), [{ userId: 'user-0001', type: 'mitter.up.Away' }]);
+  const read = await b.inject({ method: 'GET', url: '/v1/users/user-0001/presence', headers: a.signedHeaders('GET', '/v1/users/user-0001/presence') });
+  t.equal(read.json()[0].presence.presence.type, 'mitter.up.Away');
 });

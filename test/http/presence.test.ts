@@ -177,7 +177,7 @@ t.test('transitions: each once and in order, on the due time, even when nobody r
       { userId: 'user-0001', cause: 'transition', type: 'mitter.up.Offline', setTimeMs: t0 + 30_000 },
     ],
   );
-  t.equal(test.app.locus.presence.scheduled, 0, 'a static link leaves nothing scheduled');
+  t.equal(await test.app.locus.presence.scheduled(), 0, 'a static link leaves nothing scheduled');
 
   test.events.length = 0;
   const t1 = test.clock.now();
@@ -197,7 +197,7 @@ t.test('a re-set cancels the pending transition; deleting the user removes its p
   await setPresence(test, 'user-0001', CHAIN);
   test.clock.advance(5_000);
   await setPresence(test, 'user-0001', online(0));
-  t.equal(test.app.locus.presence.scheduled, 0);
+  t.equal(await test.app.locus.presence.scheduled(), 0);
   test.events.length = 0;
   test.clock.advance(60_000);
   t.equal(await test.app.locus.presence.runDue(), 0, 'the cancelled transition never fires');
@@ -206,7 +206,7 @@ t.test('a re-set cancels the pending transition; deleting the user removes its p
   await test.app.locus.presence.flush();
   t.ok(await test.app.locus.db.userPresence.findUnique({ where: { applicationId_userId: { applicationId: test.credentials.applicationId, userId: 'user-0002' } } }));
   t.equal((await test.signed('DELETE', '/v1/users/user-0002')).statusCode, 200);
-  t.equal(test.app.locus.presence.scheduled, 0, 'unscheduled');
+  t.equal(await test.app.locus.presence.scheduled(), 0, 'unscheduled');
   test.clock.advance(10_000);
   t.equal(await test.app.locus.presence.runDue(), 0);
   t.equal(await test.app.locus.kv.get(`presence:${test.credentials.applicationId}:user-0002`), null, 'gone from kv');
@@ -269,7 +269,7 @@ t.test('restart: state persists, the schedule resumes mid-chain, missed transiti
   // Back before the first transition: nothing missed; the schedule resumes.
   const second = await reopen();
   t.same(second.events, [], 'nothing was missed');
-  t.equal(second.app.locus.presence.scheduled, 2);
+  t.equal(await second.app.locus.presence.scheduled(), 2);
   const applicationId = first.credentials.applicationId;
   t.same((await second.app.locus.presence.read(applicationId, ['user-0001', 'user-0003'])).map((r) => [r.presence?.type, r.setTimeMs]), [
     ['mitter.up.Online', t0],
@@ -291,7 +291,7 @@ t.test('restart: state persists, the schedule resumes mid-chain, missed transiti
     ['user-0001', 'mitter.up.Offline', t0 + 30_000],
     ['user-0002', 'mitter.up.Offline', t0 + 30_000],
   ]);
-  t.equal(third.app.locus.presence.scheduled, 0);
+  t.equal(await third.app.locus.presence.scheduled(), 0);
   await third.app.close();
   const fourth = await reopen();
   t.same(fourth.events, [], 'and never again');
@@ -310,7 +310,7 @@ t.test('a process that dies before its first batch: the transitions it never pub
 
   const { app: next, events } = await restartOn(t, database, clock);
   t.same(events.map((e) => [e.userId, e.presence?.type, e.setTimeMs]), [['user-0001', 'mitter.up.Away', t0 + 10_000]]);
-  t.equal(next.locus.presence.scheduled, 1, 'and Offline is scheduled');
+  t.equal(await next.locus.presence.scheduled(), 1, 'and Offline is scheduled');
 });
 
 t.test('the timers: transitions publish within 1 s of their due time and sets reach the database, unasked', async (t) => {

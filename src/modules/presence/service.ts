@@ -19,7 +19,7 @@ import type { ApplicationsService } from '../applications/service.ts';
 import type { EventRecorder } from '../events/service.ts';
 import { usersNotFound, type UsersService } from '../users/service.ts';
 import { lastSeen, nextTransition, resolvePresence, type LastSeen, type PresenceLink } from './chain.ts';
-import { TransitionSchedule } from './schedule.ts';
+import { MemoryTransitionQueue, type TransitionQueue } from './queue.ts';
 import { toWirePresence } from '../../wire/presence.ts';
 import type { PresenceRow, PresenceStore } from './store.ts';
 
@@ -27,8 +27,6 @@ export { realTimers, type Timers };
 
 /** The longest a set presence waits before it is written to the database. */
 export const PERSIST_INTERVAL_MS = 500;
-/** The timer re-checks the schedule at least this often (a wall-clock jump cannot strand it). */
-const MAX_TIMER_DELAY_MS = 1_000;
 export const PRESENCE_TOPIC = 'presence';
 /** Decoded states kept for reads (each keyed by its kv text, so a changed value is never served). */
 const MAX_DECODED_STATES = 100_000;
@@ -70,6 +68,8 @@ export interface PresenceServiceDeps {
   users: UsersService;
   applications: ApplicationsService;
   events: EventRecorder;
+  /** Where pending transitions wait: in process by default, Redis when instances share them. */
+  queue?: TransitionQueue;
   log?: FastifyBaseLogger;
 }
 
@@ -93,7 +93,7 @@ export function encodeState(state: StoredPresence): string {
 
 export class PresenceService {
   readonly #deps: PresenceServiceDeps;
-  readonly #schedule = new TransitionSchedule();
+  readonly #schedule: TransitionQueue;
   /** Users whose state changed since the last batch (the latest value wins). */
   #dirty = new Map<string, PresenceRow>();
   /** Null while the timers are off (before start, after close, or when a test drives them). */
@@ -109,19 +109,20 @@ export class PresenceService {
 
   constructor(deps: PresenceServiceDeps) {
     this.#deps = deps;
+    this.#schedule = deps.queue ?? new MemoryTransitionQueue();
     this.#processedUntil = deps.clock.now();
     // The database row goes with the user row (foreign key, cascade); the rest goes here.
     deps.users.onDeleted(async (user) => {
       this.#dirty.delete(scheduleKey(user.applicationId, user.userId));
-      this.#schedule.delete(scheduleKey(user.applicationId, user.userId));
+      await this.#schedule.delete(scheduleKey(user.applicationId, user.userId));
       this.#decoded.delete(kvKey(user.applicationId, user.userId));
       await deps.kv.delete(kvKey(user.applicationId, user.userId));
     });
   }
 
   /** Pending transitions (for tests and the bench). */
-  get scheduled(): number {
-    return this.#schedule.size;
+  async scheduled(): Promise<number> {
+    return this.#schedule.size();
   }
 
   // ---- lifecycle ------------------------------------------------------------------------------
@@ -129,9 +130,17 @@ export class PresenceService {
   /**
    * Loads every stored presence into kv and the schedule, publishes the transitions that fell due
    * after the last checkpoint (while no process ran), then starts the timers (none: the caller
-   * runs runDue() and flush() itself).
+   * runs runDue() and flush() itself). On a queue shared by instances, only the first process to
+   * start loads: the others find the state and the schedule in place.
    */
   async start(timers: Timers | null = realTimers): Promise<void> {
+    if (await this.#schedule.claimLoad()) await this.#load();
+    this.#timers = timers;
+    this.#arm();
+    this.#armPersist();
+  }
+
+  async #load(): Promise<void> {
     const now = this.#deps.clock.now();
     const checkpoint = (await this.#deps.store.checkpoint()) ?? now;
     for await (const page of this.#deps.store.loadAll()) {
@@ -149,16 +158,13 @@ export class PresenceService {
           void this.#publish({ applicationId: row.applicationId, userId: row.userId, presence: active, setTimeMs: since, cause: 'transition' });
         }
         const next = nextTransition(active, since);
-        if (next !== null) this.#schedule.set(scheduleKey(row.applicationId, row.userId), next);
+        if (next !== null) await this.#schedule.set(scheduleKey(row.applicationId, row.userId), next);
       }
     }
     this.#processedUntil = now;
     // From here on every transition due up to now is published: record it, or a crash before the
     // first batch would forget what the catch-up above covered.
     await this.#deps.store.setCheckpoint(now);
-    this.#timers = timers;
-    this.#arm();
-    this.#armPersist();
   }
 
   #armPersist(): void {
@@ -197,8 +203,8 @@ export class PresenceService {
     await this.#deps.kv.set(key, state);
     const sKey = scheduleKey(applicationId, userId);
     const next = nextTransition(chain, now);
-    if (next === null) this.#schedule.delete(sKey);
-    else this.#schedule.set(sKey, next);
+    if (next === null) await this.#schedule.delete(sKey);
+    else await this.#schedule.set(sKey, next);
     this.#dirty.set(sKey, { applicationId, userId, state });
     const appended = this.#publish({ applicationId, userId, presence: chain, setTimeMs: now, cause: 'set' });
     if (next !== null) this.#arm();
@@ -258,36 +264,51 @@ export class PresenceService {
   // ---- transitions ----------------------------------------------------------------------------
 
   /**
-   * Publishes every transition due at or before now, each once and in due order (a chain that
-   * passed several links since the last run publishes each of them), and schedules the next ones.
+   * Publishes every transition due at or before now, each once (on a shared queue, by whichever
+   * instance claims it) and in order per user (a chain that passed several links since the last
+   * run publishes each of them), and schedules the next ones.
    */
   async runDue(): Promise<number> {
     const now = this.#deps.clock.now();
     let fired = 0;
-    for (let due = this.#schedule.popDue(now); due !== null; due = this.#schedule.popDue(now)) {
-      const { applicationId, userId } = splitScheduleKey(due.key);
-      const text = await this.#deps.kv.get(kvKey(applicationId, userId));
-      // A set or a deletion during the await above has rescheduled or removed this user.
-      if (text === null || this.#schedule.has(due.key)) continue;
-      const state = decodeState(text);
-      const { active, since } = resolvePresence(state.chain, state.setAt, due.dueAt);
-      if (since !== due.dueAt) continue; // a stale entry: the stored chain has no transition then
-      void this.#publish({ applicationId, userId, presence: active, setTimeMs: since, cause: 'transition' });
-      fired += 1;
-      this.#unrecorded += 1;
-      const next = nextTransition(active, since);
-      if (next !== null) this.#schedule.set(due.key, next);
+    for (let batch = await this.#schedule.claimDue(now); batch.length > 0; batch = await this.#schedule.claimDue(now)) {
+      for (const due of batch) {
+        const { applicationId, userId } = splitScheduleKey(due.key);
+        const text = await this.#deps.kv.get(kvKey(applicationId, userId));
+        // A set or a deletion meanwhile (here or on another instance) rescheduled or removed this user.
+        if (text === null || (await this.#schedule.has(due.key))) continue;
+        const state = decodeState(text);
+        const { active, since } = resolvePresence(state.chain, state.setAt, due.dueAt);
+        if (since !== due.dueAt) continue; // a stale entry: the stored chain has no transition then
+        void this.#publish({ applicationId, userId, presence: active, setTimeMs: since, cause: 'transition' });
+        fired += 1;
+        this.#unrecorded += 1;
+        const next = nextTransition(active, since);
+        // Only if absent: a presence set since the state was read owns the schedule now.
+        if (next !== null) await this.#schedule.set(due.key, next, true);
+      }
     }
     this.#processedUntil = Math.max(this.#processedUntil, now);
     return fired;
   }
 
   #arm(): void {
+    void this.#armAt().catch((error: unknown) => {
+      this.#deps.log?.error({ err: error }, 'could not read the transition schedule; retrying');
+      this.#armIn(this.#schedule.maxSleepMs);
+    });
+  }
+
+  async #armAt(): Promise<void> {
+    if (this.#timers === null) return;
+    const earliest = await this.#schedule.earliest();
+    this.#armIn(Math.max(0, Math.min((earliest ?? Number.POSITIVE_INFINITY) - this.#deps.clock.now(), this.#schedule.maxSleepMs)));
+  }
+
+  #armIn(delayMs: number): void {
     const timers = this.#timers;
     if (timers === null) return;
-    const now = this.#deps.clock.now();
-    const top = this.#schedule.peek();
-    const at = Math.min(top?.dueAt ?? Number.POSITIVE_INFINITY, now + MAX_TIMER_DELAY_MS);
+    const at = this.#deps.clock.now() + delayMs;
     if (this.#timer !== null && this.#timerAt <= at) return;
     if (this.#timer !== null) timers.clear(this.#timer);
     this.#timerAt = at;
@@ -297,7 +318,7 @@ export class PresenceService {
       this.runDue()
         .catch((error: unknown) => this.#deps.log?.error({ err: error }, 'presence transitions failed'))
         .finally(() => this.#arm());
-    }, Math.max(0, at - now));
+    }, delayMs);
   }
 
   /**
