@@ -35,7 +35,7 @@ import { createPresenceStore } from './modules/presence/store.ts';
 import { presenceRoutes } from './modules/presence/routes.ts';
 import { MemoryBus, type Bus } from './platform/bus.ts';
 import type { Redis } from 'ioredis';
-import { RedisBus, RedisKv } from './platform/redis.ts';
+import { RedisBus, RedisKv, RedisLease } from './platform/redis.ts';
 import { RedisTransitionQueue } from './modules/presence/queue.ts';
 import { fastifySSE } from '@fastify/sse';
 import { EventsService } from './modules/events/service.ts';
@@ -48,6 +48,8 @@ export const BODY_LIMIT_BYTES = 1024 * 1024;
 export const MAX_PATH_PARAM_LENGTH = 8_192;
 /** How often a server polls for application/key changes made by other processes (SPEC §10: ≤ 5 s). */
 export const APPLICATIONS_POLL_MS = 2_000;
+/** Webhook delivery moves to another instance this long after its instance stopped (renewed every 2 s). */
+export const WEBHOOK_LEASE_MS = 10_000;
 
 export interface RegisteredRoute {
   method: string;
@@ -70,6 +72,8 @@ export interface Locus {
   events: EventsService;
   webhooks: WebhookDispatcher;
   bus: Bus;
+  /** The shared Redis (commands connection), or null in the embedded mode. */
+  redis: Redis | null;
 }
 
 declare module 'fastify' {
@@ -243,8 +247,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     ...(redis ? { queue: new RedisTransitionQueue(redis.client, redis.prefix) } : {}),
   });
   const routes: RegisteredRoute[] = [];
-  const webhooks = new WebhookDispatcher({ db, provider: config.databaseProvider, clock, bus, masterKey: config.masterKey, log: app.log, ...(options.webhookSender ? { sender: options.webhookSender } : {}) });
-  app.decorate('locus', { config, routes, db, clock, kv, bus, applications, users, profiles, tokens, presence, events, webhooks });
+  const webhooks = new WebhookDispatcher({ db, provider: config.databaseProvider, clock, bus, masterKey: config.masterKey, log: app.log,
+    ...(options.webhookSender ? { sender: options.webhookSender } : {}),
+    ...(redis ? { lease: new RedisLease(redis.client, 'webhooks', { prefix: redis.prefix, ttlMs: WEBHOOK_LEASE_MS }) } : {}),
+  });
+  app.decorate('locus', { config, routes, db, clock, kv, bus, applications, users, profiles, tokens, presence, events, webhooks, redis: redis?.client ?? null });
   // Reference-type decorators must start as null (Fastify 5); the hooks below fill them per request.
   app.decorateRequest('principal', null as never);
   app.decorateRequest('rawBody', null);
@@ -349,6 +356,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   if (options.watchApplications ?? true) applications.watch(APPLICATIONS_POLL_MS);
   const presenceTimers = options.presenceTimers ?? true;
   await presence.start(presenceTimers === true ? realTimers : presenceTimers === false ? null : presenceTimers);
+  // A restarted Redis comes back empty: the first instance to reconnect reloads presence from the database.
+  const onRedisReady = () => {
+    presence.reloadIfLost().catch((error: unknown) => app.log.error({ err: error }, 'could not reload presence after Redis came back'));
+  };
+  redis?.client.on('ready', onRedisReady);
   const eventTimers = options.eventTimers ?? true;
   const backgroundTimers = eventTimers === true ? realTimers : eventTimers === false ? null : eventTimers;
   await events.start(backgroundTimers);
@@ -358,6 +370,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     await events.close();
   });
   app.addHook('onClose', async () => {
+    redis?.client.off('ready', onRedisReady);
     applications.stopWatching();
     await presence.close();
     await events.flush();

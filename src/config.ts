@@ -19,6 +19,8 @@ export interface Config {
   masterKeySource: 'env' | 'file';
   publicUrl: string;
   logLevel: LogLevel;
+  /** Shared state for several instances (kv, bus, transition queue); null: in process. */
+  redisUrl: string | null;
 }
 
 export class ConfigError extends Error {
@@ -108,8 +110,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
   }
 
-  if (text('REDIS_URL') !== undefined) {
-    problems.push('REDIS_URL is not supported by this version yet: unset it (state is kept in-process)');
+  const redisUrl = text('REDIS_URL') ?? null;
+  if (redisUrl !== null) {
+    if (!/^rediss?:\/\//.test(redisUrl)) problems.push('REDIS_URL must be a redis:// or rediss:// URL');
+    else if (databaseProvider === 'sqlite') problems.push('REDIS_URL is for instances sharing PostgreSQL: set DATABASE_URL=postgresql://… too (SQLite is one process)');
   }
 
   let masterKey: Buffer | null = null;
@@ -141,5 +145,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
 
   if (problems.length > 0 || !databaseProvider || !masterKey) throw new ConfigError(problems);
-  return { host, port, databaseUrl, databaseProvider, sqlitePath, dataDir, masterKey, masterKeySource, publicUrl, logLevel };
+  return { host, port, databaseUrl, databaseProvider, sqlitePath, dataDir, masterKey, masterKeySource, publicUrl, logLevel, redisUrl };
 }

@@ -97,8 +97,27 @@ function validationError(error: FastifyError): ApiError {
 }
 
 /** Maps errors Fastify raises before our code runs (parsing, limits, media types) to API errors. */
+/** Redis or the database unreachable (connection refused, closed, or retries exhausted). */
+export function isDependencyDown(error: unknown): 'redis' | 'database' | null {
+  if (typeof error !== 'object' || error === null) return null;
+  const { name, message, code } = error as { name?: unknown; message?: unknown; code?: unknown };
+  if (name === 'MaxRetriesPerRequestError' || message === 'Connection is closed.' || (typeof message === 'string' && message.startsWith('Stream isn\'t writeable'))) return 'redis';
+  if (code === 'P1001' || code === 'P1017' || code === 'P2024') return 'database';
+  const cause = (error as { cause?: { kind?: unknown; originalCode?: unknown } }).cause;
+  const kind = cause?.kind ?? (error as { kind?: unknown }).kind;
+  if (kind === 'DatabaseNotReachable' || kind === 'ConnectionClosed' || kind === 'SocketTimeout') return 'database';
+  if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === '57P01') return 'database';
+  return null;
+}
+
 function toApiError(error: FastifyError): ApiError | null {
   if (error instanceof ApiError) return error;
+  const down = isDependencyDown(error);
+  if (down !== null) {
+    return new ApiError('service_unavailable', down === 'redis' ? 'Shared state (Redis) is not reachable; retry shortly' : 'The database is not reachable; retry shortly', {
+      dependency: down,
+    }, { 'retry-after': '1' });
+  }
   if (error.validation) return validationError(error);
   switch (error.code) {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':

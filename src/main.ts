@@ -1,6 +1,7 @@
 // Process entry: configuration → buildApp → default application (first start) → listen → graceful shutdown.
 import { loadConfig, ConfigError } from './config.ts';
 import { buildApp } from './app.ts';
+import { connectRedis } from './platform/redis.ts';
 import type { Credentials } from './modules/applications/service.ts';
 
 function printDefaultCredentials(credentials: Credentials): void {
@@ -26,7 +27,13 @@ function printDefaultCredentials(credentials: Credentials): void {
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const app = await buildApp(config);
+  // Scale-out: kv, bus and the transition queue on Redis (one connection for commands, one for pub/sub).
+  const redis = config.redisUrl === null ? null : { client: connectRedis(config.redisUrl), subscriber: connectRedis(config.redisUrl), prefix: 'locus' };
+  const app = await buildApp(config, redis ? { redis } : {});
+  app.addHook('onClose', async () => {
+    redis?.client.disconnect();
+    redis?.subscriber.disconnect();
+  });
 
   if (config.databaseProvider === 'sqlite') {
     const credentials = await app.locus.applications.bootstrapDefault();

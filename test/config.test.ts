@@ -78,7 +78,7 @@ t.test('every invalid variable is reported, all at once', async (t) => {
     LOG_LEVEL: 'loud',
     LOCUS_PUBLIC_URL: 'ftp://x',
     LOCUS_MASTER_KEY: 'short',
-    REDIS_URL: 'redis://127.0.0.1:6379',
+    REDIS_URL: 'http://127.0.0.1:6379',
     LOCUS_DATA_DIR: tempDir(),
   });
   t.equal(found.length, 5);
@@ -90,4 +90,12 @@ t.test('every invalid variable is reported, all at once', async (t) => {
   t.match(problems({ DATABASE_URL: 'mysql://x', LOCUS_MASTER_KEY: HEX_KEY }), [/DATABASE_URL/]);
   t.match(problems({ DATABASE_URL: 'postgresql://localhost/locus' }), [/LOCUS_MASTER_KEY is required/]);
   t.match(problems({ PORT: '80a', LOCUS_DATA_DIR: tempDir() }), [/PORT/]);
+});
+
+t.test('REDIS_URL: for instances sharing PostgreSQL', async (t) => {
+  const pg = { DATABASE_URL: 'postgresql://locus@127.0.0.1:5432/locus', LOCUS_MASTER_KEY: HEX_KEY };
+  t.equal(loadConfig(pg).redisUrl, null, 'unset: in process');
+  t.equal(loadConfig({ ...pg, REDIS_URL: 'redis://cache:6379/0' }).redisUrl, 'redis://cache:6379/0');
+  t.match(problems({ REDIS_URL: 'redis://127.0.0.1:6379', LOCUS_DATA_DIR: tempDir() }), [/PostgreSQL/], 'not with SQLite');
+  t.match(problems({ ...pg, REDIS_URL: 'cache:6379' }), [/redis:\/\//]);
 });

@@ -179,3 +179,48 @@ export class RedisBus implements Bus {
     this.#handlers.clear();
   }
 }
+
+const HOLD = `
+local current = redis.call('GET', KEYS[1])
+if current == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+if current then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1`;
+
+const RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+/**
+ * A lease held by one instance at a time (work that must run once per deployment: webhook
+ * delivery). hold() takes it when free and renews it when held; it lapses `ttlMs` after the
+ * holder stops renewing (a dead instance), and another instance takes it over.
+ */
+export class RedisLease {
+  readonly #redis: Redis;
+  readonly #key: string;
+  readonly #ttlMs: number;
+  readonly #holder = randomUUID();
+
+  constructor(redis: Redis, name: string, options: RedisOptions & { ttlMs?: number } = {}) {
+    this.#redis = redis;
+    this.#key = `${options.prefix ?? 'locus'}:lease:${name}`;
+    this.#ttlMs = options.ttlMs ?? 10_000;
+    this.#redis.defineCommand('locusHold', { numberOfKeys: 1, lua: HOLD });
+    this.#redis.defineCommand('locusRelease', { numberOfKeys: 1, lua: RELEASE });
+  }
+
+  /** True while this instance holds the lease (taken or renewed by this call). */
+  async hold(): Promise<boolean> {
+    const run = (this.#redis as unknown as { locusHold: (key: string, holder: string, ttl: number) => Promise<number> }).locusHold;
+    return (await run.call(this.#redis, this.#key, this.#holder, this.#ttlMs)) === 1;
+  }
+
+  async release(): Promise<void> {
+    const run = (this.#redis as unknown as { locusRelease: (key: string, holder: string) => Promise<number> }).locusRelease;
+    await run.call(this.#redis, this.#key, this.#holder);
+  }
+}

@@ -6,7 +6,8 @@ import { buildApp, type BuildOptions } from '../../src/app.ts';
 import { signRequestHeaders } from '../../src/auth/signature.ts';
 import type { Credentials } from '../../src/modules/applications/service.ts';
 import { ManualClock } from './clock.ts';
-import { createTestDatabase, type TestDatabase } from './db.ts';
+import { createTestDatabase, testProvider, type TestDatabase } from './db.ts';
+import { testRedis } from './redis.ts';
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -39,9 +40,12 @@ export const newNonce = (): string => randomBytes(16).toString('hex');
 export async function buildTestApp(t: Teardown, options: BuildOptions & { database?: TestDatabase } = {}): Promise<TestApp> {
   const clock = (options.clock as ManualClock | undefined) ?? new ManualClock();
   const database = options.database ?? (await createTestDatabase());
-  const app = await buildApp(database.config, { logger: false, watchApplications: false, eventTimers: false, ...options, clock });
+  // On PostgreSQL the suite runs as a scaled-out instance would: kv, bus and transitions on Redis.
+  const redis = testProvider === 'postgresql' && !options.redis && !options.kv && !options.bus ? testRedis() : null;
+  const app = await buildApp(database.config, { logger: false, watchApplications: false, eventTimers: false, ...(redis ? { redis } : {}), ...options, clock });
   t.teardown(async () => {
     await app.close();
+    if (redis) await redis.drop();
     if (!options.database) await database.drop();
   });
   const credentials = await app.locus.applications.create('test-app');

@@ -1,28 +1,25 @@
 // Two instances in one test process, on one database and one Redis (kv and bus), as behind a load
 // balancer: what one instance changes, the other honours on its next request.
 import { randomUUID } from 'node:crypto';
+import { createServer as createHttpServer } from 'node:http';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import t, { type Test } from 'tap';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
+import { runCli } from '../../src/cli.ts';
+import { TEST_REDIS_URL, testRedis } from '../helpers/redis.ts';
 import { connectRedis } from '../../src/platform/redis.ts';
 import { buildTestApp, type TestApp } from '../helpers/app.ts';
 import { ManualClock } from '../helpers/clock.ts';
 import { StreamClient } from '../helpers/sse.ts';
 
-const REDIS_URL = process.env.LOCUS_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const json = (value: unknown) => JSON.stringify(value);
 
-/** Connections for one instance, under one prefix per test; closed, and the prefix's keys removed, after. */
+/** Redis for one instance, on the test's prefix; dropped after the test. */
 function redisFor(t: Test, prefix: string) {
-  const client = connectRedis(REDIS_URL);
-  const subscriber = connectRedis(REDIS_URL);
-  t.teardown(async () => {
-    const keys = await client.keys(`${prefix}:*`);
-    if (keys.length > 0) await client.del(...keys);
-    client.disconnect();
-    subscriber.disconnect();
-  });
-  return { client, subscriber, prefix };
+  const redis = testRedis(prefix);
+  t.teardown(() => redis.drop());
+  return redis;
 }
 
 interface Pair {
@@ -135,4 +132,111 @@ t.test('a transition scheduled by an instance that is gone fires on the other', 
   t.same(await transitionsLogged(pair), [{ userId: 'user-0001', type: 'mitter.up.Away' }]);
   const read = await b.inject({ method: 'GET', url: '/v1/users/user-0001/presence', headers: a.signedHeaders('GET', '/v1/users/user-0001/presence') });
   t.equal(read.json()[0].presence.presence.type, 'mitter.up.Away');
+});
+
+/** A TCP proxy to Redis that the test can cut and restore: Redis "down" without touching the shared server. */
+async function redisProxy(t: Test) {
+  const target = new URL(TEST_REDIS_URL);
+  const sockets = new Set<Socket>();
+  let up = true;
+  const server = createServer((client) => {
+    if (!up) {
+      client.destroy();
+      return;
+    }
+    const upstream = connect(Number(target.port || 6379), target.hostname);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => undefined);
+    }
+    client.pipe(upstream).pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    for (const socket of sockets) socket.destroy();
+    server.close();
+  });
+  const address = server.address() as AddressInfo;
+  return {
+    url: `redis://127.0.0.1:${address.port}`,
+    cut() {
+      up = false;
+      for (const socket of sockets) socket.destroy();
+    },
+    restore() {
+      up = true;
+    },
+  };
+}
+
+t.test('Redis gone: 503s and a failing /readyz, never a hang; back (even empty): the instance recovers by itself', async (t) => {
+  const proxy = await redisProxy(t);
+  const prefix = `locus-test-${randomUUID()}`;
+  const redis = { client: connectRedis(proxy.url), subscriber: connectRedis(proxy.url), prefix };
+  const cleanup = testRedis(prefix);
+  t.teardown(async () => {
+    redis.client.disconnect();
+    redis.subscriber.disconnect();
+    await cleanup.drop();
+  });
+  const test = await buildTestApp(t, { presenceTimers: false, redis });
+  t.equal((await test.signed('POST', '/v1/users', { body: json({ userId: 'user-0001', screenName: { screenName: 'One' } }) })).statusCode, 200);
+  const presence = { type: 'mitter.up.Online', timeToLive: 0 };
+  t.equal((await test.signed('POST', '/v1/users/user-0001/presence', { body: json(presence) })).statusCode, 200);
+  await test.app.locus.presence.flush();
+
+  proxy.cut();
+  // What a restarted Redis would hold: nothing of this deployment.
+  const keys = await cleanup.client.keys(`${prefix}:*`);
+  if (keys.length > 0) await cleanup.client.del(...keys);
+  const started = Date.now();
+  const refused = await test.signed('GET', '/v1/users/user-0001/presence');
+  t.same({ status: refused.statusCode, code: refused.json().errorCode, dependency: refused.json().diagnostics?.dependency }, { status: 503, code: 'service_unavailable', dependency: 'redis' });
+  t.equal(refused.headers['retry-after'], '1');
+  t.ok(Date.now() - started < 5_000, `answered in ${Date.now() - started} ms`);
+  const ready = await test.app.inject({ method: 'GET', url: '/readyz' });
+  t.same({ status: ready.statusCode, dependency: ready.json().diagnostics?.dependency }, { status: 503, dependency: 'redis' });
+
+  proxy.restore();
+  t.equal(await settlesTo(async () => (await test.app.inject({ method: 'GET', url: '/readyz' })).statusCode, 200), 200, 'ready again, unrestarted');
+  const read = async () => (await test.signed('GET', '/v1/users/user-0001/presence')).json()[0]?.presence?.presence?.type ?? null;
+  t.equal(await settlesTo(read, 'mitter.up.Online'), 'mitter.up.Online', 'the presence, reloaded from the database');
+});
+
+t.test('webhooks: each event delivered once per deployment; another instance takes over when the deliverer stops', async (t) => {
+  const pair = await twoInstances(t);
+  const { a, b } = pair;
+  const received: string[] = [];
+  const receiver = createHttpServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+    request.on('end', () => {
+      received.push((JSON.parse(body) as { data: { screenName: string } }).data.screenName);
+      response.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => receiver.close());
+  const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
+  let out = '';
+  t.equal(await runCli(['webhook', 'add', a.credentials.applicationId, url, '--types', 'user.screenname'], { env: a.database.env, stdout: (s) => (out += s), stderr: (s) => (out += s) }), 0, out);
+  await Promise.all([a.app.locus.webhooks.reload(), b.locus.webhooks.reload()]);
+  t.equal(a.app.locus.webhooks.endpoints + b.locus.webhooks.endpoints, 1, 'one instance delivers');
+
+  for (const name of ['one', 'two']) await a.signed('PUT', '/v1/users/user-0001/screenname', { body: json({ screenName: name }) });
+  await b.locus.users.setScreenName(a.credentials.applicationId, 'user-0002', 'three');
+  // B's change reaches the deliverer over the Redis bus.
+  await settlesTo(async () => received.length >= 3, true);
+  await Promise.all([a.app.locus.webhooks.settle(), b.locus.webhooks.settle()]);
+  t.same([...received].sort(), ['one', 'three', 'two'], 'each once, whichever instance made the change');
+
+  await a.app.close();
+  await b.locus.webhooks.reload();
+  t.equal(b.locus.webhooks.endpoints, 1, 'B took over');
+  await b.locus.users.setScreenName(a.credentials.applicationId, 'user-0002', 'four');
+  await b.locus.webhooks.settle();
+  t.same(received.slice(3), ['four'], 'from the stored cursor: nothing again, nothing missed');
 });

@@ -140,6 +140,19 @@ export class PresenceService {
     this.#armPersist();
   }
 
+  /**
+   * After Redis came back (reconnected): when the shared state is gone (a restarted Redis keeps
+   * nothing), one instance loads it again from the database. True when this one did.
+   */
+  async reloadIfLost(): Promise<boolean> {
+    if (!(await this.#schedule.claimLoad())) return false;
+    this.#deps.log?.warn('the shared presence state was lost (Redis restarted?): reloading it from the database');
+    await this.flush();
+    await this.#load();
+    this.#arm();
+    return true;
+  }
+
   async #load(): Promise<void> {
     const now = this.#deps.clock.now();
     const checkpoint = (await this.#deps.store.checkpoint()) ?? now;

@@ -23,7 +23,7 @@ export async function systemRoutes(app: FastifyInstance): Promise<void> {
     {
       config: { action: 'health.read' },
       schema: {
-        summary: 'Readiness: the database answers',
+        summary: 'Readiness: the database (and Redis, when configured) answer',
         tags: ['operations'],
         response: { 200: Type.Object({ status: Type.Literal('ready') }), ...errorResponses('service_unavailable') },
       },
@@ -34,6 +34,15 @@ export async function systemRoutes(app: FastifyInstance): Promise<void> {
       } catch (error) {
         request.log.warn({ err: error }, 'readiness check: database unreachable');
         throw new ApiError('service_unavailable', 'The database is not reachable', { dependency: 'database' });
+      }
+      const redis = app.locus.redis;
+      if (redis !== null) {
+        try {
+          await redis.ping();
+        } catch (error) {
+          request.log.warn({ err: error }, 'readiness check: Redis unreachable');
+          throw new ApiError('service_unavailable', 'Shared state (Redis) is not reachable', { dependency: 'redis' });
+        }
       }
       return { status: 'ready' as const };
     },

@@ -190,6 +190,8 @@ export interface WebhookDispatcherDeps {
   bus: Bus;
   masterKey: Buffer;
   sender?: WebhookSender;
+  /** Delivery once per deployment: only the holder of this lease delivers (none: this process always). */
+  lease?: { hold(): Promise<boolean>; release(): Promise<void> };
   log?: FastifyBaseLogger;
 }
 
@@ -242,8 +244,17 @@ export class WebhookDispatcher {
     if (timers !== null) this.#reloading = repeat(timers, WEBHOOKS_RELOAD_MS, () => this.reload(), (error) => this.#deps.log?.warn({ err: error }, 'could not reload webhooks'));
   }
 
-  /** Picks up endpoints added or removed (by the CLI) and starts delivering to new ones. */
+  /**
+   * Picks up endpoints added or removed (by the CLI) and starts delivering to new ones. With a
+   * lease (instances sharing Redis), only its holder delivers; the others let go of their endpoints
+   * and take over, from the stored cursors, when the holder stops renewing it.
+   */
   async reload(): Promise<void> {
+    if (this.#deps.lease && !(await this.#deps.lease.hold())) {
+      for (const endpoint of this.#endpoints.values()) endpoint.removed = true;
+      this.#endpoints.clear();
+      return;
+    }
     const rows = await this.#store.list(null);
     const seen = new Set<string>();
     for (const row of rows) {
@@ -458,6 +469,7 @@ export class WebhookDispatcher {
     this.#unsubscribe();
     await this.settle();
     for (const endpoint of this.#endpoints.values()) endpoint.removed = true;
+    await this.#deps.lease?.release().catch(() => undefined);
     await this.#closeSender();
   }
 }
