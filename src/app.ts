@@ -17,7 +17,7 @@ import { MemoryKv, type Kv } from './platform/kv.ts';
 import { createDb, type Db } from './platform/db.ts';
 import { migrate } from './platform/migrate.ts';
 import { ErrorBodySchema } from './schemas.ts';
-import { ApplicationsService } from './modules/applications/service.ts';
+import { APPLICATIONS_CHANGED_TOPIC, ApplicationsService } from './modules/applications/service.ts';
 import { createApplicationsStore } from './modules/applications/store.ts';
 import { applicationRoutes } from './modules/applications/routes.ts';
 import { userRoutes } from './modules/users/routes.ts';
@@ -50,6 +50,7 @@ export const MAX_PATH_PARAM_LENGTH = 8_192;
 export const APPLICATIONS_POLL_MS = 2_000;
 /** Webhook delivery moves to another instance this long after its instance stopped (renewed every 2 s). */
 export const WEBHOOK_LEASE_MS = 10_000;
+
 
 export interface RegisteredRoute {
   method: string;
@@ -354,6 +355,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
 
   if (options.watchApplications ?? true) applications.watch(APPLICATIONS_POLL_MS);
+  // The CLI announces its changes on a shared bus: running instances drop their caches at once.
+  bus.subscribe(APPLICATIONS_CHANGED_TOPIC, () => applications.invalidate());
   const presenceTimers = options.presenceTimers ?? true;
   await presence.start(presenceTimers === true ? realTimers : presenceTimers === false ? null : presenceTimers);
   // A restarted Redis comes back empty: the first instance to reconnect reloads presence from the database.

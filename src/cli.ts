@@ -3,10 +3,11 @@
 // Works on the database named by the environment, whether or not a server is running; running
 // servers pick up changes within seconds (they poll the applications revision).
 import { loadConfig, ConfigError, type Config } from './config.ts';
+import { notifyInstances } from './platform/redis.ts';
 import { createDb } from './platform/db.ts';
 import { migrate } from './platform/migrate.ts';
 import { systemClock } from './platform/clock.ts';
-import { ApplicationRequestError, ApplicationsService, type Credentials } from './modules/applications/service.ts';
+import { APPLICATIONS_CHANGED_TOPIC, ApplicationRequestError, ApplicationsService, type Credentials } from './modules/applications/service.ts';
 import { createApplicationsStore } from './modules/applications/store.ts';
 import { SettingsError } from './modules/applications/settings.ts';
 import { createSigningKidStore } from './modules/tokens/store.ts';
@@ -98,6 +99,11 @@ async function withService<T>(config: Config, run: (service: ApplicationsService
   }
 }
 
+/** With REDIS_URL, running instances hear of the change at once (else they poll within 2 s). */
+async function announceApplicationsChanged(config: Config): Promise<void> {
+  if (config.redisUrl !== null) await notifyInstances(config.redisUrl, config.redisPrefix, APPLICATIONS_CHANGED_TOPIC, {});
+}
+
 async function dispatch(argv: string[], io: CliIo): Promise<number> {
   const args = [...argv];
   const json = takeFlag(args, '--json');
@@ -121,6 +127,7 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
     if (name === undefined) throw new UsageError('app create needs --name <name>');
     expectArgs(rest, 0, 'only --name and --json');
     const credentials = await withService(config, (service) => service.create(name));
+    await announceApplicationsChanged(config);
     print(credentials, credentialsText('Created', credentials));
     return 0;
   }
@@ -149,6 +156,7 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
       if (!application) throw new ApplicationRequestError(`no application ${applicationId}`);
       return application.settings;
     });
+    if (assignments.length > 0) await announceApplicationsChanged(config);
     const text = Object.entries(settings)
       .map(([name, value]) => `${name} = ${Array.isArray(value) ? value.join(',') : String(value)}`)
       .join('\n');
@@ -159,6 +167,7 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
   if (group === 'key' && command === 'add') {
     const [applicationId] = expectArgs(rest, 1, 'key add <applicationId>');
     const credentials = await withService(config, (service) => service.addKey(applicationId as string));
+    await announceApplicationsChanged(config);
     print(credentials, credentialsText('Added an access key', credentials));
     return 0;
   }
@@ -166,6 +175,7 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
   if (group === 'key' && command === 'revoke') {
     const [applicationId, accessKey] = expectArgs(rest, 2, 'key revoke <applicationId> <accessKey>') as [string, string];
     await withService(config, (service) => service.revokeKey(applicationId, accessKey));
+    await announceApplicationsChanged(config);
     print({ applicationId, accessKey, revoked: true }, `Revoked ${accessKey}. Running servers refuse it within seconds.\n`);
     return 0;
   }

@@ -21,6 +21,8 @@ export interface Config {
   logLevel: LogLevel;
   /** Shared state for several instances (kv, bus, transition queue); null: in process. */
   redisUrl: string | null;
+  /** Prefix of every Redis key and channel (deployments sharing one Redis need different ones). */
+  redisPrefix: string;
 }
 
 export class ConfigError extends Error {
@@ -111,6 +113,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
 
   const redisUrl = text('REDIS_URL') ?? null;
+  const redisPrefix = text('LOCUS_REDIS_PREFIX') ?? 'locus';
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(redisPrefix)) problems.push('LOCUS_REDIS_PREFIX must be 1–64 letters, digits, ".", "_" or "-"');
   if (redisUrl !== null) {
     if (!/^rediss?:\/\//.test(redisUrl)) problems.push('REDIS_URL must be a redis:// or rediss:// URL');
     else if (databaseProvider === 'sqlite') problems.push('REDIS_URL is for instances sharing PostgreSQL: set DATABASE_URL=postgresql://… too (SQLite is one process)');
@@ -145,5 +149,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
 
   if (problems.length > 0 || !databaseProvider || !masterKey) throw new ConfigError(problems);
-  return { host, port, databaseUrl, databaseProvider, sqlitePath, dataDir, masterKey, masterKeySource, publicUrl, logLevel, redisUrl };
+  return { host, port, databaseUrl, databaseProvider, sqlitePath, dataDir, masterKey, masterKeySource, publicUrl, logLevel, redisUrl, redisPrefix };
 }

@@ -98,4 +98,7 @@ t.test('REDIS_URL: for instances sharing PostgreSQL', async (t) => {
   t.equal(loadConfig({ ...pg, REDIS_URL: 'redis://cache:6379/0' }).redisUrl, 'redis://cache:6379/0');
   t.match(problems({ REDIS_URL: 'redis://127.0.0.1:6379', LOCUS_DATA_DIR: tempDir() }), [/PostgreSQL/], 'not with SQLite');
   t.match(problems({ ...pg, REDIS_URL: 'cache:6379' }), [/redis:\/\//]);
+  t.equal(loadConfig(pg).redisPrefix, 'locus');
+  t.equal(loadConfig({ ...pg, LOCUS_REDIS_PREFIX: 'staging' }).redisPrefix, 'staging');
+  t.match(problems({ ...pg, LOCUS_REDIS_PREFIX: 'a b' }), [/LOCUS_REDIS_PREFIX/]);
 });

@@ -119,6 +119,20 @@ export class RedisKv implements Kv {
   }
 }
 
+function envelope(from: string, message: unknown): string {
+  return JSON.stringify({ from, message });
+}
+
+/** Publishes one message to every instance's bus (the CLI tells running servers about its changes). */
+export async function notifyInstances(url: string, prefix: string, topic: string, message: unknown): Promise<void> {
+  const redis = connectRedis(url);
+  try {
+    await redis.publish(`${prefix}:bus:${topic}`, envelope(randomUUID(), message));
+  } finally {
+    redis.disconnect();
+  }
+}
+
 export class RedisBus implements Bus {
   readonly #publisher: Redis;
   readonly #subscriber: Redis;
@@ -159,7 +173,7 @@ export class RedisBus implements Bus {
 
   publish(topic: string, message: unknown): void {
     this.#deliver(topic, message);
-    this.#publisher.publish(this.#prefix + topic, JSON.stringify({ from: this.#instance, message })).catch((error: unknown) => this.#onError(error, topic));
+    this.#publisher.publish(this.#prefix + topic, envelope(this.#instance, message)).catch((error: unknown) => this.#onError(error, topic));
   }
 
   subscribe(topic: string, handler: BusHandler): () => void {

@@ -10,6 +10,7 @@ import { runCli } from '../../src/cli.ts';
 import { TEST_REDIS_URL, testRedis } from '../helpers/redis.ts';
 import { connectRedis } from '../../src/platform/redis.ts';
 import { buildTestApp, type TestApp } from '../helpers/app.ts';
+import { testProvider } from '../helpers/db.ts';
 import { ManualClock } from '../helpers/clock.ts';
 import { StreamClient } from '../helpers/sse.ts';
 
@@ -239,4 +240,17 @@ t.test('webhooks: each event delivered once per deployment; another instance tak
   await b.locus.users.setScreenName(a.credentials.applicationId, 'user-0002', 'four');
   await b.locus.webhooks.settle();
   t.same(received.slice(3), ['four'], 'from the stored cursor: nothing again, nothing missed');
+});
+
+t.test('an access key revoked by the CLI is refused by running instances at their next request', { skip: testProvider !== 'postgresql' && 'REDIS_URL goes with PostgreSQL' }, async (t) => {
+  const prefix = `locus-test-${randomUUID()}`;
+  const test = await buildTestApp(t, { presenceTimers: false, redis: redisFor(t, prefix) });
+  const second = await test.app.locus.applications.addKey(test.credentials.applicationId);
+  const withSecond = { credentials: second };
+  t.equal((await test.signed('GET', '/v1/users', withSecond)).statusCode, 200, 'the key works (and is cached)');
+  let out = '';
+  const env = { ...test.database.env, REDIS_URL: TEST_REDIS_URL, LOCUS_REDIS_PREFIX: prefix };
+  t.equal(await runCli(['key', 'revoke', test.credentials.applicationId, second.accessKey], { env, stdout: (s) => (out += s), stderr: (s) => (out += s) }), 0, out);
+  // No revision polling here (watchApplications is off in tests): only the CLI's message can do it.
+  t.equal(await settlesTo(async () => (await test.signed('GET', '/v1/users', withSecond)).statusCode, 401), 401);
 });

@@ -58,6 +58,9 @@ export interface ApplicationsServiceOptions {
   log?: FastifyBaseLogger;
 }
 
+/** Published (by the CLI, through Redis) when applications, keys or settings changed. */
+export const APPLICATIONS_CHANGED_TOPIC = 'applications.changed';
+
 export class ApplicationsService {
   readonly #store: ApplicationsStore;
   readonly #secretsKey: Buffer;
