@@ -107,6 +107,8 @@ export function isDependencyDown(error: unknown): 'redis' | 'database' | null {
   const kind = cause?.kind ?? (error as { kind?: unknown }).kind;
   if (kind === 'DatabaseNotReachable' || kind === 'ConnectionClosed' || kind === 'SocketTimeout') return 'database';
   if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === '57P01') return 'database';
+  // node-postgres, passed through the driver adapter as is.
+  if (typeof message === 'string' && /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/.test(message)) return 'database';
   return null;
 }
 

@@ -10,7 +10,8 @@ export type Db = PgPrismaClient;
 
 export async function createDb(config: Pick<Config, 'databaseProvider' | 'databaseUrl' | 'sqlitePath'>): Promise<Db> {
   if (config.databaseProvider === 'postgresql') {
-    return new PgPrismaClient({ adapter: new PrismaPg({ connectionString: config.databaseUrl, max: 10 }) });
+    // A connection attempt gives up after 5 s: an unreachable database is a 503, never a hang.
+    return new PgPrismaClient({ adapter: new PrismaPg({ connectionString: config.databaseUrl, max: 10, connectionTimeoutMillis: 5_000 }) });
   }
   const client = new SqlitePrismaClient({
     adapter: new PrismaBetterSQLite3({ url: `file:${config.sqlitePath}`, timeout: 5000 }),

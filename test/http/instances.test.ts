@@ -2,15 +2,16 @@
 // balancer: what one instance changes, the other honours on its next request.
 import { randomUUID } from 'node:crypto';
 import { createServer as createHttpServer } from 'node:http';
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import t, { type Test } from 'tap';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import { runCli } from '../../src/cli.ts';
 import { TEST_REDIS_URL, testRedis } from '../helpers/redis.ts';
+import { tcpProxy } from '../helpers/proxy.ts';
 import { connectRedis } from '../../src/platform/redis.ts';
 import { buildTestApp, type TestApp } from '../helpers/app.ts';
-import { testProvider } from '../helpers/db.ts';
+import { createTestDatabase, testProvider } from '../helpers/db.ts';
 import { ManualClock } from '../helpers/clock.ts';
 import { StreamClient } from '../helpers/sse.ts';
 
@@ -135,48 +136,12 @@ t.test('a transition scheduled by an instance that is gone fires on the other', 
   t.equal(read.json()[0].presence.presence.type, 'mitter.up.Away');
 });
 
-/** A TCP proxy to Redis that the test can cut and restore: Redis "down" without touching the shared server. */
-async function redisProxy(t: Test) {
-  const target = new URL(TEST_REDIS_URL);
-  const sockets = new Set<Socket>();
-  let up = true;
-  const server = createServer((client) => {
-    if (!up) {
-      client.destroy();
-      return;
-    }
-    const upstream = connect(Number(target.port || 6379), target.hostname);
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
-      socket.on('error', () => undefined);
-    }
-    client.pipe(upstream).pipe(client);
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => {
-    for (const socket of sockets) socket.destroy();
-    server.close();
-  });
-  const address = server.address() as AddressInfo;
-  return {
-    url: `redis://127.0.0.1:${address.port}`,
-    cut() {
-      up = false;
-      for (const socket of sockets) socket.destroy();
-    },
-    restore() {
-      up = true;
-    },
-  };
-}
-
 t.test('Redis gone: 503s and a failing /readyz, never a hang; back (even empty): the instance recovers by itself', async (t) => {
-  const proxy = await redisProxy(t);
+  const target = new URL(TEST_REDIS_URL);
+  const proxy = await tcpProxy(t, target.hostname, Number(target.port || 6379));
   const prefix = `locus-test-${randomUUID()}`;
-  const redis = { client: connectRedis(proxy.url), subscriber: connectRedis(proxy.url), prefix };
+  const proxyUrl = `redis://${proxy.host}:${proxy.port}`;
+  const redis = { client: connectRedis(proxyUrl), subscriber: connectRedis(proxyUrl), prefix };
   const cleanup = testRedis(prefix);
   t.teardown(async () => {
     redis.client.disconnect();
@@ -253,4 +218,30 @@ t.test('an access key revoked by the CLI is refused by running instances at thei
   t.equal(await runCli(['key', 'revoke', test.credentials.applicationId, second.accessKey], { env, stdout: (s) => (out += s), stderr: (s) => (out += s) }), 0, out);
   // No revision polling here (watchApplications is off in tests): only the CLI's message can do it.
   t.equal(await settlesTo(async () => (await test.signed('GET', '/v1/users', withSecond)).statusCode, 401), 401);
+});
+
+t.test('PostgreSQL gone: 503s and a failing /readyz, never a hang; back: the instance recovers by itself', { skip: testProvider !== 'postgresql' && 'the embedded SQLite file cannot go away' }, async (t) => {
+  const database = await createTestDatabase('postgresql');
+  t.teardown(() => database.drop());
+  const url = new URL(database.config.databaseUrl);
+  const proxy = await tcpProxy(t, url.hostname, Number(url.port || 5432));
+  url.hostname = proxy.host;
+  url.port = String(proxy.port);
+  const test = await buildTestApp(t, { presenceTimers: false, database: { ...database, config: { ...database.config, databaseUrl: url.toString() } } });
+  t.equal((await test.signed('POST', '/v1/users', { body: json({ userId: 'user-0001', screenName: { screenName: 'One' } }) })).statusCode, 200);
+
+  proxy.cut();
+  const started = Date.now();
+  const refused = await test.signed('GET', '/v1/users/user-0001');
+  t.same({ status: refused.statusCode, code: refused.json().errorCode, dependency: refused.json().diagnostics?.dependency }, { status: 503, code: 'service_unavailable', dependency: 'database' });
+  t.ok(Date.now() - started < 5_000, `answered in ${Date.now() - started} ms`);
+  const write = await test.signed('PUT', '/v1/users/user-0001/screenname', { body: json({ screenName: 'lost?' }) });
+  t.equal(write.statusCode, 503, 'a write is refused, not half-done');
+  t.equal((await test.app.inject({ method: 'GET', url: '/readyz' })).statusCode, 503);
+
+  proxy.restore();
+  t.equal(await settlesTo(async () => (await test.app.inject({ method: 'GET', url: '/readyz' })).statusCode, 200), 200, 'ready again, unrestarted');
+  const user = await settlesTo(async () => (await test.signed('GET', '/v1/users/user-0001')).statusCode, 200);
+  t.equal(user, 200);
+  t.equal((await test.signed('GET', '/v1/users/user-0001')).json().screenName.screenName, 'One', 'the refused write did not happen');
 });
