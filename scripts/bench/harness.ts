@@ -41,17 +41,31 @@ function processRssBytes(pid: number): number {
   return match ? Number(match[1]) * 1024 : Number.NaN;
 }
 
-/** `seed` fills the database before the server starts (it runs against the same file). */
-export async function startBenchServer(seed?: (db: Db, credentials: Credentials) => Promise<void>): Promise<BenchServer> {
+/**
+ * `seed` fills the database before the server starts (it runs against the same database).
+ * `env` adds to the server's environment (DATABASE_URL, REDIS_URL… for the scale bench).
+ */
+export async function startBenchServer(seed?: (db: Db, credentials: Credentials) => Promise<void>, options: { env?: Record<string, string> } = {}): Promise<BenchServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'locus-bench-'));
-  const env = { ...process.env, LOCUS_DATA_DIR: dataDir, LOG_LEVEL: 'warn', PORT: '0' };
+  const env = { ...process.env, LOCUS_DATA_DIR: dataDir, LOG_LEVEL: 'warn', PORT: '0', ...options.env };
   const config = loadConfig(env);
   await migrate(config);
   const db = await createDb(config);
   const credentials = await new ApplicationsService({ store: createApplicationsStore(db), masterKey: config.masterKey, clock: systemClock }).create('bench');
   if (seed) await seed(db, credentials);
   await db.$disconnect();
+  const server = await spawnBenchServer(env, credentials);
+  return {
+    ...server,
+    async stop() {
+      await server.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
 
+/** Another server process on the environment of a first one (a second instance of the same deployment). */
+export async function spawnBenchServer(env: NodeJS.ProcessEnv, credentials: Credentials): Promise<BenchServer> {
   const child: ChildProcess = spawn(process.execPath, [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []), '--import', 'tsx', join(projectRoot, 'scripts', 'bench', 'server.ts')], {
     cwd: projectRoot,
     env: { ...env, BENCH_APPLICATION_ID: credentials.applicationId, BENCH_APPLICATION_NAME: credentials.name },
@@ -73,7 +87,6 @@ export async function startBenchServer(seed?: (db: Db, credentials: Credentials)
       child.removeAllListeners('exit');
       child.kill('SIGTERM');
       await new Promise((resolve) => child.once('exit', resolve));
-      rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -5,8 +5,9 @@ import { benchProfiles } from './profiles.ts';
 import { benchTokens } from './tokens.ts';
 import { benchPresence } from './presence.ts';
 import { benchFanout } from './fanout.ts';
+import { benchScale } from './scale.ts';
 
-const benches: Record<string, () => Promise<void>> = { signed: benchSigned, users: benchUsers, profiles: benchProfiles, tokens: benchTokens, presence: benchPresence, fanout: benchFanout };
+const benches: Record<string, () => Promise<void>> = { signed: benchSigned, users: benchUsers, profiles: benchProfiles, tokens: benchTokens, presence: benchPresence, fanout: benchFanout, scale: benchScale };
 
 const name = process.argv[2];
 const bench = name ? benches[name] : undefined;
