@@ -11,7 +11,7 @@ import { createProfilesStore } from '../../src/modules/profiles/store.ts';
 
 const config = loadConfig();
 // As src/main.ts does: with REDIS_URL, the instance shares kv, bus and transitions through Redis.
-const redis = config.redisUrl === null ? null : { client: connectRedis(config.redisUrl), subscriber: connectRedis(config.redisUrl), prefix: config.redisPrefix };
+const redis = config.redisUrl === null ? null : { client: connectRedis(config.redisUrl), subscriber: connectRedis(config.redisUrl, { subscriber: true }), prefix: config.redisPrefix };
 const app = await buildApp(config, { logger: false, ...(redis ? { redis } : {}) });
 const bareBody = { applicationId: process.env.BENCH_APPLICATION_ID ?? '', name: process.env.BENCH_APPLICATION_NAME ?? '' };
 app.get(

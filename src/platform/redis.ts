@@ -56,14 +56,21 @@ export interface RedisOptions {
   prefix?: string;
 }
 
-/** A connection that fails fast while Redis is away (callers answer 503) and reconnects by itself. */
-export function connectRedis(url: string): Redis {
-  return new Redis(url, {
+/**
+ * A connection that fails fast while Redis is away (callers answer 503) and reconnects by itself.
+ * `subscriber`: for pub/sub only (no ready check: it would send INFO on a subscribed connection).
+ * Connection errors surface through the commands that fail; `onError` hears them too.
+ */
+export function connectRedis(url: string, options: { subscriber?: boolean; onError?: (error: Error) => void } = {}): Redis {
+  const redis = new Redis(url, {
     maxRetriesPerRequest: 1,
     enableOfflineQueue: true,
     connectTimeout: 2_000,
+    enableReadyCheck: !options.subscriber,
     retryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
   });
+  redis.on('error', options.onError ?? (() => undefined));
+  return redis;
 }
 
 export class RedisKv implements Kv {

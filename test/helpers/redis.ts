@@ -7,7 +7,7 @@ export const TEST_REDIS_URL = process.env.LOCUS_TEST_REDIS_URL ?? 'redis://127.0
 
 export function testRedis(prefix = `locus-test-${randomUUID()}`) {
   const client = connectRedis(TEST_REDIS_URL);
-  const subscriber = connectRedis(TEST_REDIS_URL);
+  const subscriber = connectRedis(TEST_REDIS_URL, { subscriber: true });
   return {
     client,
     subscriber,

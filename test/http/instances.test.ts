@@ -141,7 +141,7 @@ t.test('Redis gone: 503s and a failing /readyz, never a hang; back (even empty):
   const proxy = await tcpProxy(t, target.hostname, Number(target.port || 6379));
   const prefix = `locus-test-${randomUUID()}`;
   const proxyUrl = `redis://${proxy.host}:${proxy.port}`;
-  const redis = { client: connectRedis(proxyUrl), subscriber: connectRedis(proxyUrl), prefix };
+  const redis = { client: connectRedis(proxyUrl), subscriber: connectRedis(proxyUrl, { subscriber: true }), prefix };
   const cleanup = testRedis(prefix);
   t.teardown(async () => {
     redis.client.disconnect();

@@ -220,7 +220,8 @@ export class PresenceService {
     else await this.#schedule.set(sKey, next);
     this.#dirty.set(sKey, { applicationId, userId, state });
     const appended = this.#publish({ applicationId, userId, presence: chain, setTimeMs: now, cause: 'set' });
-    if (next !== null) this.#arm();
+    // The timer only ever needs to move earlier here, and the new due time is known: no queue read.
+    if (next !== null) this.#armIn(Math.max(0, Math.min(next - now, this.#schedule.maxSleepMs)));
     // Acknowledged once its event is in the log: a change the caller makes next is ordered after it.
     await appended;
   }
