@@ -51,7 +51,6 @@ export const APPLICATIONS_POLL_MS = 2_000;
 /** Webhook delivery moves to another instance this long after its instance stopped (renewed every 2 s). */
 export const WEBHOOK_LEASE_MS = 10_000;
 
-
 export interface RegisteredRoute {
   method: string;
   url: string;

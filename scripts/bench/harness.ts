@@ -202,6 +202,16 @@ export async function issueTokens(server: BenchServer, userIds: string[]): Promi
   return tokens;
 }
 
+/** Seeded user ids of the presence and scale benches. */
+export const BENCH_USER_ID = (i: number) => `bench-user-${String(i).padStart(6, '0')}`;
+
+/** Online for 10 s, then Away for 20 s, then Offline: the presence the HTTP benches set. */
+export const PRESENCE_CHAIN = JSON.stringify({
+  type: 'mitter.up.Online',
+  timeToLive: 10,
+  expiresTo: { type: 'mitter.up.Away', timeToLive: 20, expiresTo: { type: 'mitter.up.Offline', timeToLive: 0 } },
+});
+
 const USER_TOKEN_HEADER = 'x-issued-mitter-user-authorization';
 
 /**

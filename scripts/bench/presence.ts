@@ -17,17 +17,12 @@ import { loadConfig } from '../../src/config.ts';
 import { migrate } from '../../src/platform/migrate.ts';
 import { MemoryBus } from '../../src/platform/bus.ts';
 import { PRESENCE_TOPIC, type PresenceMessage } from '../../src/modules/presence/service.ts';
-import { issueTokens, load, loadAbba, report, seedUsers, startBenchServer, tokenRequest } from './harness.ts';
+import { BENCH_USER_ID, issueTokens, load, loadAbba, PRESENCE_CHAIN as CHAIN, report, seedUsers, startBenchServer, tokenRequest } from './harness.ts';
 
 const HTTP_USERS = 1_000;
 const SCHEDULED_USERS = Number(process.env.BENCH_PRESENCE_USERS ?? 100_000);
 const WINDOW_SECONDS = 60;
-const userId = (i: number) => `bench-user-${String(i).padStart(6, '0')}`;
-const CHAIN = JSON.stringify({
-  type: 'mitter.up.Online',
-  timeToLive: 10,
-  expiresTo: { type: 'mitter.up.Away', timeToLive: 20, expiresTo: { type: 'mitter.up.Offline', timeToLive: 0 } },
-});
+const userId = BENCH_USER_ID;
 
 v8.setFlagsFromString('--expose-gc');
 const collectGarbage = vm.runInNewContext('gc') as () => void;

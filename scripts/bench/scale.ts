@@ -11,15 +11,9 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type autocannon from 'autocannon';
 import { connectRedis } from '../../src/platform/redis.ts';
-import { issueTokens, load, seedUsers, spawnBenchServer, startBenchServer, tokenRequest, type BenchServer, type LoadResult } from './harness.ts';
+import { BENCH_USER_ID as userId, issueTokens, load, PRESENCE_CHAIN as CHAIN, seedUsers, spawnBenchServer, startBenchServer, tokenRequest, type BenchServer, type LoadResult } from './harness.ts';
 
 const USERS = 1_000;
-const userId = (i: number) => `bench-user-${String(i).padStart(6, '0')}`;
-const CHAIN = JSON.stringify({
-  type: 'mitter.up.Online',
-  timeToLive: 10,
-  expiresTo: { type: 'mitter.up.Away', timeToLive: 20, expiresTo: { type: 'mitter.up.Offline', timeToLive: 0 } },
-});
 
 function requests(tokens: string[]): Record<string, autocannon.Request[]> {
   let next = 0;
