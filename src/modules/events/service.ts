@@ -16,6 +16,7 @@ import type { Bus } from '../../platform/bus.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { Db } from '../../platform/db.ts';
 import { repeat, type Timers } from '../../platform/timers.ts';
+import { CoalescedTask } from '../../platform/coalesce.ts';
 import { ApiError } from '../../errors.ts';
 import type { ApplicationsService } from '../applications/service.ts';
 import { appendEvents, createEventsStore, NO_FILTER, type EventDraft, type EventFilter, type EventsStore, type LoggedEvent } from './store.ts';
@@ -158,8 +159,8 @@ class Subscription {
 interface Feed {
   applicationId: string;
   head: number;
-  reading: boolean;
-  again: boolean;
+  /** Reads what was committed after `head` and hands it out (one read at a time). */
+  reader: CoalescedTask;
   subscriptions: Set<Subscription>;
 }
 
@@ -340,7 +341,15 @@ export class EventsService implements EventRecorder {
     let opening = this.#opening.get(applicationId);
     if (!opening) {
       opening = this.#store.position(applicationId).then((position) => {
-        const feed: Feed = { applicationId, head: position.last, reading: false, again: false, subscriptions: new Set() };
+        const feed: Feed = {
+          applicationId,
+          head: position.last,
+          subscriptions: new Set(),
+          reader: new CoalescedTask(
+            () => this.#read(feed),
+            (error) => this.#deps.log?.error({ err: error, applicationId }, 'could not read the event log; the next change retries'),
+          ),
+        };
         this.#feeds.set(applicationId, feed);
         this.#opening.delete(applicationId);
         return feed;
@@ -353,51 +362,40 @@ export class EventsService implements EventRecorder {
 
   #leave(feed: Feed, subscription: Subscription): void {
     feed.subscriptions.delete(subscription);
-    if (feed.subscriptions.size === 0 && !feed.reading && this.#feeds.get(feed.applicationId) === feed) this.#feeds.delete(feed.applicationId);
+    if (feed.subscriptions.size === 0 && !feed.reader.running && this.#feeds.get(feed.applicationId) === feed) this.#feeds.delete(feed.applicationId);
   }
 
   #poke(applicationId: string): void {
     const feed = this.#feeds.get(applicationId);
-    if (feed) void this.#read(feed);
+    if (feed) void feed.reader.run();
   }
 
+  /** Hands every event after the feed's head to the live subscriptions it matches. */
   async #read(feed: Feed): Promise<void> {
-    if (feed.reading) {
-      feed.again = true;
-      return;
-    }
-    feed.reading = true;
     try {
-      do {
-        feed.again = false;
-        for (;;) {
-          const page = await this.#store.readAfter(feed.applicationId, feed.head, READ_PAGE, NO_FILTER);
-          for (const event of page) {
-            feed.head = event.seq;
-            for (const subscription of feed.subscriptions) {
-              if (!subscription.live || event.seq <= subscription.cursor) continue;
-              subscription.cursor = event.seq;
-              if (subscription.options.matches(event)) subscription.offer(event);
-            }
+      for (;;) {
+        const page = await this.#store.readAfter(feed.applicationId, feed.head, READ_PAGE, NO_FILTER);
+        for (const event of page) {
+          feed.head = event.seq;
+          for (const subscription of feed.subscriptions) {
+            if (!subscription.live || event.seq <= subscription.cursor) continue;
+            subscription.cursor = event.seq;
+            if (subscription.options.matches(event)) subscription.offer(event);
           }
-          if (page.length < READ_PAGE) break;
         }
-      } while (feed.again);
-    } catch (error) {
-      this.#deps.log?.error({ err: error, applicationId: feed.applicationId }, 'could not read the event log; the next change retries');
+        if (page.length < READ_PAGE) break;
+      }
     } finally {
-      feed.reading = false;
       if (feed.subscriptions.size === 0 && this.#feeds.get(feed.applicationId) === feed) this.#feeds.delete(feed.applicationId);
     }
   }
 
-  /** Waits until every feed has read what was committed so far (tests, shutdown). */
+  /** Waits until every feed has read what was committed so far and every stream has written it (tests). */
   async settle(): Promise<void> {
     await this.flush();
-    for (const feed of this.#feeds.values()) await this.#read(feed);
-    for (const feed of this.#feeds.values()) {
-      while (feed.reading) await new Promise((resolve) => setImmediate(resolve));
-    }
+    const feeds = [...this.#feeds.values()];
+    await Promise.all(feeds.map((feed) => feed.reader.run()));
+    await Promise.all(feeds.flatMap((feed) => [...feed.subscriptions].map((subscription) => subscription.idle())));
   }
 
   // ---- background: keep-alive, retention ------------------------------------------------------

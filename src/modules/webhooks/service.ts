@@ -19,6 +19,7 @@ import { deriveKey, open, seal } from '../../platform/crypto.ts';
 import type { Db } from '../../platform/db.ts';
 import { domainId } from '../../platform/ids.ts';
 import { repeat, type Timers } from '../../platform/timers.ts';
+import { CoalescedTask } from '../../platform/coalesce.ts';
 import { EVENTS_TOPIC } from '../events/service.ts';
 import { createEventsStore, type EventsStore, type LoggedEvent } from '../events/store.ts';
 import { EVENT_TYPES, isEventType } from '../events/types.ts';
@@ -168,15 +169,16 @@ interface Endpoint {
   id: string;
   applicationId: string;
   url: string;
-  types: ReadonlySet<string> | null;
+  /** The event types it takes (null: all). */
+  types: readonly string[] | null;
   secret: string;
   /** Every event up to here has been read into the lanes. */
   readCursor: number;
   lanes: Map<string, Lane>;
   queued: number;
   inFlight: number;
-  reading: boolean;
-  readAgain: boolean;
+  /** Reads new events into the lanes (one read at a time), then dispatches. */
+  reader: CoalescedTask;
   removed: boolean;
   /** Counters since the last report to the database. */
   report: Omit<DeliveryReport, 'cursor'>;
@@ -229,7 +231,7 @@ export class WebhookDispatcher {
     this.#unsubscribe = deps.bus.subscribe(EVENTS_TOPIC, (message) => {
       const applicationId = (message as { applicationId?: unknown }).applicationId;
       if (typeof applicationId !== 'string') return;
-      for (const endpoint of this.#endpoints.values()) if (endpoint.applicationId === applicationId) void this.#read(endpoint);
+      for (const endpoint of this.#endpoints.values()) if (endpoint.applicationId === applicationId) void endpoint.reader.run();
     });
   }
 
@@ -271,20 +273,22 @@ export class WebhookDispatcher {
         id: row.id,
         applicationId: row.applicationId,
         url: row.url,
-        types: row.types === null ? null : new Set(row.types),
+        types: row.types,
         secret,
         readCursor: row.cursor,
         lanes: new Map(),
         queued: 0,
         inFlight: 0,
-        reading: false,
-        readAgain: false,
+        reader: new CoalescedTask(
+          () => this.#read(endpoint),
+          (error) => this.#deps.log?.error({ err: error, webhookId: row.id }, 'could not read events for a webhook; the next change retries'),
+        ),
         removed: false,
         report: emptyReport(),
         reporting: Promise.resolve(),
       };
       this.#endpoints.set(row.id, endpoint);
-      void this.#read(endpoint);
+      void endpoint.reader.run();
     }
     for (const [id, endpoint] of this.#endpoints) {
       if (seen.has(id)) continue;
@@ -295,44 +299,30 @@ export class WebhookDispatcher {
 
   /** Reads new events into the lanes (up to the endpoint's bound), then sends what it can. */
   async #read(endpoint: Endpoint): Promise<void> {
-    if (endpoint.reading) {
-      endpoint.readAgain = true;
-      return;
-    }
-    endpoint.reading = true;
     try {
-      do {
-        endpoint.readAgain = false;
-        while (!endpoint.removed && endpoint.queued < MAX_QUEUED_PER_ENDPOINT) {
-          const { last } = await this.#events.position(endpoint.applicationId);
-          const page = await this.#events.readAfter(endpoint.applicationId, endpoint.readCursor, READ_PAGE, {
-            types: endpoint.types === null ? null : [...endpoint.types],
-            userIds: null,
-          });
-          for (const event of page) {
-            const key = event.userId ?? '';
-            let lane = endpoint.lanes.get(key);
-            if (!lane) {
-              lane = { queue: [], attempts: 0, retryAt: 0, busy: false };
-              endpoint.lanes.set(key, lane);
-            }
-            lane.queue.push(event);
-            endpoint.queued += 1;
-            endpoint.readCursor = event.seq;
+      while (!endpoint.removed && endpoint.queued < MAX_QUEUED_PER_ENDPOINT) {
+        const { last } = await this.#events.position(endpoint.applicationId);
+        const page = await this.#events.readAfter(endpoint.applicationId, endpoint.readCursor, READ_PAGE, { types: endpoint.types, userIds: null });
+        for (const event of page) {
+          const key = event.userId ?? '';
+          let lane = endpoint.lanes.get(key);
+          if (!lane) {
+            lane = { queue: [], attempts: 0, retryAt: 0, busy: false };
+            endpoint.lanes.set(key, lane);
           }
-          // A short page saw every event committed before it was read.
-          if (page.length < READ_PAGE) {
-            endpoint.readCursor = Math.max(endpoint.readCursor, last);
-            break;
-          }
+          lane.queue.push(event);
+          endpoint.queued += 1;
+          endpoint.readCursor = event.seq;
         }
-      } while (endpoint.readAgain && !endpoint.removed);
-    } catch (error) {
-      this.#deps.log?.error({ err: error, webhookId: endpoint.id }, 'could not read events for a webhook; the next change retries');
+        // A short page saw every event committed before it was read.
+        if (page.length < READ_PAGE) {
+          endpoint.readCursor = Math.max(endpoint.readCursor, last);
+          break;
+        }
+      }
     } finally {
-      endpoint.reading = false;
+      this.#dispatch(endpoint);
     }
-    this.#dispatch(endpoint);
   }
 
   /** Starts a delivery on every lane that is idle, due and has something to send. */
@@ -398,7 +388,7 @@ export class WebhookDispatcher {
       }
     }
     this.#reportLater(endpoint);
-    if (endpoint.queued < MAX_QUEUED_PER_ENDPOINT / 2) void this.#read(endpoint);
+    if (endpoint.queued < MAX_QUEUED_PER_ENDPOINT / 2) void endpoint.reader.run();
     else this.#dispatch(endpoint);
   }
 
@@ -454,7 +444,7 @@ export class WebhookDispatcher {
 
   /** Waits for deliveries in flight and state reports (tests, shutdown). */
   async settle(): Promise<void> {
-    while (this.#inFlight.size > 0 || [...this.#endpoints.values()].some((endpoint) => endpoint.reading)) {
+    while (this.#inFlight.size > 0 || [...this.#endpoints.values()].some((endpoint) => endpoint.reader.running)) {
       await Promise.all([...this.#inFlight]);
       await new Promise((resolve) => setImmediate(resolve));
     }
