@@ -4,7 +4,7 @@
 // presence (set and server-side transitions) and profile changes of the users it watches and its
 // own token's revocation, and nothing else; slow consumers are cut off, not waited for.
 import t, { type Test } from 'tap';
-import { appendEvents, type EventDraft } from '../../src/modules/events/store.ts';
+import type { EventDraft } from '../../src/modules/events/store.ts';
 import { MAX_QUEUED_EVENTS, type EventSink } from '../../src/modules/events/service.ts';
 import { buildTestApp, type TestApp } from '../helpers/app.ts';
 import { StreamClient, type Received } from '../helpers/sse.ts';
@@ -306,7 +306,7 @@ t.test('a consumer that falls too far behind is closed with a reason; the others
   await events.subscribe({ ...all, sink: fastSink });
 
   const drafts: EventDraft[] = Array.from({ length: MAX_QUEUED_EVENTS + 10 }, (_, i) => ({ type: 'user.screenname', userId: 'user-0001', data: { screenName: `n${i}` } }));
-  await test.app.locus.db.$transaction((tx) => appendEvents(tx, applicationId, drafts, test.clock.now()));
+  await test.app.locus.db.$transaction((tx) => events.append(tx, applicationId, drafts));
   events.committed(applicationId);
   await events.settle();
   t.equal(fast.length, drafts.length, 'the fast consumer got every event');

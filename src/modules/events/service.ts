@@ -1,6 +1,6 @@
 // Events (SPEC §8): the per-application log, live streams over it, and its retention.
 //
-// Writers append inside their own transactions (appendEvents) and call committed() afterwards;
+// Writers append inside their own transactions (append) and call committed() afterwards;
 // presence, which is not written in a transaction, queues its events here and they are appended
 // in group commits (one transaction for whatever queued while the previous one ran).
 //
@@ -14,12 +14,12 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Bus } from '../../platform/bus.ts';
 import type { Clock } from '../../platform/clock.ts';
-import type { Db } from '../../platform/db.ts';
+import type { Db, DbTransaction } from '../../platform/db.ts';
 import { repeat, type Timers } from '../../platform/timers.ts';
 import { CoalescedTask } from '../../platform/coalesce.ts';
 import { ApiError } from '../../errors.ts';
 import type { ApplicationsService } from '../applications/service.ts';
-import { appendEvents, createEventsStore, NO_FILTER, type EventDraft, type EventFilter, type EventsStore, type LoggedEvent } from './store.ts';
+import { createEventsStore, NO_FILTER, type EventDraft, type EventFilter, type EventsStore, type LoggedEvent } from './store.ts';
 
 export const EVENTS_TOPIC = 'events';
 /** Keep-alive comments on every stream this often (SPEC §8). */
@@ -166,7 +166,7 @@ interface Feed {
 
 /** What writers need: append inside their transaction, say when it committed, or queue (presence). */
 export interface EventRecorder {
-  append(tx: Parameters<typeof appendEvents>[0], applicationId: string, drafts: EventDraft[]): Promise<void>;
+  append(tx: DbTransaction, applicationId: string, drafts: EventDraft[]): Promise<void>;
   committed(applicationId: string): void;
   enqueue(applicationId: string, draft: EventDraft): Promise<void>;
 }
@@ -216,8 +216,8 @@ export class EventsService implements EventRecorder {
   // ---- writing --------------------------------------------------------------------------------
 
   /** Appends inside the caller's transaction; call committed() once it has committed. */
-  async append(tx: Parameters<typeof appendEvents>[0], applicationId: string, drafts: EventDraft[]): Promise<void> {
-    await appendEvents(tx, applicationId, drafts, this.#deps.clock.now());
+  async append(tx: DbTransaction, applicationId: string, drafts: EventDraft[]): Promise<void> {
+    await this.#store.append(tx, applicationId, drafts, this.#deps.clock.now());
   }
 
   /** Tells every feed of the application (in every process sharing the bus) to read. */
