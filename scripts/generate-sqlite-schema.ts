@@ -13,7 +13,8 @@ export function toSqliteSchema(source: string): string {
   const body = source
     .replace(/^\/\/ The source schema[\s\S]*?\n\n/, '')
     .replace('provider = "postgresql"', 'provider = "sqlite"')
-    .replace('output       = "../src/generated/pg"', 'output       = "../../src/generated/sqlite"')
+    // One set of generated types serves both databases: the SQLite schema generates nothing.
+    .replace(/^\/\/ Kysely table types[\s\S]*?\n}\n\n/m, '')
     // SQLite has no native column types: drop every @db.X(...) attribute.
     .replace(/ @db\.\w+(\([^)]*\))?/g, '')
     .replace(/[ \t]+$/gm, '');

@@ -221,7 +221,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const applications = new ApplicationsService({ store: createApplicationsStore(db), masterKey: config.masterKey, clock, log: app.log });
   const onBusError = (error: unknown, topic: string) => app.log.error({ err: error, topic }, 'a bus subscriber failed');
   const bus = options.bus ?? (redis ? new RedisBus(redis.client, redis.subscriber, { prefix: redis.prefix, onError: onBusError }) : new MemoryBus(onBusError));
-  const events = new EventsService({ db, provider: config.databaseProvider, clock, bus, applications, log: app.log });
+  const events = new EventsService({ db, clock, bus, applications, log: app.log });
   const users = new UsersService({ db, clock, events, bus, log: app.log });
   const profiles = new ProfilesService({ db, clock, users, events });
   // Tokens carry no exp: expiry and revocation are server state. Keys per kid come from TokenSigner.
@@ -243,11 +243,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     publicUrl: config.publicUrl,
     log: app.log,
   });
-  const presence = new PresenceService({ clock, kv, bus, store: createPresenceStore(db, config.databaseProvider), users, applications, events, log: app.log,
+  const presence = new PresenceService({ clock, kv, bus, store: createPresenceStore(db), users, applications, events, log: app.log,
     ...(redis ? { queue: new RedisTransitionQueue(redis.client, redis.prefix) } : {}),
   });
   const routes: RegisteredRoute[] = [];
-  const webhooks = new WebhookDispatcher({ db, provider: config.databaseProvider, clock, bus, masterKey: config.masterKey, log: app.log,
+  const webhooks = new WebhookDispatcher({ db, clock, bus, masterKey: config.masterKey, log: app.log,
     ...(options.webhookSender ? { sender: options.webhookSender } : {}),
     ...(redis ? { lease: new RedisLease(redis.client, 'webhooks', { prefix: redis.prefix, ttlMs: WEBHOOK_LEASE_MS }) } : {}),
   });
@@ -380,7 +380,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     await tokens.flush();
     await bus.close();
     await kv.close();
-    await db.$disconnect();
+    await db.close();
   });
   return app;
 }

@@ -95,7 +95,7 @@ async function withService<T>(config: Config, run: (service: ApplicationsService
   try {
     return await run(new ApplicationsService({ store: createApplicationsStore(db), masterKey: config.masterKey, clock: systemClock }));
   } finally {
-    await db.$disconnect();
+    await db.close();
   }
 }
 
@@ -195,7 +195,7 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
           : `New user tokens are signed with ${kid}.\n`,
       );
     } finally {
-      await db.$disconnect();
+      await db.close();
     }
     return 0;
   }
@@ -208,7 +208,7 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
     await withService(config, async (service) => {
       const db = await createDb(config);
       try {
-        const admin = new WebhooksAdmin({ db, provider: config.databaseProvider, masterKey: config.masterKey, clock: systemClock, applicationExists: async (id) => (await service.get(id)) !== null });
+        const admin = new WebhooksAdmin({ db, masterKey: config.masterKey, clock: systemClock, applicationExists: async (id) => (await service.get(id)) !== null });
         if (command === 'add') {
           const created = await admin.add(applicationId, target, types);
           print(
@@ -229,7 +229,7 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
           print({ applicationId, webhookId: target, removed: true }, `Removed webhook ${target}. Running servers stop delivering to it within ${WEBHOOKS_RELOAD_MS / 1000} s.\n`);
         }
       } finally {
-        await db.$disconnect();
+        await db.close();
       }
     });
     return 0;

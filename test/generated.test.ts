@@ -34,12 +34,12 @@ t.test('the server serves its OpenAPI document and the docs UI', async (t) => {
 t.test('readiness follows the database; liveness does not', async (t) => {
   const { app } = await buildTestApp(t);
   t.same((await app.inject({ method: 'GET', url: '/readyz' })).json(), { status: 'ready' });
-  const query = app.locus.db.$queryRawUnsafe.bind(app.locus.db);
-  app.locus.db.$queryRawUnsafe = (async () => {
+  const ping = app.locus.db.ping;
+  (app.locus.db as { ping: typeof ping }).ping = async () => {
     throw new Error('connection refused');
-  }) as typeof query;
+  };
   t.teardown(() => {
-    app.locus.db.$queryRawUnsafe = query;
+    (app.locus.db as { ping: typeof ping }).ping = ping;
   });
   const down = await app.inject({ method: 'GET', url: '/readyz' });
   t.equal(down.statusCode, 503);

@@ -83,7 +83,7 @@ t.test('the decision table', async (t) => {
 
 t.test('the echo route over HTTP, per principal', async (t) => {
   const { app, signed, credentials } = await buildTestApp(t);
-  await app.locus.db.user.create({ data: { id: 'i-1', applicationId: credentials.applicationId, userId: 'user-0001', screenName: 'U' } });
+  await app.locus.users.create(credentials.applicationId, { userId: 'user-0001', screenName: 'U', locators: [] });
   t.equal((await signed('GET', '/v1/test/application/by/accesskey')).statusCode, 200, '.system');
   t.equal((await signed('GET', '/v1/test/application/by/accesskey', { headers: { 'x-mitter-sudo-user-id': 'user-0001' } })).statusCode, 200, 'sudo user');
   t.equal((await app.inject({ method: 'GET', url: '/v1/test/application/by/accesskey' })).statusCode, 401, '.anonymous');
@@ -112,9 +112,9 @@ t.test('every users, profiles, tokens, presence and events route, per principal 
     serial += 1;
     for (const userId of [actor, other]) {
       if (await users.exists(test.credentials.applicationId, userId)) {
-        await app.locus.db.user.deleteMany({ where: { userId } });
+        await app.locus.db.query.deleteFrom('User').where('userId', '=', userId).execute();
       }
-      await app.locus.db.deletedUser.deleteMany({ where: { userId } });
+      await app.locus.db.query.deleteFrom('DeletedUser').where('userId', '=', userId).execute();
       await users.create(test.credentials.applicationId, { userId, screenName: userId, locators: [] });
       await users.addLocator(test.credentials.applicationId, userId, {
         locator: { type: 'email', value: `${userId}-${serial}@x.io`, locator: `email:${userId}-${serial}@x.io` },
@@ -123,7 +123,7 @@ t.test('every users, profiles, tokens, presence and events route, per principal 
     }
     const [self, them] = await Promise.all([users.get(test.credentials.applicationId, actor), users.get(test.credentials.applicationId, other)]);
     const applicationId = test.credentials.applicationId;
-    await app.locus.db.userCredential.create({ data: { userInternalId: self.id, passwordHash: loginHash, updatedAt: new Date(test.clock.now()) } });
+    await app.locus.db.query.insertInto('UserCredential').values({ userInternalId: self.id, passwordHash: loginHash, updatedAt: app.locus.db.dialect.time(new Date(test.clock.now())) }).execute();
     const [selfToken, otherToken] = await Promise.all([
       app.locus.tokens.issue(applicationId, actor, { ttl: null, force: true }, noClient),
       app.locus.tokens.issue(applicationId, other, { ttl: null, force: true }, noClient),

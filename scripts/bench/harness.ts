@@ -53,7 +53,7 @@ export async function startBenchServer(seed?: (db: Db, credentials: Credentials)
   const db = await createDb(config);
   const credentials = await new ApplicationsService({ store: createApplicationsStore(db), masterKey: config.masterKey, clock: systemClock }).create('bench');
   if (seed) await seed(db, credentials);
-  await db.$disconnect();
+  await db.close();
   const server = await spawnBenchServer(env, credentials);
   return {
     ...server,
@@ -245,10 +245,12 @@ export function tokenRequest(
 
 /** Users with nothing but an id and a screen name, inserted directly (before the server starts). */
 export async function seedUsers(db: Db, applicationId: string, userIds: string[]): Promise<void> {
-  const now = new Date();
+  const now = db.dialect.time(new Date());
   for (let start = 0; start < userIds.length; start += 5_000) {
-    await db.user.createMany({
-      data: userIds.slice(start, start + 5_000).map((userId) => ({ id: randomUUID(), applicationId, userId, screenName: userId, createdAt: now, updatedAt: now })),
-    });
+    await db.batch(
+      userIds
+        .slice(start, start + 5_000)
+        .map((userId) => db.query.insertInto('User').values({ id: randomUUID(), applicationId, userId, screenName: userId, createdAt: now, updatedAt: now })),
+    );
   }
 }

@@ -11,26 +11,19 @@ const userId = (i: number) => `bench-user-${String(i).padStart(5, '0')}`;
 
 export async function benchProfiles(): Promise<void> {
   const server = await startBenchServer(async (db, credentials) => {
-    const now = new Date();
+    const now = db.dialect.time(new Date());
     for (let start = 0; start < USERS; start += 500) {
-      await db.$transaction(
-        Array.from({ length: Math.min(500, USERS - start) }, (_, k) => {
-          const i = start + k;
-          return db.user.create({
-            data: {
-              id: randomUUID(),
-              applicationId: credentials.applicationId,
-              userId: userId(i),
-              screenName: `Bench ${i}`,
-              createdAt: now,
-              updatedAt: now,
-              profile: {
-                create: ATTRIBUTES.map((key) => ({ key, contentType: 'text/plain', contentEncoding: 'identity', value: `${key} of user ${i}`, updatedAt: now })),
-              },
-            },
-          });
-        }),
-      );
+      const statements = [];
+      for (let i = start; i < Math.min(USERS, start + 500); i += 1) {
+        const id = randomUUID();
+        statements.push(db.query.insertInto('User').values({ id, applicationId: credentials.applicationId, userId: userId(i), screenName: `Bench ${i}`, createdAt: now, updatedAt: now }));
+        statements.push(
+          db.query
+            .insertInto('ProfileAttribute')
+            .values(ATTRIBUTES.map((key) => ({ userInternalId: id, key, contentType: 'text/plain', contentEncoding: 'identity', value: `${key} of user ${i}`, updatedAt: now }))),
+        );
+      }
+      await db.batch(statements);
     }
   });
   try {

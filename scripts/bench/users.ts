@@ -1,5 +1,5 @@
 // `npm run bench -- users`: signed `GET /v1/users/{id}` and `GET /v1/users?locators=…` against bare
-// routes that run the same Prisma queries with no authentication, policy or wire shaping, on one
+// routes that run the same store queries with no authentication, policy or wire shaping, on one
 // server, in the same run. Every request targets a different seeded user, chosen and signed per
 // request by the client for both sides, so the client path is the same and only the server differs.
 // Each pair runs bare, signed, signed, bare (means reported), so drift during the run hits both.
@@ -14,33 +14,27 @@ const phone = (i: number) => `tele:+1213555${String(i).padStart(4, '0')}`;
 
 export async function benchUsers(): Promise<void> {
   const server = await startBenchServer(async (db, credentials) => {
-    const now = new Date();
+    const now = db.dialect.time(new Date());
     for (let start = 0; start < USERS; start += 500) {
-      await db.$transaction(
-        Array.from({ length: Math.min(500, USERS - start) }, (_, k) => {
-          const i = start + k;
-          return db.user.create({
-            data: {
-              id: randomUUID(),
+      const statements = [];
+      for (let i = start; i < Math.min(USERS, start + 500); i += 1) {
+        const id = randomUUID();
+        statements.push(db.query.insertInto('User').values({ id, applicationId: credentials.applicationId, userId: userId(i), screenName: `Bench ${i}`, createdAt: now, updatedAt: now }));
+        statements.push(
+          db.query.insertInto('UserLocator').values(
+            [email(i), phone(i)].map((locator, position) => ({
+              id: domainId(),
               applicationId: credentials.applicationId,
-              userId: userId(i),
-              screenName: `Bench ${i}`,
+              userInternalId: id,
+              locator,
+              verificationStatus: 'StatusNotProvided',
+              position,
               createdAt: now,
-              updatedAt: now,
-              locators: {
-                create: [email(i), phone(i)].map((locator, position) => ({
-                  id: domainId(),
-                  applicationId: credentials.applicationId,
-                  locator,
-                  verificationStatus: 'StatusNotProvided',
-                  position,
-                  createdAt: now,
-                })),
-              },
-            },
-          });
-        }),
-      );
+            })),
+          ),
+        );
+      }
+      await db.batch(statements);
     }
   });
   try {

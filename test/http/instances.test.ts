@@ -100,7 +100,7 @@ const chain = { type: 'mitter.up.Online', timeToLive: 5, expiresTo: { type: 'mit
 
 /** The transition events in the log (each instance appends the transitions it fired). */
 async function transitionsLogged(pair: Pair): Promise<Array<{ userId: string | null; type: string }>> {
-  const rows = await pair.a.app.locus.db.event.findMany({ where: { type: 'presence' }, orderBy: { seq: 'asc' } });
+  const rows = await pair.b.locus.db.query.selectFrom('Event').select(['userId', 'data']).where('type', '=', 'presence').orderBy('seq').execute();
   return rows
     .map((row) => ({ userId: row.userId, data: JSON.parse(row.data) as { presence: { type: string } | null; setTimeMs: number } }))
     .filter((row) => row.data.presence?.type === 'mitter.up.Away')

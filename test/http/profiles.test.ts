@@ -230,17 +230,20 @@ t.test('patches: Set replaces, Diff upserts, one bad attribute changes nothing',
 t.test('a profile holds at most 100 attributes; a patch past that changes nothing', async (t) => {
   const test = await setup(t);
   const { db } = test.app.locus;
-  await db.attributeDef.createMany({
-    data: Array.from({ length: 120 }, (_, i) => ({
-      applicationId: test.credentials.applicationId,
-      entityType: 'users',
-      key: `app.k${String(i).padStart(3, '0')}`,
-      allowedContentTypes: '["text/plain"]',
-      allowedContentEncodings: '["identity"]',
-      canBeEmpty: true,
-      createdAt: new Date(test.clock.now()),
-    })),
-  });
+  await db.query
+    .insertInto('AttributeDef')
+    .values(
+      Array.from({ length: 120 }, (_, i) => ({
+        applicationId: test.credentials.applicationId,
+        entityType: 'users',
+        key: `app.k${String(i).padStart(3, '0')}`,
+        allowedContentTypes: '["text/plain"]',
+        allowedContentEncodings: '["identity"]',
+        canBeEmpty: db.dialect.bool(true),
+        createdAt: db.dialect.time(new Date(test.clock.now())),
+      })),
+    )
+    .execute();
   const attributes = (from: number, count: number) => Array.from({ length: count }, (_, i) => text(`app.k${String(from + i).padStart(3, '0')}`, 'v'));
   t.equal((await test.signed('POST', '/v1/users/user-0001/profile', { body: json({ attributes: attributes(0, 100), patchType: 'Set' }) })).statusCode, 200, '100 fit');
   const over = await test.signed('POST', '/v1/users/user-0001/profile/app.k100', { body: json(text('app.k100', 'v')) });
@@ -307,9 +310,10 @@ t.test('unknown users are a 404 on every profile route; deleting a user deletes 
   await test.signed('POST', '/v1/users/user-0002/profile', { body: json({ attributes: [text('mitter.upa.Bio', 'kept')] }) });
   const { db } = test.app.locus;
   const internalId = (await test.signed('GET', '/v1/users/user-0001')).json().internalId;
-  t.equal(await db.profileAttribute.count({ where: { userInternalId: internalId } }), 2);
+  const attributeRows = async () => (await db.query.selectFrom('ProfileAttribute').select('key').where('userInternalId', '=', internalId).execute()).length;
+  t.equal(await attributeRows(), 2);
   t.equal((await test.signed('DELETE', '/v1/users/user-0001')).statusCode, 200);
-  t.equal(await db.profileAttribute.count({ where: { userInternalId: internalId } }), 0, 'its attributes are gone');
+  t.equal(await attributeRows(), 0, 'its attributes are gone');
   t.equal((await test.signed('GET', '/v1/users/user-0001/profile')).statusCode, 404);
   t.same((await profileOf(test, 'user-0002')).attributes, [text('mitter.upa.Bio', 'kept')], 'other profiles untouched');
 });

@@ -105,7 +105,7 @@ t.test('signature plus user token is 400 invalid_parameter_set; tokens alone are
 
 t.test('sudo: a valid user id makes the principal that user', async (t) => {
   const { app, signed, credentials } = await buildTestApp(t);
-  await app.locus.db.user.create({ data: { id: 'internal-1', applicationId: credentials.applicationId, userId: 'sudo-user-01', screenName: 'Sudo' } });
+  await app.locus.users.create(credentials.applicationId, { userId: 'sudo-user-01', screenName: 'Sudo', locators: [] });
   let seen: unknown;
   app.addHook('preHandler', async (request) => {
     seen = request.principal;
@@ -117,7 +117,7 @@ t.test('sudo: a valid user id makes the principal that user', async (t) => {
   expect401(t, await app.inject({ method: 'GET', url: ECHO, headers: { 'x-mitter-sudo-user-id': 'sudo-user-01' } }), 'sudo_user');
   // A user of another application is not a user of this one.
   const other = await app.locus.applications.create('other');
-  await app.locus.db.user.create({ data: { id: 'internal-2', applicationId: other.applicationId, userId: 'foreign-user-1', screenName: 'F' } });
+  await app.locus.users.create(other.applicationId, { userId: 'foreign-user-1', screenName: 'F', locators: [] });
   expect401(t, await signed('GET', ECHO, { headers: { 'x-mitter-sudo-user-id': 'foreign-user-1' } }), 'sudo_user');
 });
 
@@ -150,7 +150,7 @@ t.test('a key revoked by another process (the CLI) is refused once the server po
   t.equal((await signed('GET', ECHO)).statusCode, 200, 'warm cache');
   // A second process: its own Prisma client and service on the same database.
   const db = await createDb(database.config);
-  t.teardown(() => db.$disconnect());
+  t.teardown(() => db.close());
   const cli = new ApplicationsService({ store: createApplicationsStore(db), masterKey: database.config.masterKey, clock: new ManualClock() });
   await cli.revokeKey(credentials.applicationId, credentials.accessKey);
   t.equal(await app.locus.applications.refreshIfChanged(), true, 'the poll sees the change');

@@ -4,6 +4,7 @@ import { Writable } from 'node:stream';
 import t, { type Test } from 'tap';
 import { buildTestApp, type TestApp } from '../helpers/app.ts';
 import { createTestDatabase } from '../helpers/db.ts';
+import { readTime } from '../../src/platform/dialect.ts';
 import type { PasswordHasher } from '../../src/modules/tokens/passwords.ts';
 import { argon2idHasher } from '../../src/modules/tokens/passwords.ts';
 import type { BuildOptions } from '../../src/app.ts';
@@ -168,8 +169,8 @@ t.test('listing: active tokens only, never the signed token, the current one mar
   t.match(body[0], { ttl: 3600 - 61, current: true, issuedAt: test.clock.now() - 61_000, expiresAt: test.clock.now() + (3600 - 61) * 1000, lastUsedAt: test.clock.now() });
   t.notOk(listed.body.includes(a.signedToken.split('.')[2] as string), 'the signed token is never returned');
   await test.app.locus.tokens.flush();
-  const row = await test.app.locus.db.userToken.findUnique({ where: { id: a.tokenId } });
-  t.equal(row?.lastUsedAt.getTime(), test.clock.now(), 'lastUsedAt reached the database');
+  const row = await test.app.locus.db.query.selectFrom('UserToken').select('lastUsedAt').where('id', '=', a.tokenId).executeTakeFirst();
+  t.equal(row && readTime(row.lastUsedAt).getTime(), test.clock.now(), 'lastUsedAt reached the database');
   const bySystem = await test.signed('GET', '/v1/users/user-0001/tokens');
   t.same(bySystem.json().map((x: { current: boolean }) => x.current), [false]);
   t.equal(b.ttl, 60);
@@ -281,7 +282,7 @@ t.test('deleting a user revokes its tokens in the same transaction', async (t) =
   const a = await tokenFor(test, 'user-0001');
   t.equal((await asUser(test, a.signedToken, 'GET', '/v1/users/me')).statusCode, 200, 'cached as active');
   test.app.locus.users.onDelete(async (tx) => {
-    const row = await tx.userToken.findUnique({ where: { id: a.tokenId } });
+    const row = await tx.selectFrom('UserToken').select('revokedAt').where('id', '=', a.tokenId).executeTakeFirst();
     t.ok(row?.revokedAt, 'revoked inside the deletion transaction');
   });
   t.equal((await test.signed('DELETE', '/v1/users/user-0001')).statusCode, 200);
@@ -362,7 +363,7 @@ t.test('passwords and login', async (t) => {
   t.equal((await asUser(test, other.signedToken, 'GET', '/v1/users/me')).statusCode, 401, 'the others are revoked');
   t.equal((await login({ userId: 'user-0001', password: 'new secret phrase' })).statusCode, 200, 'the new password works');
   t.match((await test.signed('PUT', '/v1/users/user-0001/password', { body: json({ password: 'short' }) })).json(), { errorCode: 'invalid_entity', diagnostics: { field: 'password' } });
-  const stored = await test.app.locus.db.userCredential.findFirst();
+  const stored = await test.app.locus.db.query.selectFrom('UserCredential').select('passwordHash').executeTakeFirst();
   t.match(stored?.passwordHash, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/, 'Argon2id with the OWASP parameters');
 });
 
@@ -390,5 +391,5 @@ t.test('bad input on every token route is a 400 naming the field, and changes no
     t.match({ status: response.statusCode, body: response.json() }, { status: 400, body: { errorCode: 'invalid_entity', diagnostics } }, name);
   }
   t.same((await test.signed('GET', '/v1/users/user-0001/tokens')).json().map((x: { tokenId: string }) => x.tokenId), [a.tokenId], 'nothing issued or revoked');
-  t.equal(await test.app.locus.db.userCredential.count(), 0, 'no password set');
+  t.equal((await test.app.locus.db.query.selectFrom('UserCredential').select('userInternalId').execute()).length, 0, 'no password set');
 });

@@ -77,7 +77,7 @@ t.test('webhook add / list / remove through the CLI, and what it refuses', async
   t.equal(listed.json().length, 2);
   t.match(listed.json()[0], { id: hook.webhookId, delivered: 0, failedAttempts: 0, abandoned: 0, pending: 0, lastError: null });
   t.notMatch(listed.stdout, /whsec_|secretSealed/, 'the secret is never listed');
-  const stored = await test.app.locus.db.webhook.findFirstOrThrow({ where: { id: hook.webhookId } });
+  const stored = await test.app.locus.db.query.selectFrom('Webhook').select('secretSealed').where('id', '=', hook.webhookId).executeTakeFirstOrThrow();
   t.notMatch(stored.secretSealed, hook.secret.slice(6), 'stored sealed');
 
   for (const [url, why] of [

@@ -11,6 +11,7 @@
 // only once its cursor has reached the feed's head, so nothing falls between the two.
 // Each subscription has a bounded queue: a consumer too slow to keep up is closed with a reason
 // and resumes by id; it never holds up the feed or the other subscriptions.
+import { setImmediate as yieldToIo } from 'node:timers/promises';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Bus } from '../../platform/bus.ts';
 import type { Clock } from '../../platform/clock.ts';
@@ -173,7 +174,6 @@ export interface EventRecorder {
 
 export interface EventsServiceDeps {
   db: Db;
-  provider: 'sqlite' | 'postgresql';
   clock: Clock;
   bus: Bus;
   applications: ApplicationsService;
@@ -195,7 +195,7 @@ export class EventsService implements EventRecorder {
 
   constructor(deps: EventsServiceDeps) {
     this.#deps = deps;
-    this.#store = createEventsStore(deps.db, deps.provider);
+    this.#store = createEventsStore(deps.db);
     this.#unsubscribeBus = deps.bus.subscribe(EVENTS_TOPIC, (message) => {
       const applicationId = (message as { applicationId?: unknown }).applicationId;
       if (typeof applicationId === 'string') this.#poke(applicationId);
@@ -384,6 +384,9 @@ export class EventsService implements EventRecorder {
           }
         }
         if (page.length < READ_PAGE) break;
+        // More follow: let the streams write this page first (a read can complete without ever
+        // yielding to I/O), so a burst larger than a stream's queue does not close healthy streams.
+        await yieldToIo();
       }
     } finally {
       if (feed.subscriptions.size === 0 && this.#feeds.get(feed.applicationId) === feed) this.#feeds.delete(feed.applicationId);

@@ -2,6 +2,7 @@
 // Writes come in batches: one statement per 500 users, upserting only users that still exist (a
 // batch racing a deletion cannot bring a deleted user's presence back). The batch travels as one
 // JSON parameter, expanded by the database (json_each on SQLite, json_to_recordset on PostgreSQL).
+import { sql } from 'kysely';
 import type { Db } from '../../platform/db.ts';
 
 export interface PresenceRow {
@@ -16,55 +17,57 @@ const CHECKPOINT_KEY = 'presenceCheckpoint';
 const BATCH_ROWS = 500;
 const LOAD_PAGE_ROWS = 5_000;
 
-export function createPresenceStore(db: Db, provider: 'sqlite' | 'postgresql') {
-  async function upsertChunk(rows: PresenceRow[]): Promise<void> {
+export function createPresenceStore(db: Db) {
+  const { query, dialect } = db;
+
+  /** One statement upserting a chunk of rows whose users exist (`WHERE true`: SQLite's upsert-after-join parse rule). */
+  function upsertChunk(rows: PresenceRow[]) {
     const json = JSON.stringify(rows.map((row) => ({ a: row.applicationId, u: row.userId, s: row.state })));
-    if (provider === 'postgresql') {
-      await db.$executeRaw`INSERT INTO "UserPresence" ("applicationId", "userId", "state")
-        SELECT v."a", v."u", v."s" FROM json_to_recordset(${json}::json) AS v("a" text, "u" text, "s" text)
-          JOIN "User" usr ON usr."applicationId" = v."a" AND usr."userId" = v."u"
-        ON CONFLICT ("applicationId", "userId") DO UPDATE SET "state" = EXCLUDED."state"`;
-    } else {
-      // `WHERE true` settles SQLite's parse ambiguity between a join constraint and the upsert clause.
-      await db.$executeRaw`INSERT INTO "UserPresence" ("applicationId", "userId", "state")
-        SELECT json_extract(j.value, '$.a'), json_extract(j.value, '$.u'), json_extract(j.value, '$.s') FROM json_each(${json}) j
-          JOIN "User" usr ON usr."applicationId" = json_extract(j.value, '$.a') AND usr."userId" = json_extract(j.value, '$.u')
-        WHERE true
-        ON CONFLICT ("applicationId", "userId") DO UPDATE SET "state" = excluded."state"`;
-    }
+    return sql`INSERT INTO "UserPresence" ("applicationId", "userId", "state")
+      SELECT v."a", v."u", v."s" FROM ${dialect.jsonRows(json, ['a', 'u', 's'])} v
+        JOIN "User" usr ON usr."applicationId" = v."a" AND usr."userId" = v."u"
+      WHERE true
+      ON CONFLICT ("applicationId", "userId") DO UPDATE SET "state" = excluded."state"`.compile(query);
   }
 
   return {
-    /** Upserts each row whose user exists; rows of deleted users are skipped. */
+    /** Upserts each row whose user exists, in one transaction; rows of deleted users are skipped. */
     async upsertMany(rows: PresenceRow[]): Promise<void> {
-      for (let start = 0; start < rows.length; start += BATCH_ROWS) await upsertChunk(rows.slice(start, start + BATCH_ROWS));
+      const chunks = [];
+      for (let start = 0; start < rows.length; start += BATCH_ROWS) chunks.push(upsertChunk(rows.slice(start, start + BATCH_ROWS)));
+      if (chunks.length > 0) await db.batch(chunks);
     },
 
     /** Every stored presence, page by page (in key order). */
     async *loadAll(): AsyncGenerator<PresenceRow[]> {
       let after: { applicationId: string; userId: string } | null = null;
       for (;;) {
-        const page: PresenceRow[] = await db.userPresence.findMany({
-          ...(after ? { where: { OR: [{ applicationId: { gt: after.applicationId } }, { applicationId: after.applicationId, userId: { gt: after.userId } }] } } : {}),
-          orderBy: [{ applicationId: 'asc' }, { userId: 'asc' }],
-          take: LOAD_PAGE_ROWS,
-        });
-        if (page.length === 0) return;
-        yield page;
-        const last = page[page.length - 1] as PresenceRow;
+        let page = query.selectFrom('UserPresence').select(['applicationId', 'userId', 'state']);
+        if (after !== null) {
+          const { applicationId, userId } = after;
+          page = page.where((eb) => eb.or([eb('applicationId', '>', applicationId), eb.and([eb('applicationId', '=', applicationId), eb('userId', '>', userId)])]));
+        }
+        const rows = await db.rows<PresenceRow>(page.orderBy('applicationId').orderBy('userId').limit(LOAD_PAGE_ROWS));
+        if (rows.length === 0) return;
+        yield rows;
+        const last = rows[rows.length - 1] as PresenceRow;
         after = { applicationId: last.applicationId, userId: last.userId };
       }
     },
 
     async checkpoint(): Promise<number | null> {
-      const row = await db.serverMeta.findUnique({ where: { key: CHECKPOINT_KEY } });
-      const value = row === null ? Number.NaN : Number(row.value);
+      const [row] = await db.rows<{ value: string }>(query.selectFrom('ServerMeta').select('value').where('key', '=', CHECKPOINT_KEY));
+      const value = row === undefined ? Number.NaN : Number(row.value);
       return Number.isFinite(value) ? value : null;
     },
 
     async setCheckpoint(at: number): Promise<void> {
       const value = String(at);
-      await db.serverMeta.upsert({ where: { key: CHECKPOINT_KEY }, create: { key: CHECKPOINT_KEY, value }, update: { value } });
+      await query
+        .insertInto('ServerMeta')
+        .values({ key: CHECKPOINT_KEY, value })
+        .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
+        .execute();
     },
   };
 }

@@ -4,7 +4,7 @@
 import { ApiError, invalidEntity, type Where } from '../../errors.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { Db } from '../../platform/db.ts';
-import { uniqueViolationFields } from '../../platform/db.ts';
+import { uniqueViolationFields } from '../../platform/dialect.ts';
 import type { AttributeDefinition, StoredAttribute } from '../../wire/profiles.ts';
 import type { EventRecorder } from '../events/service.ts';
 import { userNotFound, type UsersService } from '../users/service.ts';

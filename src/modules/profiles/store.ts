@@ -1,6 +1,8 @@
-// Persistence of attribute defs and profile values (Prisma). No rules here: the service decides.
-// Reads on request paths are single parameterised SQL statements (see users/store.ts for why).
-import { Prisma, type Db, type DbTransaction } from '../../platform/db.ts';
+// Persistence of attribute defs and profile values. No rules here: the service decides.
+// Reads on request paths are single statements (a user's profile: one join, compiled once).
+import type { Db, DbTransaction } from '../../platform/db.ts';
+import { prepared } from '../../platform/db.ts';
+import { readBool } from '../../platform/dialect.ts';
 import type { AttributeDefinition, StoredAttribute } from '../../wire/profiles.ts';
 import type { EventRecorder } from '../events/service.ts';
 import { lockUserRow } from '../users/store.ts';
@@ -11,7 +13,7 @@ interface DefRow {
   key: string;
   allowedContentTypes: string;
   allowedContentEncodings: string;
-  canBeEmpty: boolean;
+  canBeEmpty: boolean | number;
 }
 
 function toDefinition(row: DefRow): AttributeDefinition {
@@ -19,7 +21,7 @@ function toDefinition(row: DefRow): AttributeDefinition {
     key: row.key,
     allowedContentTypes: JSON.parse(row.allowedContentTypes) as string[],
     allowedContentEncodings: JSON.parse(row.allowedContentEncodings) as string[],
-    canBeEmpty: row.canBeEmpty,
+    canBeEmpty: readBool(row.canBeEmpty),
     entityType: ENTITY_TYPE,
   };
 }
@@ -48,6 +50,20 @@ class ProfileLimitReached extends Error {}
 export type ProfileWrite = 'written' | 'limit' | null;
 
 export function createProfilesStore(db: Db, events: EventRecorder) {
+  const { query, dialect } = db;
+  /** A user's whole profile: the user row (so a missing user is told apart) joined with its attributes. */
+  const wholeProfile = prepared(
+    db,
+    (q, applicationId: string, userId: string) =>
+      q
+        .selectFrom('User as u')
+        .leftJoin('ProfileAttribute as p', 'p.userInternalId', 'u.id')
+        .select(['u.id as userInternalId', 'p.key', 'p.contentType', 'p.contentEncoding', 'p.value'])
+        .where('u.applicationId', '=', applicationId)
+        .where('u.userId', '=', userId),
+    2,
+  );
+
   /**
    * Locking the user row first serialises writes to one profile (and touches the user's
    * updatedAt), so a count taken inside the transaction cannot be raced. Null: no user.
@@ -59,8 +75,8 @@ export function createProfilesStore(db: Db, events: EventRecorder) {
     write: (tx: DbTransaction, userInternalId: string) => Promise<string[]>,
   ): Promise<ProfileWrite> {
     try {
-      return await db.$transaction(async (tx) => {
-        const userInternalId = await lockUserRow(tx, applicationId, userId, now);
+      return await db.transaction(async (tx) => {
+        const userInternalId = await lockUserRow(db, tx, applicationId, userId, now);
         if (userInternalId === null) return null;
         const changed = await write(tx, userInternalId);
         if (changed.length > 0) await events.append(tx, applicationId, [{ type: 'profile.changed', userId, data: { keys: changed.sort() } }]);
@@ -72,49 +88,58 @@ export function createProfilesStore(db: Db, events: EventRecorder) {
     }
   }
 
+  const defs = (applicationId: string) => query.selectFrom('AttributeDef').where('applicationId', '=', applicationId).where('entityType', '=', ENTITY_TYPE);
+  const DEF_COLUMNS = ['key', 'allowedContentTypes', 'allowedContentEncodings', 'canBeEmpty'] as const;
+
   return {
     /** A taken key fails with a unique violation (the primary key decides, races included). */
     async insertDef(applicationId: string, def: AttributeDefinition, now: Date): Promise<void> {
-      await db.attributeDef.create({
-        data: {
+      await query
+        .insertInto('AttributeDef')
+        .values({
           applicationId,
           entityType: ENTITY_TYPE,
           key: def.key,
           allowedContentTypes: JSON.stringify(def.allowedContentTypes),
           allowedContentEncodings: JSON.stringify(def.allowedContentEncodings),
-          canBeEmpty: def.canBeEmpty,
-          createdAt: now,
-        },
-      });
+          canBeEmpty: dialect.bool(def.canBeEmpty),
+          createdAt: dialect.time(now),
+        })
+        .execute();
     },
 
     async countDefs(applicationId: string): Promise<number> {
-      return db.attributeDef.count({ where: { applicationId, entityType: ENTITY_TYPE } });
+      const [row] = await db.rows<{ count: number }>(defs(applicationId).select((eb) => eb.fn.countAll<number>().as('count')));
+      return Number(row?.count ?? 0);
     },
 
     /** Every def of the application, oldest first. */
     async listDefs(applicationId: string): Promise<AttributeDefinition[]> {
-      const rows = await db.attributeDef.findMany({
-        where: { applicationId, entityType: ENTITY_TYPE },
-        orderBy: [{ createdAt: 'asc' }, { key: 'asc' }],
-      });
+      const rows = await db.rows<DefRow>(defs(applicationId).select(DEF_COLUMNS).orderBy('createdAt').orderBy('key'));
       return rows.map(toDefinition);
     },
 
     async findDefs(applicationId: string, keys: string[]): Promise<AttributeDefinition[]> {
       if (keys.length === 0) return [];
-      const rows = await db.$queryRaw<DefRow[]>`SELECT "key", "allowedContentTypes", "allowedContentEncodings", "canBeEmpty"
-        FROM "AttributeDef" WHERE "applicationId" = ${applicationId} AND "entityType" = ${ENTITY_TYPE} AND "key" IN (${Prisma.join(keys)})`;
-      // SQLite returns booleans as 0/1 through raw queries.
-      return rows.map((row) => toDefinition({ ...row, canBeEmpty: Boolean(row.canBeEmpty) }));
+      const rows = await db.rows<DefRow>(defs(applicationId).select(DEF_COLUMNS).where('key', 'in', keys));
+      return rows.map(toDefinition);
     },
 
     /** A user's attributes (only `keys`, when given), or null when the user does not exist. */
     async readProfile(applicationId: string, userId: string, keys: string[] | null): Promise<StoredAttribute[] | null> {
-      const keyCondition = keys === null ? Prisma.empty : Prisma.sql`AND p."key" IN (${Prisma.join(keys)})`;
-      const rows = await db.$queryRaw<ProfileRow[]>`SELECT u."id" AS "userInternalId", p."key", p."contentType", p."contentEncoding", p."value"
-        FROM "User" u LEFT JOIN "ProfileAttribute" p ON p."userInternalId" = u."id" ${keyCondition}
-        WHERE u."applicationId" = ${applicationId} AND u."userId" = ${userId}`;
+      const rows: ProfileRow[] =
+        keys === null
+          ? await wholeProfile(applicationId, userId)
+          : keys.length === 0
+            ? await db.rows<ProfileRow>(query.selectFrom('User').select('id as userInternalId').where('applicationId', '=', applicationId).where('userId', '=', userId))
+            : await db.rows<ProfileRow>(
+                query
+                  .selectFrom('User as u')
+                  .leftJoin('ProfileAttribute as p', (join) => join.onRef('p.userInternalId', '=', 'u.id').on('p.key', 'in', keys))
+                  .select(['u.id as userInternalId', 'p.key', 'p.contentType', 'p.contentEncoding', 'p.value'])
+                  .where('u.applicationId', '=', applicationId)
+                  .where('u.userId', '=', userId),
+              );
       if (rows.length === 0) return null;
       return rows.map(toAttribute).filter((attribute) => attribute !== null).sort(byKey);
     },
@@ -123,10 +148,12 @@ export function createProfilesStore(db: Db, events: EventRecorder) {
     async attributesOf(userInternalIds: string[], keys: string[] | null): Promise<Map<string, StoredAttribute[]>> {
       const byUser = new Map<string, StoredAttribute[]>();
       if (userInternalIds.length === 0 || (keys !== null && keys.length === 0)) return byUser;
-      const keyCondition = keys === null ? Prisma.empty : Prisma.sql`AND "key" IN (${Prisma.join(keys)})`;
-      const rows = await db.$queryRaw<ProfileRow[]>`SELECT "userInternalId", "key", "contentType", "contentEncoding", "value"
-        FROM "ProfileAttribute" WHERE "userInternalId" IN (${Prisma.join(userInternalIds)}) ${keyCondition}`;
-      for (const row of rows) {
+      let select = query
+        .selectFrom('ProfileAttribute')
+        .select(['userInternalId', 'key', 'contentType', 'contentEncoding', 'value'])
+        .where('userInternalId', 'in', userInternalIds);
+      if (keys !== null) select = select.where('key', 'in', keys);
+      for (const row of await db.rows<ProfileRow>(select)) {
         const attribute = toAttribute(row);
         if (attribute === null) continue;
         const list = byUser.get(row.userInternalId) ?? [];
@@ -151,13 +178,22 @@ export function createProfilesStore(db: Db, events: EventRecorder) {
     ): Promise<ProfileWrite> {
       return inProfileTransaction(applicationId, userId, now, async (tx, userInternalId) => {
         const keys = attributes.map((attribute) => attribute.key);
+        const removal = tx.deleteFrom('ProfileAttribute').where('userInternalId', '=', userInternalId);
         // A Set patch also changes the keys it drops.
-        const dropped = options.replace ? (await tx.profileAttribute.findMany({ where: { userInternalId }, select: { key: true } })).map((row) => row.key) : [];
-        await tx.profileAttribute.deleteMany({ where: options.replace ? { userInternalId } : { userInternalId, key: { in: keys } } });
+        let dropped: string[] = [];
+        if (options.replace) dropped = (await removal.returning('key').execute()).map((row) => row.key);
+        else if (keys.length > 0) await removal.where('key', 'in', keys).execute();
         if (attributes.length > 0) {
-          await tx.profileAttribute.createMany({ data: attributes.map((attribute) => ({ ...attribute, userInternalId, updatedAt: now })) });
+          const updatedAt = dialect.time(now);
+          await tx
+            .insertInto('ProfileAttribute')
+            .values(attributes.map((attribute) => ({ ...attribute, userInternalId, updatedAt })))
+            .execute();
         }
-        if (!options.replace && (await tx.profileAttribute.count({ where: { userInternalId } })) > options.limit) throw new ProfileLimitReached();
+        if (!options.replace) {
+          const held = await tx.selectFrom('ProfileAttribute').select((eb) => eb.fn.countAll<number>().as('count')).where('userInternalId', '=', userInternalId).executeTakeFirstOrThrow();
+          if (Number(held.count) > options.limit) throw new ProfileLimitReached();
+        }
         return [...new Set([...dropped, ...keys])];
       });
     },
@@ -165,9 +201,9 @@ export function createProfilesStore(db: Db, events: EventRecorder) {
     /** Removes these keys (absent ones are ignored). Null when the user does not exist. */
     async deleteAttributes(applicationId: string, userId: string, keys: string[], now: Date): Promise<ProfileWrite> {
       return inProfileTransaction(applicationId, userId, now, async (tx, userInternalId) => {
-        const held = await tx.profileAttribute.findMany({ where: { userInternalId, key: { in: keys } }, select: { key: true } });
-        if (held.length > 0) await tx.profileAttribute.deleteMany({ where: { userInternalId, key: { in: held.map((row) => row.key) } } });
-        return held.map((row) => row.key);
+        if (keys.length === 0) return [];
+        const removed = await tx.deleteFrom('ProfileAttribute').where('userInternalId', '=', userInternalId).where('key', 'in', keys).returning('key').execute();
+        return removed.map((row) => row.key);
       });
     },
   };

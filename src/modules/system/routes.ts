@@ -30,7 +30,7 @@ export async function systemRoutes(app: FastifyInstance): Promise<void> {
     },
     async (request) => {
       try {
-        await app.locus.db.$queryRawUnsafe('SELECT 1');
+        await app.locus.db.ping();
       } catch (error) {
         request.log.warn({ err: error }, 'readiness check: database unreachable');
         throw new ApiError('service_unavailable', 'The database is not reachable', { dependency: 'database' });

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { ApiError } from '../../errors.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { Db, DbTransaction } from '../../platform/db.ts';
-import { uniqueViolationFields } from '../../platform/db.ts';
+import { uniqueViolationFields } from '../../platform/dialect.ts';
 import { domainId } from '../../platform/ids.ts';
 import type { StoredUser } from '../../wire/users.ts';
 import type { EventRecorder } from '../events/service.ts';

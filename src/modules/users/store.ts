@@ -1,33 +1,33 @@
-// Persistence of users, their locators and the ids of deleted users (Prisma). No rules here:
-// the service decides, the store reads and writes. Times come from the caller's clock.
+// Persistence of users, their locators and the ids of deleted users. No rules here: the service
+// decides, the store reads and writes. Times come from the caller's clock.
 //
-// Reads of whole users (user + locators) are one parameterised SQL join each, valid on both
-// PostgreSQL and SQLite: Prisma's typed API spends ~0.8 ms of CPU per query and needs two queries
-// for a user with its locators, a raw join ~0.3 ms for both (measured; see the README).
-import { Prisma, type Db, type DbTransaction } from '../../platform/db.ts';
+// A whole user (user + locators) is one join; the lookups on every request's path (a user by id,
+// whether a user exists) are compiled once and run as prepared statements (src/platform/db.ts).
+import type { Db, DbTransaction, Queries } from '../../platform/db.ts';
+import { prepared } from '../../platform/db.ts';
+import { readTime } from '../../platform/dialect.ts';
 import { toWireLocator, toWireUser, type StoredUser } from '../../wire/users.ts';
 import type { EventRecorder } from '../events/service.ts';
-
-/** A user's locators in the order they were given, then added. */
-const WITH_LOCATORS = { locators: { orderBy: [{ position: 'asc' as const }, { createdAt: 'asc' as const }, { id: 'asc' as const }] } };
 
 interface UserLocatorRow {
   id: string;
   applicationId: string;
   userId: string;
   screenName: string;
-  createdAt: Date;
-  updatedAt: Date;
+  createdAt: Date | string;
+  updatedAt: Date | string;
   locatorId: string | null;
   locator: string | null;
   verificationStatus: string | null;
-  /** The locator a lookup matched (findByLocators only). */
-  matched?: string;
 }
 
-const USER_COLUMNS = Prisma.sql`u."id", u."applicationId", u."userId", u."screenName", u."createdAt", u."updatedAt",
-  l."id" AS "locatorId", l."locator", l."verificationStatus"`;
-const LOCATOR_ORDER = Prisma.sql`l."position", l."createdAt", l."id"`;
+/** Users joined with their locators, in the order the locators were given, then added. */
+function usersWithLocators(query: Queries) {
+  return query
+    .selectFrom('User as u')
+    .leftJoin('UserLocator as l', 'l.userInternalId', 'u.id')
+    .select(['u.id', 'u.applicationId', 'u.userId', 'u.screenName', 'u.createdAt', 'u.updatedAt', 'l.id as locatorId', 'l.locator', 'l.verificationStatus']);
+}
 
 /** Folds join rows (one per locator, or one with null locator columns) into users, in row order. */
 function foldUsers(rows: UserLocatorRow[]): StoredUser[] {
@@ -35,7 +35,15 @@ function foldUsers(rows: UserLocatorRow[]): StoredUser[] {
   for (const row of rows) {
     let user = users.get(row.id);
     if (!user) {
-      user = { id: row.id, applicationId: row.applicationId, userId: row.userId, screenName: row.screenName, createdAt: row.createdAt, updatedAt: row.updatedAt, locators: [] };
+      user = {
+        id: row.id,
+        applicationId: row.applicationId,
+        userId: row.userId,
+        screenName: row.screenName,
+        createdAt: readTime(row.createdAt),
+        updatedAt: readTime(row.updatedAt),
+        locators: [],
+      };
       users.set(row.id, user);
     }
     if (row.locatorId !== null && row.locator !== null && row.verificationStatus !== null && !user.locators.some((l) => l.id === row.locatorId)) {
@@ -70,14 +78,21 @@ export interface DeletedUserRow {
  * on SQLite), so that writes about one user (its profile, its tokens, its deletion) serialise;
  * `touchedAt` also moves the user's updatedAt. The user's internal id, or null for no such user.
  */
-export async function lockUserRow(tx: DbTransaction, applicationId: string, userId: string, touchedAt: Date | null): Promise<string | null> {
-  const rows =
-    touchedAt === null
-      ? await tx.$queryRaw<Array<{ id: string }>>`UPDATE "User" SET "screenName" = "screenName"
-          WHERE "applicationId" = ${applicationId} AND "userId" = ${userId} RETURNING "id"`
-      : await tx.$queryRaw<Array<{ id: string }>>`UPDATE "User" SET "updatedAt" = ${touchedAt}
-          WHERE "applicationId" = ${applicationId} AND "userId" = ${userId} RETURNING "id"`;
-  return rows[0]?.id ?? null;
+export async function lockUserRow(db: Db, tx: DbTransaction, applicationId: string, userId: string, touchedAt: Date | null): Promise<string | null> {
+  if (touchedAt === null) {
+    const row = await db.dialect
+      .forUpdate(tx.selectFrom('User').select('id').where('applicationId', '=', applicationId).where('userId', '=', userId))
+      .executeTakeFirst();
+    return row?.id ?? null;
+  }
+  const row = await tx
+    .updateTable('User')
+    .set({ updatedAt: db.dialect.time(touchedAt) })
+    .where('applicationId', '=', applicationId)
+    .where('userId', '=', userId)
+    .returning('id')
+    .executeTakeFirst();
+  return row?.id ?? null;
 }
 
 /**
@@ -85,92 +100,116 @@ export async function lockUserRow(tx: DbTransaction, applicationId: string, user
  * (events.committed) once the write returns.
  */
 export function createUsersStore(db: Db, events: EventRecorder) {
+  const { query, dialect } = db;
+  const userById = prepared(
+    db,
+    (q, applicationId: string, userId: string) =>
+      usersWithLocators(q).where('u.applicationId', '=', applicationId).where('u.userId', '=', userId).orderBy('l.position').orderBy('l.createdAt').orderBy('l.id'),
+    2,
+  );
+  const userExists = prepared(
+    db,
+    (q, applicationId: string, userId: string) => q.selectFrom('User').select('id').where('applicationId', '=', applicationId).where('userId', '=', userId),
+    2,
+  );
+
   return {
     /** User and locators in one transaction with its event; unique indexes reject taken ids and locators. */
     async insertUser(user: NewUserRow, now: Date): Promise<StoredUser> {
-      return db.$transaction(async (tx) => {
-        const created = await tx.user.create({
-          data: {
-            id: user.id,
-            applicationId: user.applicationId,
-            userId: user.userId,
-            screenName: user.screenName,
-            createdAt: now,
-            updatedAt: now,
-            locators: { create: user.locators.map((l, position) => ({ ...l, position, applicationId: user.applicationId, createdAt: now })) },
-          },
-          include: WITH_LOCATORS,
-        });
+      const at = dialect.time(now);
+      return db.transaction(async (tx) => {
+        await tx
+          .insertInto('User')
+          .values({ id: user.id, applicationId: user.applicationId, userId: user.userId, screenName: user.screenName, createdAt: at, updatedAt: at })
+          .execute();
+        if (user.locators.length > 0) {
+          await tx
+            .insertInto('UserLocator')
+            .values(user.locators.map((l, position) => ({ ...l, position, applicationId: user.applicationId, userInternalId: user.id, createdAt: at })))
+            .execute();
+        }
+        const created: StoredUser = {
+          id: user.id,
+          applicationId: user.applicationId,
+          userId: user.userId,
+          screenName: user.screenName,
+          createdAt: now,
+          updatedAt: now,
+          locators: user.locators.map((l) => ({ ...l, applicationId: user.applicationId })),
+        };
         await events.append(tx, user.applicationId, [{ type: 'user.created', userId: user.userId, data: { user: toWireUser(created) } }]);
         return created;
       });
     },
 
     async findUser(applicationId: string, userId: string): Promise<StoredUser | null> {
-      const rows = await db.$queryRaw<UserLocatorRow[]>`SELECT ${USER_COLUMNS}
-        FROM "User" u LEFT JOIN "UserLocator" l ON l."userInternalId" = u."id"
-        WHERE u."applicationId" = ${applicationId} AND u."userId" = ${userId}
-        ORDER BY ${LOCATOR_ORDER}`;
-      return foldUsers(rows)[0] ?? null;
+      return foldUsers(await userById(applicationId, userId))[0] ?? null;
     },
 
-    /** On the path of every sudo request: one indexed raw query. */
+    /** On the path of every sudo request: one prepared statement. */
     async userExists(applicationId: string, userId: string): Promise<boolean> {
-      const rows = await db.$queryRaw<unknown[]>`SELECT 1 AS "found" FROM "User" WHERE "applicationId" = ${applicationId} AND "userId" = ${userId}`;
-      return rows.length > 0;
+      return (await userExists(applicationId, userId)).length > 0;
     },
 
-    /** Which of these user ids exist (one indexed raw query). */
+    /** Which of these user ids exist. */
     async existingUserIds(applicationId: string, userIds: string[]): Promise<string[]> {
       if (userIds.length === 0) return [];
-      const rows = await db.$queryRaw<Array<{ userId: string }>>`SELECT "userId" FROM "User"
-        WHERE "applicationId" = ${applicationId} AND "userId" IN (${Prisma.join(userIds)})`;
+      const rows = await db.rows<{ userId: string }>(query.selectFrom('User').select('userId').where('applicationId', '=', applicationId).where('userId', 'in', userIds));
       return rows.map((row) => row.userId);
     },
 
     /** The users owning any of these normalised locators (at most 100), each with the locators it matched. */
     async findByLocators(applicationId: string, locators: string[]): Promise<Array<{ matched: string[]; user: StoredUser }>> {
       if (locators.length === 0) return [];
-      const rows = await db.$queryRaw<UserLocatorRow[]>`SELECT m."locator" AS "matched", ${USER_COLUMNS}
-        FROM "UserLocator" m
-        JOIN "User" u ON u."id" = m."userInternalId"
-        LEFT JOIN "UserLocator" l ON l."userInternalId" = u."id"
-        WHERE m."applicationId" = ${applicationId} AND m."locator" IN (${Prisma.join(locators)})
-        ORDER BY u."id", ${LOCATOR_ORDER}`;
+      const rows = await db.rows<UserLocatorRow & { matched: string }>(
+        usersWithLocators(query)
+          .innerJoin('UserLocator as m', 'm.userInternalId', 'u.id')
+          .select('m.locator as matched')
+          .where('m.applicationId', '=', applicationId)
+          .where('m.locator', 'in', locators)
+          .orderBy('u.id').orderBy('l.position').orderBy('l.createdAt').orderBy('l.id'),
+      );
       const matched = new Map<string, Set<string>>();
-      for (const row of rows) {
-        if (row.matched !== undefined) matched.set(row.id, (matched.get(row.id) ?? new Set()).add(row.matched));
-      }
+      for (const row of rows) matched.set(row.id, (matched.get(row.id) ?? new Set()).add(row.matched));
       return foldUsers(rows).map((user) => ({ matched: [...(matched.get(user.id) ?? [])], user }));
     },
 
     /** One page in user-id order, starting after `after`; `take` users at most. */
     async listUsers(applicationId: string, after: string | null, take: number): Promise<StoredUser[]> {
-      const afterCondition = after === null ? Prisma.empty : Prisma.sql`AND "userId" > ${after}`;
-      const rows = await db.$queryRaw<UserLocatorRow[]>`SELECT ${USER_COLUMNS}
-        FROM (SELECT * FROM "User" WHERE "applicationId" = ${applicationId} ${afterCondition} ORDER BY "userId" LIMIT ${take}) u
-        LEFT JOIN "UserLocator" l ON l."userInternalId" = u."id"
-        ORDER BY u."userId", ${LOCATOR_ORDER}`;
+      let page = query.selectFrom('User').selectAll().where('applicationId', '=', applicationId);
+      if (after !== null) page = page.where('userId', '>', after);
+      const rows = await db.rows<UserLocatorRow>(
+        query
+          .selectFrom(page.orderBy('userId').limit(take).as('u'))
+          .leftJoin('UserLocator as l', 'l.userInternalId', 'u.id')
+          .select(['u.id', 'u.applicationId', 'u.userId', 'u.screenName', 'u.createdAt', 'u.updatedAt', 'l.id as locatorId', 'l.locator', 'l.verificationStatus'])
+          .orderBy('u.userId').orderBy('l.position').orderBy('l.createdAt').orderBy('l.id'),
+      );
       return foldUsers(rows);
     },
 
     async countUsers(applicationId: string): Promise<number> {
-      return db.user.count({ where: { applicationId } });
+      const [row] = await db.rows<{ count: number }>(query.selectFrom('User').select((eb) => eb.fn.countAll<number>().as('count')).where('applicationId', '=', applicationId));
+      return Number(row?.count ?? 0);
     },
 
-    /** One indexed raw query (the typed findMany cost ~0.6 ms of CPU per call). */
     async screenNames(applicationId: string, userIds: string[]): Promise<Array<{ userId: string; screenName: string }>> {
       if (userIds.length === 0) return [];
-      return db.$queryRaw<Array<{ userId: string; screenName: string }>>`SELECT "userId", "screenName" FROM "User"
-        WHERE "applicationId" = ${applicationId} AND "userId" IN (${Prisma.join(userIds)})`;
+      return db.rows(query.selectFrom('User').select(['userId', 'screenName']).where('applicationId', '=', applicationId).where('userId', 'in', userIds));
     },
 
     /** False when the user does not exist. */
     async updateScreenName(applicationId: string, userId: string, screenName: string, now: Date): Promise<boolean> {
-      return db.$transaction(async (tx) => {
-        const { count } = await tx.user.updateMany({ where: { applicationId, userId }, data: { screenName, updatedAt: now } });
-        if (count === 1) await events.append(tx, applicationId, [{ type: 'user.screenname', userId, data: { screenName } }]);
-        return count === 1;
+      return db.transaction(async (tx) => {
+        const updated = await tx
+          .updateTable('User')
+          .set({ screenName, updatedAt: dialect.time(now) })
+          .where('applicationId', '=', applicationId)
+          .where('userId', '=', userId)
+          .executeTakeFirst();
+        if (updated.numUpdatedRows !== 1n) return false;
+        await events.append(tx, applicationId, [{ type: 'user.screenname', userId, data: { screenName } }]);
+        return true;
       });
     },
 
@@ -180,14 +219,20 @@ export function createUsersStore(db: Db, events: EventRecorder) {
      * count cannot be raced past the limit. Null when the user does not exist.
      */
     async insertLocator(applicationId: string, userId: string, locator: NewLocatorRow, limit: number, now: Date): Promise<'added' | 'limit' | null> {
-      return db.$transaction(async (tx) => {
-        const touched = await tx.user.updateMany({ where: { applicationId, userId }, data: { updatedAt: now } });
-        if (touched.count === 0) return null;
-        const user = await tx.user.findUniqueOrThrow({ where: { applicationId_userId: { applicationId, userId } }, select: { id: true } });
-        const held = await tx.userLocator.aggregate({ where: { userInternalId: user.id }, _count: { _all: true }, _max: { position: true } });
-        if (held._count._all >= limit) return 'limit';
-        const position = (held._max.position ?? -1) + 1;
-        await tx.userLocator.create({ data: { ...locator, position, applicationId, userInternalId: user.id, createdAt: now } });
+      return db.transaction(async (tx) => {
+        const userInternalId = await lockUserRow(db, tx, applicationId, userId, now);
+        if (userInternalId === null) return null;
+        const held = await tx
+          .selectFrom('UserLocator')
+          .select((eb) => [eb.fn.countAll<number>().as('count'), eb.fn.max('position').as('last')])
+          .where('userInternalId', '=', userInternalId)
+          .executeTakeFirstOrThrow();
+        if (Number(held.count) >= limit) return 'limit';
+        const position = (held.last === null ? -1 : Number(held.last)) + 1;
+        await tx
+          .insertInto('UserLocator')
+          .values({ ...locator, position, applicationId, userInternalId, createdAt: dialect.time(now) })
+          .execute();
         await events.append(tx, applicationId, [{ type: 'locator.added', userId, data: { locator: toWireLocator({ ...locator, applicationId }) } }]);
         return 'added';
       });
@@ -195,24 +240,35 @@ export function createUsersStore(db: Db, events: EventRecorder) {
 
     /** False when no such locator belongs to that user. */
     async deleteLocator(applicationId: string, userId: string, locatorId: string, now: Date): Promise<boolean> {
-      return db.$transaction(async (tx) => {
-        const found = await tx.userLocator.findFirst({ where: { id: locatorId, applicationId, user: { userId } }, select: { locator: true } });
-        if (found === null) return false;
-        await tx.userLocator.delete({ where: { id: locatorId } });
-        await tx.user.updateMany({ where: { applicationId, userId }, data: { updatedAt: now } });
-        await events.append(tx, applicationId, [{ type: 'locator.removed', userId, data: { locatorId, locator: found.locator } }]);
+      return db.transaction(async (tx) => {
+        const userInternalId = await lockUserRow(db, tx, applicationId, userId, null);
+        if (userInternalId === null) return false;
+        const removed = await tx
+          .deleteFrom('UserLocator')
+          .where('id', '=', locatorId)
+          .where('userInternalId', '=', userInternalId)
+          .returning('locator')
+          .executeTakeFirst();
+        if (removed === undefined) return false;
+        await tx.updateTable('User').set({ updatedAt: dialect.time(now) }).where('id', '=', userInternalId).execute();
+        await events.append(tx, applicationId, [{ type: 'locator.removed', userId, data: { locatorId, locator: removed.locator } }]);
         return true;
       });
     },
 
     async takenLocators(applicationId: string, locators: string[]): Promise<string[]> {
-      const rows = await db.userLocator.findMany({ where: { applicationId, locator: { in: locators } }, select: { locator: true } });
+      if (locators.length === 0) return [];
+      const rows = await db.rows<{ locator: string }>(query.selectFrom('UserLocator').select('locator').where('applicationId', '=', applicationId).where('locator', 'in', locators));
       return rows.map((row) => row.locator);
     },
 
     async deletedSince(applicationId: string, userId: string, since: Date): Promise<Date | null> {
-      const row = await db.deletedUser.findUnique({ where: { applicationId_userId: { applicationId, userId } } });
-      return row !== null && row.deletedAt > since ? row.deletedAt : null;
+      const [row] = await db.rows<{ deletedAt: Date | string }>(
+        query.selectFrom('DeletedUser').select('deletedAt').where('applicationId', '=', applicationId).where('userId', '=', userId),
+      );
+      if (row === undefined) return null;
+      const deletedAt = readTime(row.deletedAt);
+      return deletedAt > since ? deletedAt : null;
     },
 
     /**
@@ -225,19 +281,19 @@ export function createUsersStore(db: Db, events: EventRecorder) {
       now: Date,
       inTransaction: (tx: DbTransaction, user: DeletedUserRow) => Promise<void>,
     ): Promise<boolean> {
-      return db.$transaction(async (tx) => {
+      return db.transaction(async (tx) => {
         // Lock the row first: a concurrent deletion of the same user waits here, then finds nothing.
-        const id = await lockUserRow(tx, applicationId, userId, now);
+        const id = await lockUserRow(db, tx, applicationId, userId, now);
         if (id === null) return false;
         await inTransaction(tx, { id, applicationId, userId });
         await events.append(tx, applicationId, [{ type: 'user.deleted', userId, data: {} }]);
-        await tx.userLocator.deleteMany({ where: { userInternalId: id } });
-        await tx.user.delete({ where: { id } });
-        await tx.deletedUser.upsert({
-          where: { applicationId_userId: { applicationId, userId } },
-          create: { applicationId, userId, deletedAt: now },
-          update: { deletedAt: now },
-        });
+        await tx.deleteFrom('UserLocator').where('userInternalId', '=', id).execute();
+        await tx.deleteFrom('User').where('id', '=', id).execute();
+        await tx
+          .insertInto('DeletedUser')
+          .values({ applicationId, userId, deletedAt: dialect.time(now) })
+          .onConflict((oc) => oc.columns(['applicationId', 'userId']).doUpdateSet({ deletedAt: dialect.time(now) }))
+          .execute();
         return true;
       });
     },

@@ -96,9 +96,9 @@ export class WebhooksAdmin {
   readonly #events: EventsStore;
   readonly #key: Buffer;
 
-  constructor(private readonly deps: { db: Db; provider: 'sqlite' | 'postgresql'; masterKey: Buffer; clock: Clock; applicationExists(id: string): Promise<boolean> }) {
+  constructor(private readonly deps: { db: Db; masterKey: Buffer; clock: Clock; applicationExists(id: string): Promise<boolean> }) {
     this.#store = createWebhooksStore(deps.db);
-    this.#events = createEventsStore(deps.db, deps.provider);
+    this.#events = createEventsStore(deps.db);
     this.#key = deriveKey(deps.masterKey, SECRET_PURPOSE);
   }
 
@@ -187,7 +187,6 @@ interface Endpoint {
 
 export interface WebhookDispatcherDeps {
   db: Db;
-  provider: 'sqlite' | 'postgresql';
   clock: Clock;
   bus: Bus;
   masterKey: Buffer;
@@ -218,7 +217,7 @@ export class WebhookDispatcher {
   constructor(deps: WebhookDispatcherDeps) {
     this.#deps = deps;
     this.#store = createWebhooksStore(deps.db);
-    this.#events = createEventsStore(deps.db, deps.provider);
+    this.#events = createEventsStore(deps.db);
     this.#key = deriveKey(deps.masterKey, SECRET_PURPOSE);
     if (deps.sender) {
       this.#send = deps.sender;
