@@ -6,8 +6,9 @@ import { benchTokens } from './tokens.ts';
 import { benchPresence } from './presence.ts';
 import { benchFanout } from './fanout.ts';
 import { benchScale } from './scale.ts';
+import { benchDatapath } from './datapath.ts';
 
-const benches: Record<string, () => Promise<void>> = { signed: benchSigned, users: benchUsers, profiles: benchProfiles, tokens: benchTokens, presence: benchPresence, fanout: benchFanout, scale: benchScale };
+const benches: Record<string, () => Promise<void>> = { signed: benchSigned, users: benchUsers, profiles: benchProfiles, tokens: benchTokens, presence: benchPresence, fanout: benchFanout, scale: benchScale, datapath: benchDatapath };
 
 const name = process.argv[2];
 const bench = name ? benches[name] : undefined;

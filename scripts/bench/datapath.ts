@@ -1,0 +1,105 @@
+// `npm run bench -- datapath`: the request paths that read the database, each paired ABBA with the
+// bare route in the same run (a route that reads nothing and answers a small JSON), whose requests
+// carry the same credentials under header names the server ignores, so the client does the same
+// work on both sides:
+//   - token `GET /v1/users/me`;
+//   - signed `GET /v1/users/{id}`;
+//   - token `POST /v1/users/me/presence` (a three-link chain) against the bare POST;
+//   - signed `GET /v1/users?locators=<email>,<tele>`;
+//   - signed `GET /v1/users/{id}/profile` (5 attributes);
+//   - token `GET /v1/users/me/tokens`.
+// 1,000 users, each with an email and a phone locator, 5 profile attributes and one token, all made
+// through the API. `BENCH_DB=postgresql` runs the server on a fresh PostgreSQL database
+// (`BENCH_PG_URL`, default LOCUS_TEST_PG_URL or postgres@127.0.0.1/test; created and dropped).
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import type autocannon from 'autocannon';
+import { issueTokens, load, loadAbba, PRESENCE_CHAIN, report, signedGet, signedHeaders, startBenchServer, tokenRequest, type BenchServer, type LoadResult } from './harness.ts';
+
+const USERS = 1_000;
+const ATTRIBUTES = ['mitter.upa.FirstName', 'mitter.upa.LastName', 'mitter.upa.Bio', 'mitter.upa.Gender', 'mitter.upa.address.City'];
+const userId = (i: number) => `bench-user-${String(i).padStart(5, '0')}`;
+const email = (i: number) => `email:bench${i}@example.com`;
+const phone = (i: number) => `tele:+1213555${String(i).padStart(4, '0')}`;
+
+async function signedPost(server: BenchServer, path: string, body: unknown): Promise<void> {
+  const text = JSON.stringify(body);
+  const response = await fetch(`${server.url}${path}`, { method: 'POST', headers: signedHeaders(server.credentials, 'POST', path, text), body: text });
+  if (!response.ok) throw new Error(`POST ${path}: ${response.status} ${await response.text()}`);
+}
+
+async function seed(server: BenchServer): Promise<string[]> {
+  const ids = Array.from({ length: USERS }, (_, i) => userId(i));
+  for (let i = 0; i < USERS; i += 1) {
+    await signedPost(server, '/v1/users', { userId: userId(i), screenName: { screenName: `Bench ${i}` }, userLocators: [email(i), phone(i)] });
+    const attributes = ATTRIBUTES.map((key) => ({ key, contentType: 'text/plain', contentEncoding: 'identity', value: `${key} of user ${i}` }));
+    await signedPost(server, `/v1/users/${userId(i)}/profile`, { attributes, patchType: 'Set' });
+  }
+  return issueTokens(server, ids);
+}
+
+async function postgresDatabase(): Promise<{ env: Record<string, string>; drop(): Promise<void> } | null> {
+  if (process.env.BENCH_DB !== 'postgresql') return null;
+  const adminUrl = process.env.BENCH_PG_URL ?? process.env.LOCUS_TEST_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
+  const name = `locus_bench_${randomBytes(6).toString('hex')}`;
+  const admin = async (statement: string) => {
+    const client = new pg.Client({ connectionString: adminUrl });
+    await client.connect();
+    try {
+      await client.query(statement);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`CREATE DATABASE ${name}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    env: { DATABASE_URL: url.toString(), LOCUS_MASTER_KEY: randomBytes(32).toString('hex') },
+    drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+  };
+}
+
+export async function benchDatapath(): Promise<void> {
+  const database = await postgresDatabase();
+  const server = await startBenchServer(undefined, database ? { env: database.env } : {});
+  try {
+    const tokens = await seed(server);
+    const { credentials } = server;
+    let nextToken = 0;
+    const token = () => tokens[(nextToken = (nextToken + 7) % USERS)] as string;
+    let nextUser = 0;
+    const pick = () => (nextUser = (nextUser + 7919) % USERS);
+    const byToken = (method: 'GET' | 'POST', path: string, authenticated: boolean, body?: string) =>
+      tokenRequest(method, token, authenticated, () => ({ path, ...(body === undefined ? {} : { body }) }));
+    const options = (requests: autocannon.Request[]): autocannon.Options => ({ url: server.url, requests });
+
+    const pairs: Array<[string, autocannon.Request, autocannon.Request]> = [
+      ['token GET /v1/users/me', byToken('GET', '/bench/bare', false), byToken('GET', '/v1/users/me', true)],
+      ['signed GET /v1/users/{id}', signedGet(credentials, () => '/bench/bare', false), signedGet(credentials, () => `/v1/users/${userId(pick())}`, true)],
+      ['token POST /v1/users/me/presence', byToken('POST', '/bench/bare', false, PRESENCE_CHAIN), byToken('POST', '/v1/users/me/presence', true, PRESENCE_CHAIN)],
+      [
+        'signed GET /v1/users?locators= (2)',
+        signedGet(credentials, () => '/bench/bare', false),
+        signedGet(credentials, () => `/v1/users?locators=${encodeURIComponent(`${email(pick())},${phone(pick())}`)}`, true),
+      ],
+      ['signed GET /v1/users/{id}/profile', signedGet(credentials, () => '/bench/bare', false), signedGet(credentials, () => `/v1/users/${userId(pick())}/profile`, true)],
+      ['token GET /v1/users/me/tokens', byToken('GET', '/bench/bare', false), byToken('GET', '/v1/users/me/tokens', true)],
+    ];
+    const only = process.env.BENCH_DATAPATH_ONLY;
+    const results: LoadResult[] = [];
+    const ratios: Array<[string, LoadResult, LoadResult]> = [];
+    for (const [name, bare, route] of pairs) {
+      if (only !== undefined && !name.includes(only)) continue;
+      await load(server, 'warm-up', { ...options([route]), duration: 2 });
+      const [bareResult, routeResult] = await loadAbba(server, [`bare (${name})`, options([bare])], [name, options([route])]);
+      results.push(bareResult, routeResult);
+      ratios.push([`${name} / bare`, routeResult, bareResult]);
+    }
+    console.log(`database: ${database ? 'PostgreSQL' : 'SQLite'}`);
+    report(results, ratios);
+  } finally {
+    await server.stop();
+    await database?.drop();
+  }
+}
