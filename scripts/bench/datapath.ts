@@ -1,5 +1,6 @@
-// `npm run bench -- datapath`: the request paths that read the database, each paired ABBA with the
-// bare route in the same run (a route that reads nothing and answers a small JSON), whose requests
+// `npm run bench -- datapath`: the request paths that read the database, each paired ABBA with a
+// bare route in the same run (GET: a user-shaped JSON of ~200 bytes; POST: `{}`; neither reads
+// anything), 50 connections (`BENCH_CONNECTIONS`). The bare requests
 // carry the same credentials under header names the server ignores, so the client does the same
 // work on both sides:
 //   - token `GET /v1/users/me`;
@@ -72,19 +73,20 @@ export async function benchDatapath(): Promise<void> {
     const pick = () => (nextUser = (nextUser + 7919) % USERS);
     const byToken = (method: 'GET' | 'POST', path: string, authenticated: boolean, body?: string) =>
       tokenRequest(method, token, authenticated, () => ({ path, ...(body === undefined ? {} : { body }) }));
-    const options = (requests: autocannon.Request[]): autocannon.Options => ({ url: server.url, requests });
+    const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
+    const options = (requests: autocannon.Request[]): autocannon.Options => ({ url: server.url, connections, requests });
 
     const pairs: Array<[string, autocannon.Request, autocannon.Request]> = [
-      ['token GET /v1/users/me', byToken('GET', '/bench/bare', false), byToken('GET', '/v1/users/me', true)],
-      ['signed GET /v1/users/{id}', signedGet(credentials, () => '/bench/bare', false), signedGet(credentials, () => `/v1/users/${userId(pick())}`, true)],
+      ['token GET /v1/users/me', byToken('GET', '/bench/bare-user', false), byToken('GET', '/v1/users/me', true)],
+      ['signed GET /v1/users/{id}', signedGet(credentials, () => '/bench/bare-user', false), signedGet(credentials, () => `/v1/users/${userId(pick())}`, true)],
       ['token POST /v1/users/me/presence', byToken('POST', '/bench/bare', false, PRESENCE_CHAIN), byToken('POST', '/v1/users/me/presence', true, PRESENCE_CHAIN)],
       [
         'signed GET /v1/users?locators= (2)',
-        signedGet(credentials, () => '/bench/bare', false),
+        signedGet(credentials, () => '/bench/bare-user', false),
         signedGet(credentials, () => `/v1/users?locators=${encodeURIComponent(`${email(pick())},${phone(pick())}`)}`, true),
       ],
-      ['signed GET /v1/users/{id}/profile', signedGet(credentials, () => '/bench/bare', false), signedGet(credentials, () => `/v1/users/${userId(pick())}/profile`, true)],
-      ['token GET /v1/users/me/tokens', byToken('GET', '/bench/bare', false), byToken('GET', '/v1/users/me/tokens', true)],
+      ['signed GET /v1/users/{id}/profile', signedGet(credentials, () => '/bench/bare-user', false), signedGet(credentials, () => `/v1/users/${userId(pick())}/profile`, true)],
+      ['token GET /v1/users/me/tokens', byToken('GET', '/bench/bare-user', false), byToken('GET', '/v1/users/me/tokens', true)],
     ];
     const only = process.env.BENCH_DATAPATH_ONLY;
     const results: LoadResult[] = [];

@@ -1,6 +1,6 @@
 // The server under benchmark: a normal Locus app plus bare routes without authentication, policy or
 // wire shaping, so each signed route can be compared with its bare core in the same process:
-// /bench/bare returns the echo route's JSON (POST: `{}`); /bench/users/… run the users routes' queries, and
+// /bench/bare returns the echo route's JSON (POST: `{}`), /bench/bare-user a user-shaped JSON; /bench/users/… run the users routes' queries, and
 // /bench/profiles/… the profile route's.
 import { Type } from 'typebox';
 import { buildApp } from '../../src/app.ts';
@@ -22,6 +22,22 @@ app.get(
   },
   async () => bareBody,
 );
+// A bare GET answering a user-shaped JSON of about 200 bytes (the size of a user without locators):
+// the baseline of the datapath bench's GET routes.
+const bareUser = {
+  userId: 'bench-user-00001',
+  identifier: 'bench-user-00001',
+  internalId: '1b4e28ba-2fa1-11d2-883f-0016d3cca427',
+  screenName: { screenName: 'Bench 1' },
+  userLocators: [],
+  systemUser: false,
+  synthetic: false,
+  blocked: false,
+  entityProfile: null,
+  entityMetadata: null,
+  auditInfo: { createdAt: 1796203200000, updatedAt: 1796203200000 },
+};
+app.get('/bench/bare-user', { config: { action: 'health.read' }, schema: { response: { 200: Type.Ref('User') }, hide: true } }, async () => bareUser);
 // The same, for a POST with a JSON body (parsed by the app's pipeline, then ignored).
 app.post('/bench/bare', { config: { action: 'health.read' }, schema: { hide: true } }, async () => ({}));
 const usersStore = createUsersStore(app.locus.db, app.locus.events);

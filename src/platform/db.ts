@@ -31,6 +31,8 @@ export interface Db {
    * (on SQLite a second, read-only connection: a read never waits behind an open transaction).
    */
   rows<Row>(query: CompiledQuery | Compilable): Promise<Row[]>;
+  /** The same for SQL text compiled earlier (by `prepared`) and its bound parameters. */
+  compiledRows<Row>(sql: string, parameters: readonly unknown[]): Promise<Row[]>;
   /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(work: (tx: DbTransaction) => Promise<T>): Promise<T>;
   /**
@@ -43,18 +45,55 @@ export interface Db {
   close(): Promise<void>;
 }
 
+/** An argument of a prepared read: a value, a stored time, or a list (for `IN`). */
+export type PreparedArgument = string | number | Date | readonly string[];
+
+/** Compiled shapes kept per prepared read (one per combination of list lengths). */
+const MAX_PREPARED_SHAPES = 128;
+
 /**
- * A read compiled once: `build` receives placeholder arguments and returns the query; each call
- * then substitutes the real arguments into the compiled parameters (no builder, no compiler).
- * Every argument must appear in the query as a plain bound value.
+ * A read compiled once per shape: `build` receives placeholder arguments and returns the query;
+ * each call substitutes the real arguments into the compiled parameters (no builder, no compiler:
+ * they cost more than SQLite's own work for a lookup by key). A list argument compiles once per
+ * length. Every argument must appear in the query as bound values only.
  */
-export function prepared<Args extends Array<string | number>, Row>(db: Db, build: (query: Queries, ...args: Args) => Compilable<Row>, arity: Args['length']): (...args: Args) => Promise<Row[]> {
-  const placeholders = Array.from({ length: arity }, (_, i) => `\u0000locus-argument-${i}\u0000`) as Args;
-  const compiled = build(db.query, ...placeholders).compile();
-  const slots = compiled.parameters.map((parameter) => placeholders.indexOf(parameter as never));
-  if (placeholders.some((_, i) => !slots.includes(i))) throw new Error('prepared: every argument must be a bound parameter of the query');
-  return (...args: Args) =>
-    db.rows<Row>(CompiledQuery.raw(compiled.sql, slots.map((slot, i) => (slot === -1 ? compiled.parameters[i] : args[slot]))));
+export function prepared<Args extends PreparedArgument[], Row>(db: Db, build: (query: Queries, ...args: Args) => Compilable<Row>): (...args: Args) => Promise<Row[]> {
+  const shapes = new Map<string, { sql: string; slots: Array<[number, number] | unknown> }>();
+  const compileShape = (args: Args) => {
+    const marks = new Map<string, [number, number]>();
+    const placeholders = args.map((arg, i) => {
+      if (!Array.isArray(arg)) {
+        const mark = `\u0000locus-argument-${i}\u0000`;
+        marks.set(mark, [i, -1]);
+        return mark;
+      }
+      return arg.map((_, k) => {
+        const mark = `\u0000locus-argument-${i}-${k}\u0000`;
+        marks.set(mark, [i, k]);
+        return mark;
+      });
+    }) as Args;
+    const compiledQuery = build(db.query, ...placeholders).compile();
+    const slots = compiledQuery.parameters.map((parameter) => (typeof parameter === 'string' && marks.has(parameter) ? marks.get(parameter) : { constant: parameter }));
+    const used = new Set(slots.filter((slot): slot is [number, number] => Array.isArray(slot)).map((slot) => slot.join(':')));
+    if (used.size !== marks.size) throw new Error('prepared: every argument must be a bound parameter of the query');
+    return { sql: compiledQuery.sql, slots };
+  };
+  return async (...args: Args) => {
+    const key = args.map((arg) => (Array.isArray(arg) ? arg.length : '')).join(',');
+    let shape = shapes.get(key);
+    if (shape === undefined) {
+      shape = compileShape(args);
+      if (shapes.size < MAX_PREPARED_SHAPES) shapes.set(key, shape);
+    }
+    const parameters = shape.slots.map((slot) => {
+      if (!Array.isArray(slot)) return (slot as { constant: unknown }).constant;
+      const [i, k] = slot as [number, number];
+      const arg = args[i] as PreparedArgument;
+      return k === -1 ? (arg instanceof Date ? db.dialect.time(arg) : arg) : (arg as readonly string[])[k];
+    });
+    return db.compiledRows<Row>(shape.sql, parameters);
+  };
 }
 
 const compiled = (query: CompiledQuery | Compilable): CompiledQuery => ('compile' in query ? query.compile() : query);
@@ -117,6 +156,9 @@ function createSqliteDb(path: string): Db {
     query,
     async rows<Row>(statement: CompiledQuery | Compilable) {
       const { sql, parameters } = compiled(statement);
+      return reader.prepare(sql).all(parameters) as Row[];
+    },
+    async compiledRows<Row>(sql: string, parameters: readonly unknown[]) {
       return reader.prepare(sql).all(parameters) as Row[];
     },
     transaction: (work) => query.transaction().execute(work),
@@ -187,6 +229,9 @@ function createPostgresDb(url: string): Db {
     query,
     async rows<Row>(statement: CompiledQuery | Compilable) {
       const { sql, parameters } = compiled(statement);
+      return (await pool.query(sql, parameters as unknown[])).rows as Row[];
+    },
+    async compiledRows<Row>(sql: string, parameters: readonly unknown[]) {
       return (await pool.query(sql, parameters as unknown[])).rows as Row[];
     },
     transaction: (work) => query.transaction().execute(work),

@@ -139,13 +139,19 @@ t.test(`a batch commits all of its statements or none (${testProvider})`, async 
 
 t.test(`reads outside a transaction see committed data only; prepared reads take new arguments (${testProvider})`, async (t) => {
   const db = await open(t);
-  const byUserId = prepared(db, (q, applicationId: string, userId: string) => q.selectFrom('User').select('id').where('applicationId', '=', applicationId).where('userId', '=', userId), 2);
+  const byUserId = prepared(db, (q, applicationId: string, userId: string) => q.selectFrom('User').select('id').where('applicationId', '=', applicationId).where('userId', '=', userId));
+  const byUserIds = prepared(db, (q, userIds: readonly string[], after: Date) =>
+    q.selectFrom('User').select('id').where('userId', 'in', userIds).where('createdAt', '>', after).orderBy('id'),
+  );
   await insertUser(db, 'i-1', 'u1');
   await insertUser(db, 'i-2', 'u2');
   t.same(await byUserId(APP, 'u1'), [{ id: 'i-1' }]);
   t.same(await byUserId(APP, 'u2'), [{ id: 'i-2' }]);
   t.same(await byUserId('other', 'u1'), []);
-  t.throws(() => prepared(db, (q, userId: string) => q.selectFrom('User').select('id').where('userId', '=', 'fixed'), 1), /every argument/);
+  t.same(await byUserIds(['u1', 'u2', 'nobody'], new Date('2026-01-01T00:00:00Z')), [{ id: 'i-1' }, { id: 'i-2' }], 'a list and a time');
+  t.same(await byUserIds(['u2'], new Date('2026-01-01T00:00:00Z')), [{ id: 'i-2' }], 'another list length: its own compiled shape');
+  t.same(await byUserIds(['u1', 'u2', 'nobody'], new Date('2027-01-01T00:00:00Z')), [], 'the first shape again, other values');
+  await t.rejects(prepared(db, (q, userId: string) => q.selectFrom('User').select('id').where('userId', '=', userId === '' ? userId : 'fixed'))('x'), /every argument/);
 
   let release = () => {};
   const held = new Promise<void>((resolve) => (release = resolve));

@@ -52,16 +52,16 @@ export type ProfileWrite = 'written' | 'limit' | null;
 export function createProfilesStore(db: Db, events: EventRecorder) {
   const { query, dialect } = db;
   /** A user's whole profile: the user row (so a missing user is told apart) joined with its attributes. */
-  const wholeProfile = prepared(
-    db,
-    (q, applicationId: string, userId: string) =>
-      q
-        .selectFrom('User as u')
-        .leftJoin('ProfileAttribute as p', 'p.userInternalId', 'u.id')
-        .select(['u.id as userInternalId', 'p.key', 'p.contentType', 'p.contentEncoding', 'p.value'])
-        .where('u.applicationId', '=', applicationId)
-        .where('u.userId', '=', userId),
-    2,
+  const wholeProfile = prepared(db, (q, applicationId: string, userId: string) =>
+    q
+      .selectFrom('User as u')
+      .leftJoin('ProfileAttribute as p', 'p.userInternalId', 'u.id')
+      .select(['u.id as userInternalId', 'p.key', 'p.contentType', 'p.contentEncoding', 'p.value'])
+      .where('u.applicationId', '=', applicationId)
+      .where('u.userId', '=', userId),
+  );
+  const attributesOf = prepared(db, (q, userInternalIds: readonly string[]) =>
+    q.selectFrom('ProfileAttribute').select(['userInternalId', 'key', 'contentType', 'contentEncoding', 'value']).where('userInternalId', 'in', userInternalIds),
   );
 
   /**
@@ -148,12 +148,17 @@ export function createProfilesStore(db: Db, events: EventRecorder) {
     async attributesOf(userInternalIds: string[], keys: string[] | null): Promise<Map<string, StoredAttribute[]>> {
       const byUser = new Map<string, StoredAttribute[]>();
       if (userInternalIds.length === 0 || (keys !== null && keys.length === 0)) return byUser;
-      let select = query
-        .selectFrom('ProfileAttribute')
-        .select(['userInternalId', 'key', 'contentType', 'contentEncoding', 'value'])
-        .where('userInternalId', 'in', userInternalIds);
-      if (keys !== null) select = select.where('key', 'in', keys);
-      for (const row of await db.rows<ProfileRow>(select)) {
+      const rows: ProfileRow[] =
+        keys === null
+          ? await attributesOf(userInternalIds)
+          : await db.rows<ProfileRow>(
+              query
+                .selectFrom('ProfileAttribute')
+                .select(['userInternalId', 'key', 'contentType', 'contentEncoding', 'value'])
+                .where('userInternalId', 'in', userInternalIds)
+                .where('key', 'in', keys),
+            );
+      for (const row of rows) {
         const attribute = toAttribute(row);
         if (attribute === null) continue;
         const list = byUser.get(row.userInternalId) ?? [];

@@ -80,7 +80,20 @@ export function createSigningKidStore(db: Db) {
  */
 export function createTokensStore(db: Db, events: EventRecorder) {
   const { query, dialect } = db;
-  const tokenById = prepared(db, (q, id: string) => q.selectFrom('UserToken').select(TOKEN_COLUMNS).where('id', '=', id), 1);
+  const tokenById = prepared(db, (q, id: string) => q.selectFrom('UserToken').select(TOKEN_COLUMNS).where('id', '=', id));
+  /** The user row joined with its active tokens (none: one row of nulls; no user: no row). */
+  const activeTokens = prepared(db, (q, applicationId: string, userId: string, now: Date) =>
+    q
+      .selectFrom('User as u')
+      .leftJoin('UserToken as t', (join) =>
+        join.onRef('t.applicationId', '=', 'u.applicationId').onRef('t.userId', '=', 'u.userId').on('t.revokedAt', 'is', null).on('t.expiresAt', '>', now),
+      )
+      .select(TOKEN_COLUMNS.map((column) => `t.${column}` as const))
+      .where('u.applicationId', '=', applicationId)
+      .where('u.userId', '=', userId)
+      .orderBy('t.issuedAt')
+      .orderBy('t.id'),
+  );
 
   /** Revokes inside `tx`; returns the ids revoked. */
   async function revokeIn(
@@ -124,21 +137,7 @@ export function createTokensStore(db: Db, events: EventRecorder) {
      * not exist. One join (the user row, its tokens).
      */
     async activeTokens(applicationId: string, userId: string, now: Date): Promise<TokenRow[] | null> {
-      const rows = await db.rows<{ [K in keyof StoredTokenRow]: StoredTokenRow[K] | null }>(
-        query
-          .selectFrom('User as u')
-          .leftJoin('UserToken as t', (join) =>
-            join
-              .onRef('t.applicationId', '=', 'u.applicationId')
-              .onRef('t.userId', '=', 'u.userId')
-              .on('t.revokedAt', 'is', null)
-              .on('t.expiresAt', '>', dialect.time(now)),
-          )
-          .select(TOKEN_COLUMNS.map((column) => `t.${column}` as const))
-          .where('u.applicationId', '=', applicationId)
-          .where('u.userId', '=', userId)
-          .orderBy('t.issuedAt').orderBy('t.id'),
-      );
+      const rows = await activeTokens(applicationId, userId, now);
       if (rows.length === 0) return null;
       return rows.filter((row): row is StoredTokenRow => row.id !== null).map(toToken);
     },

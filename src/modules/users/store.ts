@@ -101,16 +101,25 @@ export async function lockUserRow(db: Db, tx: DbTransaction, applicationId: stri
  */
 export function createUsersStore(db: Db, events: EventRecorder) {
   const { query, dialect } = db;
-  const userById = prepared(
-    db,
-    (q, applicationId: string, userId: string) =>
-      usersWithLocators(q).where('u.applicationId', '=', applicationId).where('u.userId', '=', userId).orderBy('l.position').orderBy('l.createdAt').orderBy('l.id'),
-    2,
+  const userById = prepared(db, (q, applicationId: string, userId: string) =>
+    usersWithLocators(q).where('u.applicationId', '=', applicationId).where('u.userId', '=', userId).orderBy('l.position').orderBy('l.createdAt').orderBy('l.id'),
   );
-  const userExists = prepared(
-    db,
-    (q, applicationId: string, userId: string) => q.selectFrom('User').select('id').where('applicationId', '=', applicationId).where('userId', '=', userId),
-    2,
+  const userExists = prepared(db, (q, applicationId: string, userId: string) =>
+    q.selectFrom('User').select('id').where('applicationId', '=', applicationId).where('userId', '=', userId),
+  );
+  const existingUserIds = prepared(db, (q, applicationId: string, userIds: readonly string[]) =>
+    q.selectFrom('User').select(['userId', 'screenName']).where('applicationId', '=', applicationId).where('userId', 'in', userIds),
+  );
+  const usersByLocators = prepared(db, (q, applicationId: string, locators: readonly string[]) =>
+    usersWithLocators(q)
+      .innerJoin('UserLocator as m', 'm.userInternalId', 'u.id')
+      .select('m.locator as matched')
+      .where('m.applicationId', '=', applicationId)
+      .where('m.locator', 'in', locators)
+      .orderBy('u.id')
+      .orderBy('l.position')
+      .orderBy('l.createdAt')
+      .orderBy('l.id'),
   );
 
   return {
@@ -154,21 +163,13 @@ export function createUsersStore(db: Db, events: EventRecorder) {
     /** Which of these user ids exist. */
     async existingUserIds(applicationId: string, userIds: string[]): Promise<string[]> {
       if (userIds.length === 0) return [];
-      const rows = await db.rows<{ userId: string }>(query.selectFrom('User').select('userId').where('applicationId', '=', applicationId).where('userId', 'in', userIds));
-      return rows.map((row) => row.userId);
+      return (await existingUserIds(applicationId, userIds)).map((row) => row.userId);
     },
 
     /** The users owning any of these normalised locators (at most 100), each with the locators it matched. */
     async findByLocators(applicationId: string, locators: string[]): Promise<Array<{ matched: string[]; user: StoredUser }>> {
       if (locators.length === 0) return [];
-      const rows = await db.rows<UserLocatorRow & { matched: string }>(
-        usersWithLocators(query)
-          .innerJoin('UserLocator as m', 'm.userInternalId', 'u.id')
-          .select('m.locator as matched')
-          .where('m.applicationId', '=', applicationId)
-          .where('m.locator', 'in', locators)
-          .orderBy('u.id').orderBy('l.position').orderBy('l.createdAt').orderBy('l.id'),
-      );
+      const rows = await usersByLocators(applicationId, locators);
       const matched = new Map<string, Set<string>>();
       for (const row of rows) matched.set(row.id, (matched.get(row.id) ?? new Set()).add(row.matched));
       return foldUsers(rows).map((user) => ({ matched: [...(matched.get(user.id) ?? [])], user }));
@@ -195,7 +196,7 @@ export function createUsersStore(db: Db, events: EventRecorder) {
 
     async screenNames(applicationId: string, userIds: string[]): Promise<Array<{ userId: string; screenName: string }>> {
       if (userIds.length === 0) return [];
-      return db.rows(query.selectFrom('User').select(['userId', 'screenName']).where('applicationId', '=', applicationId).where('userId', 'in', userIds));
+      return existingUserIds(applicationId, userIds);
     },
 
     /** False when the user does not exist. */
