@@ -39,7 +39,7 @@ async function seed(server: BenchServer): Promise<string[]> {
   return issueTokens(server, ids);
 }
 
-async function postgresDatabase(): Promise<{ env: Record<string, string>; drop(): Promise<void> } | null> {
+async function postgresDatabase(): Promise<{ env: Record<string, string>; analyze(): Promise<void>; drop(): Promise<void> } | null> {
   if (process.env.BENCH_DB !== 'postgresql') return null;
   const adminUrl = process.env.BENCH_PG_URL ?? process.env.LOCUS_TEST_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
   const name = `locus_bench_${randomBytes(6).toString('hex')}`;
@@ -57,6 +57,17 @@ async function postgresDatabase(): Promise<{ env: Record<string, string>; drop()
   url.pathname = `/${name}`;
   return {
     env: { DATABASE_URL: url.toString(), LOCUS_MASTER_KEY: randomBytes(32).toString('hex') },
+    // A running deployment has planner statistics (autovacuum); a database seeded seconds ago has
+    // none, and PostgreSQL then plans lookups by locator as scans of the whole application.
+    analyze: async () => {
+      const client = new pg.Client({ connectionString: url.toString() });
+      await client.connect();
+      try {
+        await client.query('ANALYZE');
+      } finally {
+        await client.end();
+      }
+    },
     drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
   };
 }
@@ -66,6 +77,7 @@ export async function benchDatapath(): Promise<void> {
   const server = await startBenchServer(undefined, database ? { env: database.env } : {});
   try {
     const tokens = await seed(server);
+    await database?.analyze();
     const { credentials } = server;
     let nextToken = 0;
     const token = () => tokens[(nextToken = (nextToken + 7) % USERS)] as string;
