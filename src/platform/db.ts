@@ -2,10 +2,11 @@
 // typed by the table types Prisma generates from prisma/schema.prisma (src/generated/db.ts).
 // Prisma itself is never loaded at run time: it owns the schema and the migrations only.
 //
-// Where the time goes (see docs/benchmarks.md): a Kysely query builder call costs ~10 µs before the
-// driver runs, a better-sqlite3 `prepare` ~8 µs, a cached statement ~3 µs. So statements are cached
-// by SQL text on both databases (named prepared statements on PostgreSQL), and the hottest reads
-// are compiled once (`prepared`) and go straight to the driver.
+// Where the time goes (README, Benchmarks: datapath): building and compiling a Kysely query costs
+// more than SQLite's own work for a lookup by key (~30 µs against ~10 µs), and preparing a
+// statement on every call most of the rest. So statements are cached by SQL text on both
+// databases (named prepared statements on PostgreSQL), and the hottest reads are compiled once
+// (`prepared`) and go straight to the driver.
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, SqliteDriver, type Compilable, type DatabaseConnection, type Transaction } from 'kysely';
