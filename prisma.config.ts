@@ -5,6 +5,10 @@ import path from 'node:path';
 import { defineConfig } from 'prisma/config';
 import { cliAdapterFor } from './scripts/prisma-cli-adapter.ts';
 
+// The schema generates only Kysely types (no Prisma client): tell the CLI its engine type, or it
+// reaches for a native query engine it would have to download.
+process.env.PRISMA_CLIENT_ENGINE_TYPE ??= 'client';
+
 const databaseUrl = process.env.DATABASE_URL ?? 'file:./data/locus.db';
 const provider = databaseUrl.startsWith('file:') ? 'sqlite' : 'postgresql';
 
