@@ -198,7 +198,7 @@ function loggerOptions(config: Config, stream?: NodeJS.WritableStream) {
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   const clock = options.clock ?? systemClock;
   const migration = await migrate(config);
-  const db = await createDb(config);
+  const db = createDb(config);
   const redis = options.redis;
   const kv = options.kv ?? (redis ? new RedisKv(redis.client, clock, { prefix: redis.prefix }) : new MemoryKv(clock));
 

@@ -91,7 +91,7 @@ function webhookText(hook: WebhookListing): string {
 
 async function withService<T>(config: Config, run: (service: ApplicationsService) => Promise<T>): Promise<T> {
   await migrate(config);
-  const db = await createDb(config);
+  const db = createDb(config);
   try {
     return await run(new ApplicationsService({ store: createApplicationsStore(db), masterKey: config.masterKey, clock: systemClock }));
   } finally {
@@ -183,7 +183,7 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
   if (group === 'token-keys' && (command === 'show' || command === 'rotate')) {
     expectArgs(rest, 0, `no arguments to token-keys ${command}`);
     await migrate(config);
-    const db = await createDb(config);
+    const db = createDb(config);
     try {
       const store = createSigningKidStore(db);
       const kid = command === 'rotate' ? await store.rotateSigningKid() : await store.signingKid();
@@ -206,7 +206,7 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
     const [usage, count] = expected[command];
     const [applicationId, target] = expectArgs(rest, count, `webhook ${command} ${usage}`) as [string, string];
     await withService(config, async (service) => {
-      const db = await createDb(config);
+      const db = createDb(config);
       try {
         const admin = new WebhooksAdmin({ db, masterKey: config.masterKey, clock: systemClock, applicationExists: async (id) => (await service.get(id)) !== null });
         if (command === 'add') {

@@ -59,7 +59,7 @@ t.test('app create, list, key add and revoke', async (t) => {
 
   // Secrets are stored encrypted: the database never holds the secret in any recognisable form.
   const { createDb } = await import('../src/platform/db.ts');
-  const db = await createDb(database.config);
+  const db = createDb(database.config);
   t.teardown(() => db.close());
   const row = await db.query.selectFrom('AccessKey').select('secretEncrypted').where('accessKey', '=', app.accessKey).executeTakeFirst();
   const secret = Buffer.from(app.accessSecret, 'base64');

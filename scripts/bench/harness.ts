@@ -50,7 +50,7 @@ export async function startBenchServer(seed?: (db: Db, credentials: Credentials)
   const env = { ...process.env, LOCUS_DATA_DIR: dataDir, LOG_LEVEL: 'warn', PORT: '0', ...options.env };
   const config = loadConfig(env);
   await migrate(config);
-  const db = await createDb(config);
+  const db = createDb(config);
   const credentials = await new ApplicationsService({ store: createApplicationsStore(db), masterKey: config.masterKey, clock: systemClock }).create('bench');
   if (seed) await seed(db, credentials);
   await db.close();

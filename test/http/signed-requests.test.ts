@@ -149,7 +149,7 @@ t.test('a key revoked by another process (the CLI) is refused once the server po
   const { app, signed, credentials, database } = await buildTestApp(t);
   t.equal((await signed('GET', ECHO)).statusCode, 200, 'warm cache');
   // A second process: its own Prisma client and service on the same database.
-  const db = await createDb(database.config);
+  const db = createDb(database.config);
   t.teardown(() => db.close());
   const cli = new ApplicationsService({ store: createApplicationsStore(db), masterKey: database.config.masterKey, clock: new ManualClock() });
   await cli.revokeKey(credentials.applicationId, credentials.accessKey);
