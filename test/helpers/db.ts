@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { loadConfig, type Config } from '../../src/config.ts';
+import { TEST_PG_URL } from './services.ts';
 
 export const testProvider = process.env.LOCUS_TEST_DB === 'postgresql' ? 'postgresql' : 'sqlite';
-const adminUrl = process.env.LOCUS_TEST_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
+const adminUrl = TEST_PG_URL;
 export const TEST_MASTER_KEY = '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff';
 
 export interface TestDatabase {

@@ -2,8 +2,9 @@
 // drop() removes the prefix's keys and closes both.
 import { randomUUID } from 'node:crypto';
 import { connectRedis } from '../../src/platform/redis.ts';
+import { TEST_REDIS_URL } from './services.ts';
 
-export const TEST_REDIS_URL = process.env.LOCUS_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export { TEST_REDIS_URL };
 
 export function testRedis(prefix = `locus-test-${randomUUID()}`) {
   const client = connectRedis(TEST_REDIS_URL);

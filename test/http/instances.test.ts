@@ -14,6 +14,10 @@ import { buildTestApp, type TestApp } from '../helpers/app.ts';
 import { createTestDatabase, testProvider } from '../helpers/db.ts';
 import { ManualClock } from '../helpers/clock.ts';
 import { StreamClient } from '../helpers/sse.ts';
+import { unlessReachable } from '../helpers/services.ts';
+
+/** Every test here shares state through Redis: skipped (with the reason) when none answers. */
+const noRedis = await unlessReachable('redis');
 
 const json = (value: unknown) => JSON.stringify(value);
 
@@ -55,7 +59,7 @@ async function settlesTo<T>(read: () => Promise<T>, expected: T): Promise<T> {
 
 const tokenHeader = (token: string) => ({ 'x-issued-mitter-user-authorization': token });
 
-t.test('a token revoked on one instance is refused on the other at its next request', async (t) => {
+t.test('a token revoked on one instance is refused on the other at its next request', { skip: noRedis }, async (t) => {
   const { a, b } = await twoInstances(t);
   const issued = (await a.signed('POST', '/v1/users/user-0001/tokens', { body: '{}' })).json().userToken;
   const echo = () => b.inject({ method: 'GET', url: '/v1/test/application/by/accesskey', headers: tokenHeader(issued.signedToken) });
@@ -65,7 +69,7 @@ t.test('a token revoked on one instance is refused on the other at its next requ
   t.equal((await echo()).json().errorCode, 'claim_rejected');
 });
 
-t.test('a nonce used on one instance is refused on the other', async (t) => {
+t.test('a nonce used on one instance is refused on the other', { skip: noRedis }, async (t) => {
   const { a, b } = await twoInstances(t);
   const headers = a.signedHeaders('GET', '/v1/users/user-0001');
   t.equal((await a.app.inject({ method: 'GET', url: '/v1/users/user-0001', headers })).statusCode, 200);
@@ -73,7 +77,7 @@ t.test('a nonce used on one instance is refused on the other', async (t) => {
   t.equal(replayed.statusCode, 401, 'a replay on B');
 });
 
-t.test('a presence set on one instance is read on the other and streamed to its subscribers', async (t) => {
+t.test('a presence set on one instance is read on the other and streamed to its subscribers', { skip: noRedis }, async (t) => {
   const { a, b, address } = await twoInstances(t);
   const token = (await a.signed('POST', '/v1/users/user-0002/tokens', { body: '{}' })).json().userToken.signedToken;
   const stream = new StreamClient(`${address}/v1/users/me/events?presenceOf=user-0001`, () => tokenHeader(token));
@@ -88,7 +92,7 @@ t.test('a presence set on one instance is read on the other and streamed to its 
   t.same(event?.data.data, { presence, setTimeMs: a.clock.now() }, "B's subscriber got A's event");
 });
 
-t.test('a user deleted on one instance is gone for sudo requests on the other', async (t) => {
+t.test('a user deleted on one instance is gone for sudo requests on the other', { skip: noRedis }, async (t) => {
   const { a, b } = await twoInstances(t);
   const asSudo = () => b.inject({ method: 'GET', url: '/v1/users/user-0001', headers: { ...a.signedHeaders('GET', '/v1/users/user-0001'), 'x-mitter-sudo-user-id': 'user-0002' } });
   t.equal((await asSudo()).statusCode, 200, 'B knows user-0002 (and remembers it exists)');
@@ -107,7 +111,7 @@ async function transitionsLogged(pair: Pair): Promise<Array<{ userId: string | n
     .map((row) => ({ userId: row.userId, type: row.data.presence?.type ?? 'none' }));
 }
 
-t.test('a chained transition fires exactly once across instances, whichever set it', async (t) => {
+t.test('a chained transition fires exactly once across instances, whichever set it', { skip: noRedis }, async (t) => {
   const pair = await twoInstances(t);
   const { a, b } = pair;
   t.equal((await a.signed('POST', '/v1/users/user-0001/presence', { body: json(chain) })).statusCode, 200);
@@ -123,7 +127,7 @@ t.test('a chained transition fires exactly once across instances, whichever set 
   t.equal(await b.locus.presence.scheduled(), 0, 'Away is static: nothing left');
 });
 
-t.test('a transition scheduled by an instance that is gone fires on the other', async (t) => {
+t.test('a transition scheduled by an instance that is gone fires on the other', { skip: noRedis }, async (t) => {
   const pair = await twoInstances(t);
   const { a, b } = pair;
   t.equal((await a.signed('POST', '/v1/users/user-0001/presence', { body: json(chain) })).statusCode, 200);
@@ -136,7 +140,7 @@ t.test('a transition scheduled by an instance that is gone fires on the other', 
   t.equal(read.json()[0].presence.presence.type, 'mitter.up.Away');
 });
 
-t.test('Redis gone: 503s and a failing /readyz, never a hang; back (even empty): the instance recovers by itself', async (t) => {
+t.test('Redis gone: 503s and a failing /readyz, never a hang; back (even empty): the instance recovers by itself', { skip: noRedis }, async (t) => {
   const target = new URL(TEST_REDIS_URL);
   const proxy = await tcpProxy(t, target.hostname, Number(target.port || 6379));
   const prefix = `locus-test-${randomUUID()}`;
@@ -172,7 +176,7 @@ t.test('Redis gone: 503s and a failing /readyz, never a hang; back (even empty):
   t.equal(await settlesTo(read, 'mitter.up.Online'), 'mitter.up.Online', 'the presence, reloaded from the database');
 });
 
-t.test('webhooks: each event delivered once per deployment; another instance takes over when the deliverer stops', async (t) => {
+t.test('webhooks: each event delivered once per deployment; another instance takes over when the deliverer stops', { skip: noRedis }, async (t) => {
   const pair = await twoInstances(t);
   const { a, b } = pair;
   const received: string[] = [];
@@ -207,7 +211,7 @@ t.test('webhooks: each event delivered once per deployment; another instance tak
   t.same(received.slice(3), ['four'], 'from the stored cursor: nothing again, nothing missed');
 });
 
-t.test('an access key revoked by the CLI is refused by running instances at their next request', { skip: testProvider !== 'postgresql' && 'REDIS_URL goes with PostgreSQL' }, async (t) => {
+t.test('an access key revoked by the CLI is refused by running instances at their next request', { skip: (testProvider !== 'postgresql' && 'REDIS_URL goes with PostgreSQL') || noRedis }, async (t) => {
   const prefix = `locus-test-${randomUUID()}`;
   const test = await buildTestApp(t, { presenceTimers: false, redis: redisFor(t, prefix) });
   const second = await test.app.locus.applications.addKey(test.credentials.applicationId);
@@ -220,7 +224,7 @@ t.test('an access key revoked by the CLI is refused by running instances at thei
   t.equal(await settlesTo(async () => (await test.signed('GET', '/v1/users', withSecond)).statusCode, 401), 401);
 });
 
-t.test('PostgreSQL gone: 503s and a failing /readyz, never a hang; back: the instance recovers by itself', { skip: testProvider !== 'postgresql' && 'the embedded SQLite file cannot go away' }, async (t) => {
+t.test('PostgreSQL gone: 503s and a failing /readyz, never a hang; back: the instance recovers by itself', { skip: (testProvider !== 'postgresql' && 'the embedded SQLite file cannot go away') || noRedis }, async (t) => {
   const database = await createTestDatabase('postgresql');
   t.teardown(() => database.drop());
   const url = new URL(database.config.databaseUrl);
