@@ -1,21 +1,7 @@
 // The mitter.io wire shapes of profiles (MITTER-WIRE §4.6–§4.7): Attribute, EntityProfile and
 // AttributeDef. Every route that returns a profile, an attribute or a def goes through here.
 import { Type } from 'typebox';
-
-export interface StoredAttribute {
-  key: string;
-  contentType: string;
-  contentEncoding: string;
-  value: string;
-}
-
-export interface AttributeDefinition {
-  key: string;
-  allowedContentTypes: string[];
-  allowedContentEncodings: string[];
-  canBeEmpty: boolean;
-  entityType: 'users';
-}
+import type { AttributeDefinition, StoredAttribute } from '../modules/profiles/types.ts';
 
 export const WireAttributeSchema = Type.Object(
   {

@@ -2,25 +2,8 @@
 // `identifier`, `internalId`, `auditInfo` in epoch ms, and locators polymorphic on `@type`.
 // Every route that returns a user goes through toWireUser.
 import { Type, type Static } from 'typebox';
+import type { StoredLocator, StoredUser } from '../modules/users/types.ts';
 import type { WireEntityProfile } from './profiles.ts';
-
-export interface StoredLocator {
-  id: string;
-  applicationId: string;
-  /** Normalised `<type>:<value>`. */
-  locator: string;
-  verificationStatus: string;
-}
-
-export interface StoredUser {
-  id: string;
-  applicationId: string;
-  userId: string;
-  screenName: string;
-  createdAt: Date;
-  updatedAt: Date;
-  locators: StoredLocator[];
-}
 
 export const IdentifiableSchema = Type.Object({ identifier: Type.String() }, { $id: 'Identifiable', title: 'Identifiable' });
 

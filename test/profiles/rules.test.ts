@@ -5,7 +5,7 @@ import t from 'tap';
 import fc from 'fast-check';
 import type { Where } from '../../src/errors.ts';
 import { outcome } from '../helpers/outcome.ts';
-import type { AttributeDefinition } from '../../src/wire/profiles.ts';
+import type { AttributeDefinition } from '../../src/modules/profiles/types.ts';
 import { checkAttribute, MAX_VALUE_BYTES, parseAttributeDef, parseAttributeInput, parseKeyList } from '../../src/modules/profiles/rules.ts';
 import { standardDef, STANDARD_ATTRIBUTE_DEFS } from '../../src/modules/profiles/standard.ts';
 

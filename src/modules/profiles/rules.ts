@@ -4,7 +4,7 @@
 import validator from 'validator';
 import { ApiError, invalidEntity, type Where } from '../../errors.ts';
 import { isRecord } from '../../schemas.ts';
-import type { AttributeDefinition, StoredAttribute } from '../../wire/profiles.ts';
+import type { AttributeDefinition, StoredAttribute } from './types.ts';
 import { normaliseEmail, normalisePhoneNumber } from '../users/locators.ts';
 import { EMAIL_KEY, MOBILE_KEY } from './standard.ts';
 

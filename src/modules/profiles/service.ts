@@ -5,7 +5,7 @@ import { ApiError, invalidEntity, type Where } from '../../errors.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { Db } from '../../platform/db.ts';
 import { uniqueViolationFields } from '../../platform/dialect.ts';
-import type { AttributeDefinition, StoredAttribute } from '../../wire/profiles.ts';
+import type { AttributeDefinition, StoredAttribute } from './types.ts';
 import type { EventRecorder } from '../events/service.ts';
 import { userNotFound, type UsersService } from '../users/service.ts';
 import { checkAttribute, type AttributeInput } from './rules.ts';

@@ -1,7 +1,7 @@
 // The standard user profile attributes (SPEC §4, MITTER-WIRE §4.6 and ambiguity A7): usable
 // without a def, listed with the defs, and never stored as defs. Both SDKs' spellings of first
 // and last name are standard.
-import type { AttributeDefinition } from '../../wire/profiles.ts';
+import type { AttributeDefinition } from './types.ts';
 
 export const STANDARD_CONTENT_TYPES = ['text/plain'];
 export const STANDARD_CONTENT_ENCODINGS = ['identity', 'UTF-8'];

@@ -3,7 +3,7 @@
 import type { Db, DbTransaction } from '../../platform/db.ts';
 import { prepared } from '../../platform/db.ts';
 import { readBool } from '../../platform/dialect.ts';
-import type { AttributeDefinition, StoredAttribute } from '../../wire/profiles.ts';
+import type { AttributeDefinition, StoredAttribute } from './types.ts';
 import type { EventRecorder } from '../events/service.ts';
 import { lockUserRow } from '../users/store.ts';
 

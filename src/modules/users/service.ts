@@ -7,7 +7,8 @@ import type { Clock } from '../../platform/clock.ts';
 import type { Db, DbTransaction } from '../../platform/db.ts';
 import { uniqueViolationFields } from '../../platform/dialect.ts';
 import { domainId } from '../../platform/ids.ts';
-import type { StoredUser } from '../../wire/users.ts';
+import { toWireLocator, toWireUser } from '../../wire/users.ts';
+import type { StoredUser } from './types.ts';
 import type { EventRecorder } from '../events/service.ts';
 import { broadcaster, type Bus } from '../../platform/bus.ts';
 import type { Locator, LocatorInput } from './locators.ts';
@@ -131,9 +132,10 @@ export class UsersService {
         });
       }
     }
-    const locators = input.locators.map(({ locator, verificationStatus }) => ({ id: domainId(), locator: locator.locator, verificationStatus }));
+    const locators = input.locators.map(({ locator, verificationStatus }) => ({ id: domainId(), applicationId, locator: locator.locator, verificationStatus }));
+    const user: StoredUser = { id: randomUUID(), applicationId, userId, screenName: input.screenName, createdAt: now, updatedAt: now, locators };
     try {
-      const user = await this.store.insertUser({ id: randomUUID(), applicationId, userId, screenName: input.screenName, locators }, now);
+      await this.store.insertUser(user, [{ type: 'user.created', userId, data: { user: toWireUser(user) } }]);
       this.deps.events.committed(applicationId);
       return user;
     } catch (error) {
@@ -192,7 +194,8 @@ export class UsersService {
     const row = { id: domainId(), locator: input.locator.locator, verificationStatus: input.verificationStatus };
     let outcome: Awaited<ReturnType<UsersStore['insertLocator']>>;
     try {
-      outcome = await this.store.insertLocator(applicationId, userId, row, MAX_LOCATORS_PER_USER, new Date(this.deps.clock.now()));
+      const added = { type: 'locator.added', userId, data: { locator: toWireLocator({ ...row, applicationId }) } } as const;
+      outcome = await this.store.insertLocator(applicationId, userId, row, MAX_LOCATORS_PER_USER, new Date(this.deps.clock.now()), [added]);
     } catch (error) {
       if (uniqueViolationFields(error)?.includes('locator')) throw locatorsTaken([row.locator]);
       throw error;

@@ -6,8 +6,9 @@
 import type { Db, DbTransaction, Queries } from '../../platform/db.ts';
 import { prepared } from '../../platform/db.ts';
 import { readTime } from '../../platform/dialect.ts';
-import { toWireLocator, toWireUser, type StoredUser } from '../../wire/users.ts';
 import type { EventRecorder } from '../events/service.ts';
+import type { EventDraft } from '../events/store.ts';
+import type { StoredUser } from './types.ts';
 
 interface UserLocatorRow {
   id: string;
@@ -57,14 +58,6 @@ export interface NewLocatorRow {
   id: string;
   locator: string;
   verificationStatus: string;
-}
-
-export interface NewUserRow {
-  id: string;
-  applicationId: string;
-  userId: string;
-  screenName: string;
-  locators: NewLocatorRow[];
 }
 
 export interface DeletedUserRow {
@@ -123,10 +116,13 @@ export function createUsersStore(db: Db, events: EventRecorder) {
   );
 
   return {
-    /** User and locators in one transaction with its event; unique indexes reject taken ids and locators. */
-    async insertUser(user: NewUserRow, now: Date): Promise<StoredUser> {
-      const at = dialect.time(now);
-      return db.transaction(async (tx) => {
+    /**
+     * The user and its locators, created at `user.createdAt`, in one transaction with `drafts` (its
+     * events); unique indexes reject taken ids and locators.
+     */
+    async insertUser(user: StoredUser, drafts: EventDraft[]): Promise<void> {
+      const at = dialect.time(user.createdAt);
+      await db.transaction(async (tx) => {
         await tx
           .insertInto('User')
           .values({ id: user.id, applicationId: user.applicationId, userId: user.userId, screenName: user.screenName, createdAt: at, updatedAt: at })
@@ -134,20 +130,20 @@ export function createUsersStore(db: Db, events: EventRecorder) {
         if (user.locators.length > 0) {
           await tx
             .insertInto('UserLocator')
-            .values(user.locators.map((l, position) => ({ ...l, position, applicationId: user.applicationId, userInternalId: user.id, createdAt: at })))
+            .values(
+              user.locators.map((l, position) => ({
+                id: l.id,
+                locator: l.locator,
+                verificationStatus: l.verificationStatus,
+                position,
+                applicationId: user.applicationId,
+                userInternalId: user.id,
+                createdAt: at,
+              })),
+            )
             .execute();
         }
-        const created: StoredUser = {
-          id: user.id,
-          applicationId: user.applicationId,
-          userId: user.userId,
-          screenName: user.screenName,
-          createdAt: now,
-          updatedAt: now,
-          locators: user.locators.map((l) => ({ ...l, applicationId: user.applicationId })),
-        };
-        await events.append(tx, user.applicationId, [{ type: 'user.created', userId: user.userId, data: { user: toWireUser(created) } }]);
-        return created;
+        await events.append(tx, user.applicationId, drafts);
       });
     },
 
@@ -219,7 +215,7 @@ export function createUsersStore(db: Db, events: EventRecorder) {
      * concurrent additions for one user (a row lock on PostgreSQL, the write lock on SQLite), so the
      * count cannot be raced past the limit. Null when the user does not exist.
      */
-    async insertLocator(applicationId: string, userId: string, locator: NewLocatorRow, limit: number, now: Date): Promise<'added' | 'limit' | null> {
+    async insertLocator(applicationId: string, userId: string, locator: NewLocatorRow, limit: number, now: Date, drafts: EventDraft[]): Promise<'added' | 'limit' | null> {
       return db.transaction(async (tx) => {
         const userInternalId = await lockUserRow(db, tx, applicationId, userId, now);
         if (userInternalId === null) return null;
@@ -234,7 +230,7 @@ export function createUsersStore(db: Db, events: EventRecorder) {
           .insertInto('UserLocator')
           .values({ ...locator, position, applicationId, userInternalId, createdAt: dialect.time(now) })
           .execute();
-        await events.append(tx, applicationId, [{ type: 'locator.added', userId, data: { locator: toWireLocator({ ...locator, applicationId }) } }]);
+        await events.append(tx, applicationId, drafts);
         return 'added';
       });
     },
