@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { loadConfig, type Config } from '../../src/config.ts';
+import { loadConfig, type Config, type DatabaseProvider } from '../../src/config.ts';
 import { TEST_PG_URL } from './services.ts';
 
-export const testProvider = process.env.LOCUS_TEST_DB === 'postgresql' ? 'postgresql' : 'sqlite';
+export const testProvider: DatabaseProvider = process.env.LOCUS_TEST_DB === 'postgresql' ? 'postgresql' : 'sqlite';
 const adminUrl = TEST_PG_URL;
 export const TEST_MASTER_KEY = '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff';
 
@@ -30,7 +30,7 @@ async function adminQuery(sql: string): Promise<void> {
 }
 
 /** Creates an empty database; `provider` overrides the suite's provider for provider-specific tests. */
-export async function createTestDatabase(provider: 'sqlite' | 'postgresql' = testProvider): Promise<TestDatabase> {
+export async function createTestDatabase(provider: DatabaseProvider = testProvider): Promise<TestDatabase> {
   const dataDir = mkdtempSync(join(tmpdir(), 'locus-test-'));
   const env: NodeJS.ProcessEnv = { LOCUS_DATA_DIR: dataDir, LOG_LEVEL: 'silent' };
   let dropDatabase = async () => {};
