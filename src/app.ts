@@ -166,6 +166,13 @@ function requestId(request: { headers: Record<string, string | string[] | undefi
   return typeof incoming === 'string' && REQUEST_ID_PATTERN.test(incoming) ? incoming : randomUUID();
 }
 
+/** A path parameter by name (this hook runs for every route, before the route's schema applies). */
+function pathParameter(params: unknown, name: string): string | undefined {
+  if (typeof params !== 'object' || params === null) return undefined;
+  const value: unknown = Reflect.get(params, name);
+  return typeof value === 'string' ? value : undefined;
+}
+
 interface LoggedRequest {
   method: string;
   url: string;
@@ -286,7 +293,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       ? { kind: 'anonymous', applicationId: null }
       : await authenticate({ method: request.method, rawPath: request.raw.url?.split('?')[0] ?? '/', headers: request.headers, body }, authDependencies);
     const action = route.selectAction ? route.selectAction(request) : route.action;
-    const target = route.targetUser === undefined ? undefined : (request.params as Record<string, string | undefined>)[route.targetUser];
+    const target = route.targetUser === undefined ? undefined : pathParameter(request.params, route.targetUser);
     const decision = authorize(request.principal, action, target);
     if (!decision.allowed) throw decision.error;
     request.targetUserId = decision.targetUserId;

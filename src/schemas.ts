@@ -1,5 +1,6 @@
 // Schemas shared by every route: the error body (SPEC §9) and the error responses routes declare;
 // and the one shape check that parsers validating in code (rather than by schema) all need.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ERROR_STATUS, type ErrorCode } from './errors.ts';
 
@@ -29,3 +30,6 @@ export const SIGNED_OR_TOKEN: Array<Record<string, string[]>> = [{ accessKeySign
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
+
+/** The instance route plugins receive: params, query and body typed by the route's TypeBox schemas. */
+export type RouteApp = Parameters<FastifyPluginAsyncTypebox>[0];

@@ -2,10 +2,10 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { ApiError } from '../../errors.ts';
-import { errorResponses } from '../../schemas.ts';
+import { type RouteApp, errorResponses } from '../../schemas.ts';
 import { applicationOf } from '../../auth/principal.ts';
 
-export async function applicationRoutes(app: FastifyInstance): Promise<void> {
+export async function applicationRoutes(app: RouteApp): Promise<void> {
   app.get(
     '/v1/test/application/by/accesskey',
     {

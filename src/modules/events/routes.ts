@@ -11,7 +11,7 @@ import { Type } from 'typebox';
 import { applicationOf, tokenIdOf } from '../../auth/principal.ts';
 import { invalidEntity } from '../../errors.ts';
 import { ME, resolveUserReference } from '../../policy/authorize.ts';
-import { errorResponses, SIGNED_OR_TOKEN } from '../../schemas.ts';
+import { type RouteApp, errorResponses, SIGNED_OR_TOKEN } from '../../schemas.ts';
 import { usersNotFound } from '../users/service.ts';
 import { parseUserId } from '../users/rules.ts';
 import type { EventSink } from './service.ts';
@@ -32,10 +32,9 @@ const SseResponse = {
 const SSE_ROUTE = { kind: 'only', heartbeat: false, serializer: (data: unknown) => (typeof data === 'string' ? data : JSON.stringify(data)) } as const;
 
 /** The resume point: the Last-Event-ID header (what EventSource sends on reconnecting), else `lastEventId`. */
-function resumePoint(request: FastifyRequest): number | null {
+function resumePoint(request: FastifyRequest, query: string | undefined): number | null {
   const header = request.headers['last-event-id'];
   const fromHeader = Array.isArray(header) ? header[0] : header;
-  const query = (request.query as { lastEventId?: string }).lastEventId;
   const value = fromHeader !== undefined && fromHeader !== '' ? fromHeader : query;
   if (value === undefined || value === '') return null;
   if (!EVENT_ID_PATTERN.test(value)) {
@@ -79,7 +78,7 @@ function started(reply: FastifyReply, close: () => void): void {
   reply.raw.flushHeaders();
 }
 
-export async function eventRoutes(app: FastifyInstance): Promise<void> {
+export async function eventRoutes(app: RouteApp): Promise<void> {
   const { events, users, tokens } = app.locus;
   const tags = ['events'];
 
@@ -108,12 +107,12 @@ export async function eventRoutes(app: FastifyInstance): Promise<void> {
     },
     async (request, reply) => {
       const applicationId = applicationOf(request.principal);
-      const typeList = commaList((request.query as { types?: string }).types);
+      const typeList = commaList(request.query.types);
       typeList.forEach((type, i) => {
         if (!isEventType(type)) throw invalidEntity({ field: `types[${i}]`, location: 'query' }, 'enum', `must be one of ${EVENT_TYPES.join(', ')}`);
       });
       const types = typeList.length === 0 ? null : new Set(typeList);
-      const after = resumePoint(request);
+      const after = resumePoint(request, request.query.lastEventId);
       const sink = openStream(request, reply);
       const subscription = await events.subscribe({
         applicationId,
@@ -152,14 +151,14 @@ export async function eventRoutes(app: FastifyInstance): Promise<void> {
     async (request, reply) => {
       const userId = resolveUserReference(request.principal, ME);
       const applicationId = applicationOf(request.principal);
-      const references = commaList((request.query as { presenceOf?: string }).presenceOf);
+      const references = commaList(request.query.presenceOf);
       if (references.length > MAX_WATCHED_USERS) {
         throw invalidEntity({ field: 'presenceOf', location: 'query' }, 'maxItems', `at most ${MAX_WATCHED_USERS} user ids`);
       }
       const watched = new Set(references.map((reference, i) => parseUserId(resolveUserReference(request.principal, reference), { field: `presenceOf[${i}]`, location: 'query' })));
       const missing = await users.missing(applicationId, [...watched]);
       if (missing.length > 0) throw usersNotFound(missing);
-      const after = resumePoint(request);
+      const after = resumePoint(request, request.query.lastEventId);
       const tokenId = tokenIdOf(request.principal);
       const isOwnRevocation = (event: LoggedEvent) =>
         event.type === 'token.revoked' && event.userId === userId && tokenId !== null && (JSON.parse(event.json) as { data: { tokenId?: string } }).data.tokenId === tokenId;

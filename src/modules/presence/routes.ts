@@ -2,7 +2,7 @@
 // comma list of users (in request order).
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { errorResponses, SIGNED_OR_TOKEN } from '../../schemas.ts';
+import { type RouteApp, errorResponses, SIGNED_OR_TOKEN } from '../../schemas.ts';
 import { applicationOf } from '../../auth/principal.ts';
 import { targetUserOf } from '../../policy/authorize.ts';
 import { PRESENCE_WIRE_SCHEMAS, toWiredPresence } from '../../wire/presence.ts';
@@ -15,7 +15,7 @@ const PresenceBody = Type.Unsafe<unknown>({
     'Validated in code so that errors name the field by its path (expiresTo.expiresTo.type).',
 });
 
-export async function presenceRoutes(app: FastifyInstance): Promise<void> {
+export async function presenceRoutes(app: RouteApp): Promise<void> {
   const presence = app.locus.presence;
   const tags = ['presence'];
   const security = SIGNED_OR_TOKEN;
@@ -55,7 +55,7 @@ export async function presenceRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (request) => {
-      const readings = await presence.read(applicationOf(request.principal), userIdsOf(request));
+      const readings = await presence.read(applicationOf(request.principal), userIdsOf(request.principal, request.params.userIds));
       return readings.map((reading) => toWiredPresence(reading.userId, reading.presence, reading.setTimeMs));
     },
   );
@@ -73,7 +73,7 @@ export async function presenceRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (request) => {
-      const readings = await presence.lastSeen(applicationOf(request.principal), userIdsOf(request));
+      const readings = await presence.lastSeen(applicationOf(request.principal), userIdsOf(request.principal, request.params.userIds));
       return readings.map((reading) => ({ userId: { identifier: reading.userId }, online: reading.online, lastSeenMs: reading.lastSeenMs }));
     },
   );

@@ -2,7 +2,7 @@
 // (declared per route), call the service, shape with the wire module.
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
-import { errorResponses, SIGNED_OR_TOKEN } from '../../schemas.ts';
+import { type RouteApp, errorResponses, SIGNED_OR_TOKEN } from '../../schemas.ts';
 import { targetUserOf } from '../../policy/authorize.ts';
 import { applicationOf } from '../../auth/principal.ts';
 import { toWireAttribute, toWireAttributeDef, toWireEntityProfile } from '../../wire/profiles.ts';
@@ -46,7 +46,7 @@ const UserKeyParams = Type.Object({ userId: UserParams.properties.userId, key: K
 const UserKeysParams = Type.Object({ userId: UserParams.properties.userId, keys: KeysParam });
 
 /** The target user resolved by the policy hook. */
-export async function profileRoutes(app: FastifyInstance): Promise<void> {
+export async function profileRoutes(app: RouteApp): Promise<void> {
   const profiles = app.locus.profiles;
   const tags = ['profiles'];
   const security = SIGNED_OR_TOKEN;
@@ -96,7 +96,7 @@ export async function profileRoutes(app: FastifyInstance): Promise<void> {
         response: { 200: Type.Ref('AttributeDef'), ...errorResponses('missing_privilege', 'entity_not_found') },
       },
     },
-    async (request) => toWireAttributeDef(await profiles.getDef(applicationOf(request.principal), (request.params as { key: string }).key)),
+    async (request) => toWireAttributeDef(await profiles.getDef(applicationOf(request.principal), request.params.key)),
   );
 
   app.get(
@@ -131,7 +131,7 @@ export async function profileRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (request) => {
-      const keys = parseKeyList((request.params as { keys: string }).keys, { field: 'keys', location: 'path' });
+      const keys = parseKeyList(request.params.keys, { field: 'keys', location: 'path' });
       return (await profiles.attributes(applicationOf(request.principal), targetUserOf(request), keys)).map(toWireAttribute);
     },
   );
@@ -151,7 +151,7 @@ export async function profileRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (request) => {
-      const { key } = request.params as { key: string };
+      const { key } = request.params;
       const where = { field: 'body', location: 'body' } as const;
       await profiles.write(applicationOf(request.principal), targetUserOf(request), [{ input: parseAttributeInput(request.body, where, key), where }], 'Diff');
       return {};
@@ -175,7 +175,7 @@ export async function profileRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (request) => {
-      const body = request.body as Static<typeof PatchBody>;
+      const body = request.body;
       const inputs = body.attributes.map((attribute, i) => {
         const where = { field: `attributes[${i}]`, location: 'body' } as const;
         return { input: parseAttributeInput(attribute, where), where };
@@ -199,7 +199,7 @@ export async function profileRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (request) => {
-      const keys = parseKeyList((request.params as { keys: string }).keys, { field: 'keys', location: 'path' });
+      const keys = parseKeyList(request.params.keys, { field: 'keys', location: 'path' });
       await profiles.remove(applicationOf(request.principal), targetUserOf(request), keys);
       return {};
     },

@@ -2,9 +2,9 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { ApiError } from '../../errors.ts';
-import { errorResponses } from '../../schemas.ts';
+import { type RouteApp, errorResponses } from '../../schemas.ts';
 
-export async function systemRoutes(app: FastifyInstance): Promise<void> {
+export async function systemRoutes(app: RouteApp): Promise<void> {
   app.get(
     '/healthz',
     {

@@ -3,7 +3,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { ApiError, invalidEntity } from '../../errors.ts';
-import { errorResponses, isRecord, SIGNED_OR_TOKEN } from '../../schemas.ts';
+import { type RouteApp, errorResponses, isRecord, SIGNED_OR_TOKEN } from '../../schemas.ts';
 import { applicationOf, tokenIdOf } from '../../auth/principal.ts';
 import { ME, resolveUserReference, targetUserOf } from '../../policy/authorize.ts';
 import { RESERVED_USER_IDS, USER_ID_PATTERN } from '../users/rules.ts';
@@ -108,7 +108,7 @@ function sendLoggedOutPage(reply: FastifyReply) {
     .send(SIGNED_OUT_PAGE);
 }
 
-export async function tokenRoutes(app: FastifyInstance): Promise<void> {
+export async function tokenRoutes(app: RouteApp): Promise<void> {
   const { tokens, applications } = app.locus;
   const tags = ['tokens'];
   const security = SIGNED_OR_TOKEN;
@@ -137,7 +137,7 @@ export async function tokenRoutes(app: FastifyInstance): Promise<void> {
       if (RESERVED_USER_IDS.has(userId)) {
         throw new ApiError('token_issuance_refused', `No token can be issued to "${userId}"`, { userId });
       }
-      const query = request.query as { ttl?: number; force?: boolean };
+      const query = request.query;
       const body = request.body;
       if (body !== undefined && !isRecord(body)) throw invalidEntity({ field: 'body', location: 'body' }, 'type', 'must be an object when sent');
       const ttl = parseTtl(body?.ttl, 'ttl', 'body') ?? query.ttl ?? null;
@@ -177,8 +177,8 @@ export async function tokenRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (request) => {
-      const { tokenId } = request.params as { tokenId: string };
-      const listing = await tokens.extend(applicationOf(request.principal), targetUserOf(request), tokenId, (request.body as { ttl: number }).ttl);
+      const { tokenId } = request.params;
+      const listing = await tokens.extend(applicationOf(request.principal), targetUserOf(request), tokenId, request.body.ttl);
       return { ...listing, current: listing.tokenId === tokenIdOf(request.principal) };
     },
   );
@@ -197,7 +197,7 @@ export async function tokenRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (request) => {
-      const raw = (request.params as { tokenIds: string }).tokenIds;
+      const raw = request.params.tokenIds;
       let ids: string[] | '*';
       if (raw.trim() === '*') {
         ids = '*';
@@ -229,7 +229,7 @@ export async function tokenRoutes(app: FastifyInstance): Promise<void> {
       reply.header('cache-control', NO_STORE);
       const userId = resolveUserReference(request.principal, ME);
       const applicationId = applicationOf(request.principal);
-      const all = (request.query as { all?: boolean }).all === true;
+      const all = request.query.all === true;
       const tokenId = tokenIdOf(request.principal);
       if (all) {
         await tokens.revoke(applicationId, userId, '*');
@@ -257,14 +257,14 @@ export async function tokenRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (request, reply) => {
-      const { logoutToken } = request.params as { logoutToken: string };
+      const { logoutToken } = request.params;
       const found = /^[A-Za-z0-9]{1,128}$/.test(logoutToken) ? await tokens.logoutByLink(logoutToken) : null;
-      const returnTo = (request.query as { return_to?: string }).return_to;
+      const returnTo = request.query.return_to;
       if (found && returnTo !== undefined) {
         const application = await applications.get(found.applicationId);
         const target = allowedReturn(returnTo, application?.settings.allowedReturnOrigins ?? []);
         if (target !== null) {
-          return reply.code(303).header('cache-control', NO_STORE).header('referrer-policy', 'no-referrer').header('location', target).send();
+          return reply.header('cache-control', NO_STORE).header('referrer-policy', 'no-referrer').redirect(target, 303);
         }
       }
       // Unknown, used and fresh links look the same: the page never tells which.
@@ -296,7 +296,7 @@ export async function tokenRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (request) => {
-      const body = request.body as { password: string; currentPassword?: string; revokeOtherTokens?: boolean };
+      const body = request.body;
       const length = [...body.password].length;
       if (length < MIN_PASSWORD_LENGTH || length > MAX_PASSWORD_LENGTH || !body.password.isWellFormed()) {
         throw invalidEntity({ field: 'password', location: 'body' }, 'length', `must be ${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters`);
@@ -336,7 +336,7 @@ export async function tokenRoutes(app: FastifyInstance): Promise<void> {
     },
     async (request, reply) => {
       reply.header('cache-control', NO_STORE);
-      const body = request.body as { userId?: string; locator?: string; password: string; force?: boolean };
+      const body = request.body;
       if ((body.userId === undefined) === (body.locator === undefined)) {
         throw new ApiError('invalid_parameter_set', 'Send exactly one of userId and locator');
       }

@@ -3,8 +3,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { invalidEntity } from '../../errors.ts';
-import { errorResponses, SIGNED_OR_TOKEN } from '../../schemas.ts';
-import { applicationOf } from '../../auth/principal.ts';
+import { type RouteApp, errorResponses, SIGNED_OR_TOKEN } from '../../schemas.ts';
+import { applicationOf, type Principal } from '../../auth/principal.ts';
 import { authorize, ME, resolveUserReference, targetUserOf } from '../../policy/authorize.ts';
 import { toWireUser, type WireUser } from '../../wire/users.ts';
 import type { StoredUser } from './types.ts';
@@ -27,13 +27,13 @@ export const UserParams = Type.Object({
 /** The path parameter of routes that take a comma list of users. */
 export const UserIdsParams = Type.Object({ userIds: Type.String({ description: 'Comma-separated user ids (`me` allowed), at most 100' }) });
 
-/** The ids of a `userIds` comma list, in order (`me` resolved), each checked; at most 100. */
-export function userIdsOf(request: FastifyRequest): string[] {
-  const references = (request.params as { userIds: string }).userIds.split(',');
+/** The ids of a `userIds` comma list, in order (`me` resolved for `principal`), each checked; at most 100. */
+export function userIdsOf(principal: Principal, userIds: string): string[] {
+  const references = userIds.split(',');
   if (references.length > MAX_LIST_ENTRIES) {
     throw invalidEntity({ field: 'userIds', location: 'path' }, 'maxItems', `at most ${MAX_LIST_ENTRIES}`);
   }
-  return references.map((reference, i) => parseUserId(resolveUserReference(request.principal, reference.trim()), { field: `userIds[${i}]`, location: 'path' }));
+  return references.map((reference, i) => parseUserId(resolveUserReference(principal, reference.trim()), { field: `userIds[${i}]`, location: 'path' }));
 }
 
 export const EmptyObject = Type.Object({}, { description: 'Nothing to say' });
@@ -90,8 +90,9 @@ const UserReadQuery = Type.Object(
 
 /** Any `locators` parameter, even an empty one, makes the request a lookup (never a listing). */
 function hasLocatorQuery(request: FastifyRequest): boolean {
-  const query = request.query as Record<string, unknown> | undefined;
-  return query !== undefined && Object.hasOwn(query, 'locators');
+  // Runs before validation: the query is whatever the parser made of the URL.
+  const query: unknown = request.query;
+  return typeof query === 'object' && query !== null && Object.hasOwn(query, 'locators');
 }
 
 /** What `withProfileAttributes` asks for: nothing (null), every attribute (`*`), or these keys. */
@@ -145,7 +146,7 @@ function parseNewUserLocators(inputs: unknown[]): LocatorInput[] {
 }
 
 /** The target user resolved by the policy hook (routes that declare `targetUser`). */
-export async function userRoutes(app: FastifyInstance): Promise<void> {
+export async function userRoutes(app: RouteApp): Promise<void> {
   const users = app.locus.users;
   const profiles = app.locus.profiles;
   const tags = ['users'];
@@ -164,7 +165,7 @@ export async function userRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (request) => {
-      const body = request.body as Static<typeof CreateUserBody>;
+      const body = request.body;
       if (body.systemUser === true) {
         throw invalidEntity({ field: 'systemUser', location: 'body' }, 'reserved', 'system users cannot be created');
       }
@@ -192,7 +193,7 @@ export async function userRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (request, reply) => {
-      const query = request.query as Static<typeof UsersQuery>;
+      const query = request.query;
       const selection = parseProfileSelection(query.withProfileAttributes);
       const applicationId = applicationOf(request.principal);
       if (hasLocatorQuery(request)) {
@@ -232,7 +233,7 @@ export async function userRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (request) => {
-      const selection = parseProfileSelection((request.query as Static<typeof UserReadQuery>).withProfileAttributes);
+      const selection = parseProfileSelection(request.query.withProfileAttributes);
       const [user] = await toWireUsers(profiles, [await users.get(applicationOf(request.principal), targetUserOf(request))], selection);
       return user;
     },
@@ -271,7 +272,7 @@ export async function userRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (request) => {
-      const screenName = parseScreenName((request.body as { screenName: string }).screenName, { field: 'screenName', location: 'body' });
+      const screenName = parseScreenName(request.body.screenName, { field: 'screenName', location: 'body' });
       await users.setScreenName(applicationOf(request.principal), targetUserOf(request), screenName);
       return {};
     },
@@ -293,7 +294,7 @@ export async function userRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (request) => {
-      const names = await users.screenNames(applicationOf(request.principal), userIdsOf(request));
+      const names = await users.screenNames(applicationOf(request.principal), userIdsOf(request.principal, request.params.userIds));
       return { screenNames: names.map((screenName) => ({ screenName })) };
     },
   );
@@ -336,7 +337,7 @@ export async function userRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (request) => {
-      const { userLocatorId } = request.params as { userLocatorId: string };
+      const { userLocatorId } = request.params;
       await users.removeLocator(applicationOf(request.principal), targetUserOf(request), userLocatorId);
       return {};
     },
