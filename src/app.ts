@@ -46,7 +46,7 @@ import { systemRoutes } from './modules/system/routes.ts';
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 /** The longest path parameter the router matches: 100 ids × 72 characters and the commas. */
 export const MAX_PATH_PARAM_LENGTH = 8_192;
-/** How often a server polls for application/key changes made by other processes (SPEC §10: ≤ 5 s). */
+/** How often a server polls for application/key changes made by other processes (docs/decisions.md: ≤ 5 s). */
 export const APPLICATIONS_POLL_MS = 2_000;
 /** Webhook delivery moves to another instance this long after its instance stopped (renewed every 2 s). */
 export const WEBHOOK_LEASE_MS = 10_000;
@@ -329,7 +329,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
             type: 'apiKey',
             in: 'header',
             name: 'Authorization',
-            description: 'Auth <accessKey>:<base64 HMAC-SHA1>, with Date, Nonce and Content-MD5 headers (see README).',
+            description: 'Auth <accessKey>:<base64 HMAC-SHA1>, with Date, Nonce and Content-MD5 headers (see docs/signing.md).',
           },
           userToken: {
             type: 'apiKey',

@@ -1,4 +1,4 @@
-// ApiError and the one error handler: every failure leaves Locus as the SPEC §9 error body.
+// ApiError and the one error handler: every failure leaves Locus as the one error body (docs/api.md).
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 export const ERROR_STATUS = {

@@ -1,4 +1,4 @@
-// Schemas shared by every route: the error body (SPEC §9) and the error responses routes declare;
+// Schemas shared by every route: the error body (docs/api.md) and the error responses routes declare;
 // and the one shape check that parsers validating in code (rather than by schema) all need.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
@@ -6,7 +6,7 @@ import { ERROR_STATUS, type ErrorCode } from './errors.ts';
 
 export const ErrorBodySchema = Type.Object(
   {
-    errorCode: Type.String({ description: 'One of the SPEC §9 codes' }),
+    errorCode: Type.String({ description: 'An error code (docs/api.md)' }),
     message: Type.String(),
     error_code: Type.String({ description: 'Mirrors errorCode (the documented mitter.io shape)' }),
     diagnostics: Type.Optional(Type.Record(Type.String(), Type.Unknown())),

@@ -1,4 +1,4 @@
-// The operator CLI against a real database (SPEC §10), and its effect on a running server.
+// The operator CLI against a real database (docs/decisions.md), and its effect on a running server.
 import t from 'tap';
 import { runCli } from '../src/cli.ts';
 import { buildApp } from '../src/app.ts';

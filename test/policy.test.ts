@@ -1,4 +1,4 @@
-// SPEC §1.1: every route names a policy action, unknown actions fail closed, and the decisions
+// docs/api.md: every route names a policy action, unknown actions fail closed, and the decisions
 // per principal kind are the table's.
 import t from 'tap';
 import { authorize } from '../src/policy/authorize.ts';
@@ -94,7 +94,7 @@ t.test('the echo route over HTTP, per principal', async (t) => {
   );
 });
 
-t.test('every users, profiles, tokens, presence and events route, per principal (SPEC §1.1 matrix)', async (t) => {
+t.test('every users, profiles, tokens, presence and events route, per principal (docs/api.md matrix)', async (t) => {
   const test = await buildTestApp(t);
   const { app, signed } = test;
   const users = app.locus.users;

@@ -1,6 +1,6 @@
 // `npm run bench -- scale`: the token and presence benches of the earlier issues against one
-// instance, then against two instances of one deployment (PostgreSQL + Redis, as in the README's
-// Deployment), on this machine. With two instances each gets half of the connections, from two
+// instance, then against two instances of one deployment (PostgreSQL + Redis, as in
+// docs/deployment.md), on this machine. With two instances each gets half of the connections, from two
 // load generators running at once; their req/s are added.
 //   - token echo: `GET /v1/test/application/by/accesskey` with a user token (no other database read);
 //   - presence POST: `POST /v1/users/me/presence` (a three-link chain) with a user token;

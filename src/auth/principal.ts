@@ -1,4 +1,4 @@
-// Who is calling? Resolves every request to exactly one principal (SPEC §1): an application's
+// Who is calling? Resolves every request to exactly one principal (docs/api.md): an application's
 // `.system`, a user (through sudo or a user token), or `.anonymous`.
 // Bad credentials are a 401, never a fallback to `.anonymous`.
 import { ApiError } from '../errors.ts';
@@ -68,7 +68,7 @@ function cookieValue(headers: Headers, name: string): string | undefined {
 }
 
 /**
- * The presented user token, from the first carrier that has one (SPEC §2.2): the
+ * The presented user token, from the first carrier that has one (docs/tokens.md): the
  * X-Issued-Mitter-User-Authorization header, `Authorization: Bearer`, then the cookie. Never the
  * query string. Null when none carries one.
  */

@@ -1,4 +1,4 @@
-// Verification of mitter.io application request signatures (SPEC §2.1), as pure functions:
+// Verification of mitter.io application request signatures (docs/signing.md), as pure functions:
 // no I/O, no clock, no state. The caller looks up the key, checks the nonce, and supplies `now`.
 import { constantTimeEqual, hmacSha1Base64, md5Base64 } from '../platform/crypto.ts';
 

@@ -2,7 +2,7 @@
 // typed by the table types Prisma generates from prisma/schema.prisma (src/generated/db.ts).
 // Prisma itself is never loaded at run time: it owns the schema and the migrations only.
 //
-// Where the time goes (README, Benchmarks: datapath): building and compiling a Kysely query costs
+// Where the time goes (docs/benchmarks.md, datapath): building and compiling a Kysely query costs
 // more than SQLite's own work for a lookup by key (~30 µs against ~10 µs), and preparing a
 // statement on every call most of the rest. So statements are cached by SQL text on both
 // databases (named prepared statements on PostgreSQL), and the hottest reads are compiled once

@@ -1,4 +1,4 @@
-// The policy as data (SPEC §1.1): for every action, which principal kinds may perform it, and
+// The policy as data (docs/api.md): for every action, which principal kinds may perform it, and
 // whether a user may do it to anyone (`allow`) or only to itself (`self`: the route's target user
 // must be the acting user). Every route names one of these actions; an action missing here is
 // denied to everyone.

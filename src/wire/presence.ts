@@ -1,4 +1,4 @@
-// The mitter.io wire shapes of presence (MITTER-WIRE §4.8–§4.9): Presence (recursive through
+// The mitter.io wire shapes of presence: Presence (recursive through
 // expiresTo), the per-user read (`WiredPresence`, with `setTimeMs` and the iOS alias `setTime`)
 // and last seen.
 import { Type } from 'typebox';

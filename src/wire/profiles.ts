@@ -1,4 +1,4 @@
-// The mitter.io wire shapes of profiles (MITTER-WIRE §4.6–§4.7): Attribute, EntityProfile and
+// The mitter.io wire shapes of profiles: Attribute, EntityProfile and
 // AttributeDef. Every route that returns a profile, an attribute or a def goes through here.
 import { Type } from 'typebox';
 import type { AttributeDefinition, StoredAttribute } from '../modules/profiles/types.ts';

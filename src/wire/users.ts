@@ -1,4 +1,4 @@
-// The mitter.io wire shapes of users and locators (MITTER-WIRE §4.1–§4.5): the one place that knows
+// The mitter.io wire shapes of users and locators: the one place that knows
 // `identifier`, `internalId`, `auditInfo` in epoch ms, and locators polymorphic on `@type`.
 // Every route that returns a user goes through toWireUser.
 import { Type, type Static } from 'typebox';

@@ -14,7 +14,7 @@ import {
 } from '../../src/auth/signature.ts';
 import { md5Base64 } from '../../src/platform/crypto.ts';
 
-// SPEC §2.1 test vectors.
+// docs/signing.md test vectors.
 const SECRET_B64 = 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=';
 const SECRET = Buffer.from(SECRET_B64, 'base64');
 const KEY = 'AKtestAKtestAK16';
@@ -33,7 +33,7 @@ function headersFor(v: (typeof vectors)[number], overrides: Partial<SignatureHea
   return { accessKey: KEY, digest: v.digest, date: DATE, nonce: NONCE, contentMd5: null, contentType: v.contentType, ...overrides };
 }
 
-t.test('the three SPEC vectors', async (t) => {
+t.test('the three reference vectors (the examples of the mitter.io documentation)', async (t) => {
   t.equal(md5Base64(Buffer.alloc(0)), EMPTY_BODY_MD5);
   t.equal(md5Base64(Buffer.from(USER_BODY)), 'MFJkjtp8+GK2VaVkYMryZQ==');
   t.equal(

@@ -1,4 +1,4 @@
-// SPEC §9: one error body everywhere, the right 4xx for every kind of bad input, never a 500.
+// docs/api.md: one error body everywhere, the right 4xx for every kind of bad input, never a 500.
 import t, { type Test } from 'tap';
 import { Type } from 'typebox';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';

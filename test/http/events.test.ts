@@ -1,4 +1,4 @@
-// SPEC §8 over real HTTP with a real SSE client (`eventsource`): every change is an event, in
+// docs/events.md over real HTTP with a real SSE client (`eventsource`): every change is an event, in
 // order, in the change's transaction; the application stream resumes by id without loss or
 // duplication and says `reset` when its resume point is gone; a user's stream carries the
 // presence (set and server-side transitions) and profile changes of the users it watches and its

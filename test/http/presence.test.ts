@@ -1,4 +1,4 @@
-// SPEC §6 over HTTP on a manual clock: setting and reading chained presences, validation, the
+// docs/presence.md over HTTP on a manual clock: setting and reading chained presences, validation, the
 // transition schedule (each transition once and in order, re-set cancels, deletion removes),
 // last seen, and restarts (persisted state, the schedule rebuilt, missed transitions published once).
 import t, { type Test } from 'tap';

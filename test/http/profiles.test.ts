@@ -1,4 +1,4 @@
-// SPEC §4 over HTTP: attribute defs, profile values and their rules, patches, user reads with
+// docs/profiles.md over HTTP: attribute defs, profile values and their rules, patches, user reads with
 // `withProfileAttributes`, and deletion.
 import t, { type Test } from 'tap';
 import { buildTestApp, type TestApp } from '../helpers/app.ts';

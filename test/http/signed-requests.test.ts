@@ -1,4 +1,4 @@
-// Signed requests end to end through the HTTP stack (SPEC §2.1, §1 principals).
+// Signed requests end to end through the HTTP stack (docs/signing.md principals).
 import t, { type Test } from 'tap';
 import type { LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../../src/app.ts';

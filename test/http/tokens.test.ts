@@ -1,4 +1,4 @@
-// SPEC §2.2 and §5 over HTTP: issuing, carriers, expiry and extension on a controlled clock,
+// Tokens and sessions (docs/tokens.md) over HTTP: issuing, carriers, expiry and extension on a controlled clock,
 // revocation, logout and logout links, session limits, passwords and login, deletion.
 import { Writable } from 'node:stream';
 import t, { type Test } from 'tap';

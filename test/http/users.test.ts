@@ -1,4 +1,4 @@
-// SPEC §3 over HTTP: users, screen names, locators, lookups, paging, deletion.
+// docs/users.md over HTTP: users, screen names, locators, lookups, paging, deletion.
 import { Writable } from 'node:stream';
 import t from 'tap';
 import { buildTestApp, type TestApp } from '../helpers/app.ts';

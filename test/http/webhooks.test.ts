@@ -1,4 +1,4 @@
-// SPEC §8 webhooks against a real local receiver: endpoints managed by the CLI, each event POSTed
+// docs/events.md webhooks against a real local receiver: endpoints managed by the CLI, each event POSTed
 // as JSON with a valid HMAC-SHA256 signature, retried with backoff on a manual clock (no test waits
 // for a backoff), delivered in order per user while other users' events go on, delivery state in
 // `webhook list`, resumed after a restart, abandoned after 24 h.

@@ -1,20 +1,20 @@
-// Per-application settings (SPEC §1): their types, defaults and validation. Only values that differ
+// Per-application settings (docs/api.md): their types, defaults and validation. Only values that differ
 // from the defaults are stored, so a default changed in a later release reaches every application.
 
 export interface ApplicationSettings {
-  /** Seconds a user token lives when issued without a ttl (SPEC §5.1). */
+  /** Seconds a user token lives when issued without a ttl (docs/tokens.md). */
   tokenDefaultTtl: number;
   /** Upper bound in seconds for issuing and extending user tokens. */
   tokenMaxTtl: number;
-  /** Active tokens a user may hold; 0 = unlimited (SPEC §5.2). */
+  /** Active tokens a user may hold; 0 = unlimited (docs/tokens.md). */
   maxActiveTokensPerUser: number;
-  /** Presence types that count as online for last seen (SPEC §6). */
+  /** Presence types that count as online for last seen (docs/presence.md). */
   onlineTypes: string[];
-  /** How long the event log keeps events, in seconds (SPEC §8). */
+  /** How long the event log keeps events, in seconds (docs/events.md). */
   eventRetentionSeconds: number;
-  /** Origins that logout links may redirect to (SPEC §5.5). */
+  /** Origins that logout links may redirect to (docs/tokens.md). */
   allowedReturnOrigins: string[];
-  /** Whether users may log in with a password held by Locus (SPEC §5.4). */
+  /** Whether users may log in with a password held by Locus (docs/tokens.md). */
   passwordLogin: boolean;
 }
 

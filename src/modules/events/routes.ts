@@ -1,4 +1,4 @@
-// HTTP routes of events (SPEC §8): the application's log as Server-Sent Events (`.system`), and a
+// HTTP routes of events (docs/events.md): the application's log as Server-Sent Events (`.system`), and a
 // user's own stream (presence and profile changes of the users it watches, and the revocation of
 // the token it listens with).
 //
@@ -18,7 +18,7 @@ import type { EventSink } from './service.ts';
 import type { LoggedEvent } from './store.ts';
 import { EVENT_TYPES, isEventType, WATCHED_TYPES } from './types.ts';
 
-/** `presenceOf` takes at most this many user ids (SPEC §9). */
+/** `presenceOf` takes at most this many user ids (docs/api.md). */
 export const MAX_WATCHED_USERS = 1_000;
 const EVENT_ID_PATTERN = /^\d{1,15}$/;
 

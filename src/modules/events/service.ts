@@ -1,4 +1,4 @@
-// Events (SPEC §8): the per-application log, live streams over it, and its retention.
+// Events (docs/events.md): the per-application log, live streams over it, and its retention.
 //
 // Writers append inside their own transactions (append) and call committed() afterwards;
 // presence, which is not written in a transaction, queues its events here and they are appended
@@ -23,7 +23,7 @@ import type { ApplicationsService } from '../applications/service.ts';
 import { createEventsStore, NO_FILTER, type EventDraft, type EventFilter, type EventsStore, type LoggedEvent } from './store.ts';
 
 export const EVENTS_TOPIC = 'events';
-/** Keep-alive comments on every stream this often (SPEC §8). */
+/** Keep-alive comments on every stream this often (docs/events.md). */
 export const KEEP_ALIVE_MS = 15_000;
 /** Events queued for one stream before it counts as too far behind and is closed. */
 export const MAX_QUEUED_EVENTS = 1_000;

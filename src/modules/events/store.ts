@@ -1,4 +1,4 @@
-// Persistence of the event log (SPEC §8). Appends run inside the caller's transaction; seq comes
+// Persistence of the event log (docs/events.md). Appends run inside the caller's transaction; seq comes
 // from the application's EventSequence row, updated first-come by an upsert whose row lock is held
 // to the commit. So on PostgreSQL as on SQLite (one writer), an event with seq n is visible only
 // once every event before it is: a reader that has seen n may resume after n and miss nothing.
@@ -19,7 +19,7 @@ export interface LoggedEvent {
   type: EventType;
   userId: string | null;
   occurredAtMs: number;
-  /** The event's wire JSON (SPEC §8), built once and shared by every stream and webhook. */
+  /** The event's wire JSON (docs/events.md), built once and shared by every stream and webhook. */
   json: string;
 }
 

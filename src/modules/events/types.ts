@@ -1,4 +1,4 @@
-// The event types of SPEC §8 (block.changed arrives with blocking).
+// The event types of docs/events.md (block.changed arrives with blocking).
 export const EVENT_TYPES = [
   'user.created',
   'user.deleted',

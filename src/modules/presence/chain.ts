@@ -1,4 +1,4 @@
-// The presence chain (SPEC §6), pure: parsing, resolution at a moment, the next transition, and
+// The presence chain (docs/presence.md), pure: parsing, resolution at a moment, the next transition, and
 // last seen. Set at t0, a link is active for its timeToLive seconds, then its expiresTo is active
 // (its own timeToLive counted from then), and so on; timeToLive 0 means static (never expires),
 // and a link with a timeToLive but no expiresTo expires to no presence. A link is active on the
@@ -13,7 +13,7 @@ export interface PresenceLink {
   expiresTo: PresenceLink | null;
 }
 
-/** Links in one chain, the outermost included (SPEC §6). */
+/** Links in one chain, the outermost included (docs/presence.md). */
 export const MAX_CHAIN_LINKS = 16;
 export const MAX_TYPE_LENGTH = 128;
 /** Ten years: long enough for any session, small enough that every date stays representable. */

@@ -1,4 +1,4 @@
-// HTTP routes of presence (SPEC §6): set a user's presence, read presences and last seen for a
+// HTTP routes of presence (docs/presence.md): set a user's presence, read presences and last seen for a
 // comma list of users (in request order).
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';

@@ -1,4 +1,4 @@
-// Presence (SPEC §6): set and read chained presences, last seen, and server-side transitions.
+// Presence (docs/presence.md): set and read chained presences, last seen, and server-side transitions.
 //
 // State lives behind the kv seam (one JSON value per user: the chain as set, when, and the
 // last-seen moment carried over from earlier presences); reads resolve the chain at read time and

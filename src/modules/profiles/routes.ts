@@ -1,4 +1,4 @@
-// HTTP routes of profiles (SPEC §4): attribute defs and profile values. Validate, authorise
+// HTTP routes of profiles (docs/profiles.md): attribute defs and profile values. Validate, authorise
 // (declared per route), call the service, shape with the wire module.
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';

@@ -1,4 +1,4 @@
-// Profile rules (SPEC §4), pure: attribute defs as given by .system, and attribute values checked
+// Profile rules (docs/profiles.md), pure: attribute defs as given by .system, and attribute values checked
 // against their def. A malformed request is `invalid_entity` (field + rule); a well-formed value
 // that its def does not allow is `invalid_domain_attribute` (key + field + rule).
 import validator from 'validator';
@@ -11,7 +11,7 @@ import { EMAIL_KEY, MOBILE_KEY } from './standard.ts';
 export const ATTRIBUTE_KEY_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
 /** A value is at most 64 KiB of UTF-8. */
 export const MAX_VALUE_BYTES = 64 * 1024;
-/** One patch carries at most this many attributes (SPEC §4). */
+/** One patch carries at most this many attributes (docs/profiles.md). */
 export const MAX_PATCH_ATTRIBUTES = 100;
 /** A def lists at most this many content types, and as many encodings. */
 export const MAX_DEF_LIST_ENTRIES = 32;
@@ -57,7 +57,7 @@ function parseVocabulary(input: unknown, pattern: RegExp, what: string, where: W
   return out;
 }
 
-/** An AttributeDef request body (MITTER-WIRE §4.7); `canBeEmpty` defaults to true, `entityType` to users. */
+/** An AttributeDef request body; `canBeEmpty` defaults to true, `entityType` to users. */
 export function parseAttributeDef(input: unknown): AttributeDefinition {
   const body = (field: string): Where => ({ field, location: 'body' });
   if (!isRecord(input)) throw invalidEntity(body('body'), 'type', 'must be an AttributeDef object');

@@ -1,4 +1,4 @@
-// Profiles (SPEC §4): attribute defs and the values users hold. Inputs arrive parsed (rules.ts);
+// Profiles (docs/profiles.md): attribute defs and the values users hold. Inputs arrive parsed (rules.ts);
 // this service finds each key's def (standard, cached, or stored), checks every value before
 // anything is written, and maps storage outcomes to API errors.
 import { ApiError, invalidEntity, type Where } from '../../errors.ts';
@@ -12,7 +12,7 @@ import { checkAttribute, type AttributeInput } from './rules.ts';
 import { STANDARD_ATTRIBUTE_DEFS, standardDef } from './standard.ts';
 import { createProfilesStore, type ProfilesStore, type ProfileWrite } from './store.ts';
 
-/** A profile holds at most this many attributes (SPEC is silent; documented in the README). */
+/** A profile holds at most this many attributes (a Locus limit; docs/decisions.md). */
 export const MAX_PROFILE_ATTRIBUTES = 100;
 /** An application defines at most this many attributes of its own (besides the standard ones). */
 export const MAX_ATTRIBUTE_DEFS = 500;

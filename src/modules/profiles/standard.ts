@@ -1,4 +1,4 @@
-// The standard user profile attributes (SPEC §4, MITTER-WIRE §4.6 and ambiguity A7): usable
+// The standard user profile attributes (docs/profiles.md): usable
 // without a def, listed with the defs, and never stored as defs. Both SDKs' spellings of first
 // and last name are standard.
 import type { AttributeDefinition } from './types.ts';

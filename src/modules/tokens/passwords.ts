@@ -1,4 +1,4 @@
-// Password hashing (SPEC §5.4): Argon2id with the OWASP parameters (19 MiB, 2 iterations, 1 lane)
+// Password hashing (docs/tokens.md): Argon2id with the OWASP parameters (19 MiB, 2 iterations, 1 lane)
 // through @node-rs/argon2, a maintained binding shipped prebuilt on the npm registry.
 import { Algorithm, hash, verify } from '@node-rs/argon2';
 

@@ -1,4 +1,4 @@
-// HTTP routes of tokens and sessions (SPEC §5): issue, list, extend, revoke, logout, logout
+// HTTP routes of tokens and sessions (docs/tokens.md): issue, list, extend, revoke, logout, logout
 // links, passwords and login.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';

@@ -1,4 +1,4 @@
-// User tokens and sessions (SPEC §2.2, §5): issue, verify, list, extend, revoke, logout links,
+// User tokens and sessions (docs/tokens.md): issue, verify, list, extend, revoke, logout links,
 // session limits, passwords and login.
 //
 // Verification on the common path needs no database query: token state (expiry, revocation, last

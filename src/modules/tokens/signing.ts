@@ -1,4 +1,4 @@
-// User-token signing (SPEC §2.2): compact JWS, HS512, `kid` in the header, signing keys derived
+// User-token signing (docs/tokens.md): compact JWS, HS512, `kid` in the header, signing keys derived
 // from the master key (HKDF, one key per kid) so keys rotate without storing any secret. Tokens
 // carry no expiry: expiry and revocation are server-side state (service.ts).
 //

@@ -75,7 +75,7 @@ export function createSigningKidStore(db: Db) {
 }
 
 /**
- * Issuing and revoking append token.issued / token.revoked events (SPEC §8) in their own
+ * Issuing and revoking append token.issued / token.revoked events (docs/events.md) in their own
  * transaction; the caller reports the commit (events.committed) once the write returns.
  */
 export function createTokensStore(db: Db, events: EventRecorder) {

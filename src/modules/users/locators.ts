@@ -1,4 +1,4 @@
-// Locators (SPEC §3.2): parsing and normalisation, pure. Every spelling of one email address or
+// Locators (docs/users.md): parsing and normalisation, pure. Every spelling of one email address or
 // phone number normalises to one stored form, so lookups and the uniqueness index agree.
 // Anything unacceptable is an `invalid_entity` ApiError naming the field and the broken rule.
 import validator from 'validator';

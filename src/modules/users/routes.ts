@@ -1,4 +1,4 @@
-// HTTP routes of users and locators (SPEC §3): validate, authorise (declared per route), call the
+// HTTP routes of users and locators (docs/users.md): validate, authorise (declared per route), call the
 // service, shape with the wire module.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from 'typebox';
@@ -15,7 +15,7 @@ import { ATTESTED_STATUSES, parseLocatorInput, parseLocatorString, type Locator,
 import { parseScreenName, parseUserId, USER_ID_PATTERN } from './rules.ts';
 import { MAX_LOCATORS_PER_USER } from './service.ts';
 
-/** Comma lists of ids and lookups by locator carry at most this many entries (SPEC §9). */
+/** Comma lists of ids and lookups by locator carry at most this many entries (docs/api.md). */
 export const MAX_LIST_ENTRIES = 100;
 export const DEFAULT_PAGE_SIZE = 50;
 

@@ -1,4 +1,4 @@
-// The user id and screen-name rules (SPEC §3.1), pure: each parser returns the value to store or
+// The user id and screen-name rules (docs/users.md), pure: each parser returns the value to store or
 // throws an `invalid_entity` ApiError naming the field and the broken rule.
 import { invalidEntity, type Where } from '../../errors.ts';
 import { domainId } from '../../platform/ids.ts';

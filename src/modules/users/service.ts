@@ -1,4 +1,4 @@
-// Users and locators (SPEC §3): the rules. Inputs arrive parsed (rules.ts, locators.ts); this
+// Users and locators (docs/users.md): the rules. Inputs arrive parsed (rules.ts, locators.ts); this
 // service decides what may be stored, maps constraint violations to API errors, and runs the
 // deletion hooks through which other features clean up after a user.
 import { randomUUID } from 'node:crypto';
@@ -15,9 +15,9 @@ import type { Locator, LocatorInput } from './locators.ts';
 import { generateUserId } from './rules.ts';
 import { createUsersStore, type DeletedUserRow, type UsersStore } from './store.ts';
 
-/** A user holds at most this many locators (SPEC is silent; documented in the README). */
+/** A user holds at most this many locators (a Locus limit; docs/decisions.md). */
 export const MAX_LOCATORS_PER_USER = 20;
-/** A deleted user's id cannot be used again for this long (SPEC §7.3). */
+/** A deleted user's id cannot be used again for this long (docs/users.md). */
 export const DELETED_ID_QUARANTINE_MS = 30 * 24 * 60 * 60 * 1000;
 
 export interface NewUser {

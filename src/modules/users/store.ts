@@ -89,7 +89,7 @@ export async function lockUserRow(db: Db, tx: DbTransaction, applicationId: stri
 }
 
 /**
- * Every write appends its events (SPEC §8) in its own transaction; the caller reports the commit
+ * Every write appends its events (docs/events.md) in its own transaction; the caller reports the commit
  * (events.committed) once the write returns.
  */
 export function createUsersStore(db: Db, events: EventRecorder) {

@@ -1,4 +1,4 @@
-// Webhooks (SPEC §8): endpoints managed by the CLI, and the dispatcher that POSTs every event of
+// Webhooks (docs/events.md): endpoints managed by the CLI, and the dispatcher that POSTs every event of
 // their application to them.
 //
 // Delivery is at least once and in order per user: each endpoint keeps one lane per user (and one
@@ -49,7 +49,7 @@ function isLoopback(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
 }
 
-/** HTTPS anywhere; plain HTTP only to loopback addresses (SPEC §8). No credentials in the URL. */
+/** HTTPS anywhere; plain HTTP only to loopback addresses (docs/events.md). No credentials in the URL. */
 export function parseWebhookUrl(input: string): URL {
   let url: URL;
   try {

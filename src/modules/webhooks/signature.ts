@@ -1,4 +1,4 @@
-// The webhook signature (SPEC §8): `X-Locus-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256>` over
+// The webhook signature (docs/events.md): `X-Locus-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256>` over
 // `<t>.<body>` with the endpoint's secret. The timestamp is signed so that a captured delivery
 // cannot be replayed later; receivers check it is recent (verifyWebhookSignature does).
 import { createHmac } from 'node:crypto';
