@@ -1,0 +1,69 @@
+// The request pipeline, in order: the raw body kept as bytes → authenticate (who is calling?) →
+// authorize (may they? the policy table) → JSON parse → schema validation → handler. Authentication
+// comes before parsing so that an unauthenticated caller learns nothing from body errors, and the
+// signature's MD5 covers the exact bytes received. Also: the one error format, the request id on
+// every answer, and the list of routes with their policy actions (the policy test walks it).
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ApiError, registerErrorHandling } from '../errors.ts';
+import { authenticate, type AuthDependencies } from '../auth/principal.ts';
+import { authorize } from '../policy/authorize.ts';
+import type { RegisteredRoute } from './locus.ts';
+
+const EMPTY_BODY = Buffer.alloc(0);
+
+/** A path parameter by name (this hook runs for every route, before the route's schema applies). */
+function pathParameter(params: unknown, name: string): string | undefined {
+  if (typeof params !== 'object' || params === null) return undefined;
+  const value: unknown = Reflect.get(params, name);
+  return typeof value === 'string' ? value : undefined;
+}
+
+export function registerPipeline(app: FastifyInstance, deps: { now: () => number; auth: AuthDependencies; routes: RegisteredRoute[] }): void {
+  const { routes } = deps;
+  // Reference-type decorators must start as null (Fastify 5); the hooks below fill them per request.
+  app.decorateRequest('principal', null as never);
+  app.decorateRequest('rawBody', null);
+  app.decorateRequest('targetUserId', null);
+
+  registerErrorHandling(app, deps.now);
+
+  // Bodies are kept as raw bytes here and parsed after authentication (see the hook below).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request: FastifyRequest, body: Buffer, done) => {
+    request.rawBody = body;
+    done(null, undefined);
+  });
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  app.addHook('preValidation', async (request: FastifyRequest) => {
+    if (request.is404) return;
+    const body = request.rawBody ?? EMPTY_BODY;
+    const route = request.routeOptions.config;
+    request.principal = route.credentialsIgnored
+      ? { kind: 'anonymous', applicationId: null }
+      : await authenticate({ method: request.method, rawPath: request.raw.url?.split('?')[0] ?? '/', headers: request.headers, body }, deps.auth);
+    const action = route.selectAction ? route.selectAction(request) : route.action;
+    const target = route.targetUser === undefined ? undefined : pathParameter(request.params, route.targetUser);
+    const decision = authorize(request.principal, action, target);
+    if (!decision.allowed) throw decision.error;
+    request.targetUserId = decision.targetUserId;
+    if (body.length > 0) {
+      request.body = await new Promise((resolve, reject) => {
+        parseJson(request, body.toString('utf8'), (error, value) => {
+          if (error) reject(new ApiError('invalid_input_syntax', 'The request body is not valid JSON'));
+          else resolve(value);
+        });
+      });
+    }
+  });
+
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    // Read lazily: onRoute hooks of child contexts (the docs plugin below) run after this one.
+    for (const method of methods) routes.push({ method, url: route.url, get action() { return route.config?.action; } });
+  });
+}

@@ -1,0 +1,73 @@
+// Builds the services of one instance on one database: each receives its dependencies in one
+// object (stores are made from `db` inside the service that owns them). In the embedded mode kv,
+// bus and the transition queue are in process; with `redis` they are shared with other instances.
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config.ts';
+import type { Clock } from '../platform/clock.ts';
+import type { Db } from '../platform/db.ts';
+import { MemoryBus } from '../platform/bus.ts';
+import { MemoryKv } from '../platform/kv.ts';
+import { RedisBus, RedisKv, RedisLease } from '../platform/redis.ts';
+import { ApplicationsService } from '../modules/applications/service.ts';
+import { createApplicationsStore } from '../modules/applications/store.ts';
+import { EventsService } from '../modules/events/service.ts';
+import { PresenceService } from '../modules/presence/service.ts';
+import { RedisTransitionQueue } from '../modules/presence/queue.ts';
+import { createPresenceStore } from '../modules/presence/store.ts';
+import { ProfilesService } from '../modules/profiles/service.ts';
+import { argon2idHasher } from '../modules/tokens/passwords.ts';
+import { TokensService } from '../modules/tokens/service.ts';
+import { TokenSigner } from '../modules/tokens/signing.ts';
+import { UsersService } from '../modules/users/service.ts';
+import { WebhookDispatcher } from '../modules/webhooks/service.ts';
+import type { BuildOptions, Locus } from './locus.ts';
+
+/** Webhook delivery moves to another instance this long after its instance stopped (renewed every 2 s). */
+export const WEBHOOK_LEASE_MS = 10_000;
+
+/** `app` gives the logger and the JWT signer (registered before this runs). */
+export function createServices(app: FastifyInstance, config: Config, db: Db, clock: Clock, options: BuildOptions): Omit<Locus, 'routes'> {
+  const { redis } = options;
+  const log = app.log;
+  const kv = options.kv ?? (redis ? new RedisKv(redis.client, clock, { prefix: redis.prefix }) : new MemoryKv(clock));
+  const onBusError = (error: unknown, topic: string) => log.error({ err: error, topic }, 'a bus subscriber failed');
+  const bus = options.bus ?? (redis ? new RedisBus(redis.client, redis.subscriber, { prefix: redis.prefix, onError: onBusError }) : new MemoryBus(onBusError));
+  const applications = new ApplicationsService({ store: createApplicationsStore(db), masterKey: config.masterKey, clock, log });
+  const events = new EventsService({ db, clock, bus, applications, log });
+  const users = new UsersService({ db, clock, events, bus, log });
+  const profiles = new ProfilesService({ db, clock, users, events });
+  const tokens = new TokensService({
+    db,
+    clock,
+    kv,
+    signer: new TokenSigner(app.jwt, config.masterKey),
+    applications,
+    users,
+    events,
+    bus,
+    hasher: options.passwordHasher ?? argon2idHasher,
+    publicUrl: config.publicUrl,
+    log,
+  });
+  const presence = new PresenceService({
+    clock,
+    kv,
+    bus,
+    store: createPresenceStore(db),
+    users,
+    applications,
+    events,
+    log,
+    ...(redis ? { queue: new RedisTransitionQueue(redis.client, redis.prefix) } : {}),
+  });
+  const webhooks = new WebhookDispatcher({
+    db,
+    clock,
+    bus,
+    masterKey: config.masterKey,
+    log,
+    ...(options.webhookSender ? { sender: options.webhookSender } : {}),
+    ...(redis ? { lease: new RedisLease(redis.client, 'webhooks', { prefix: redis.prefix, ttlMs: WEBHOOK_LEASE_MS }) } : {}),
+  });
+  return { config, db, clock, kv, bus, applications, users, profiles, tokens, presence, events, webhooks, redis: redis?.client ?? null };
+}
