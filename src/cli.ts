@@ -12,7 +12,7 @@ import { createApplicationsStore } from './modules/applications/store.ts';
 import { SettingsError } from './modules/applications/settings.ts';
 import { createSigningKidStore } from './modules/tokens/store.ts';
 import { SIGNING_KID_REFRESH_MS } from './modules/tokens/service.ts';
-import { parseWebhookTypes, WebhookRequestError, WebhooksAdmin, WEBHOOKS_RELOAD_MS, type WebhookListing } from './modules/webhooks/service.ts';
+import { parseWebhookTypes, WebhookRequestError, WebhooksAdmin, WEBHOOKS_RELOAD_MS, type WebhookListing } from './modules/webhooks/admin.ts';
 
 export interface CliIo {
   stdout: (text: string) => void;

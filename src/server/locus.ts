@@ -13,9 +13,11 @@ import type { PresenceService } from '../modules/presence/service.ts';
 import type { Timers } from '../platform/timers.ts';
 import type { ProfilesService } from '../modules/profiles/service.ts';
 import type { PasswordHasher } from '../modules/tokens/passwords.ts';
+import type { PasswordsService } from '../modules/tokens/login.ts';
 import type { TokensService } from '../modules/tokens/service.ts';
 import type { UsersService } from '../modules/users/service.ts';
-import type { WebhookDispatcher, WebhookSender } from '../modules/webhooks/service.ts';
+import type { WebhookDispatcher } from '../modules/webhooks/dispatcher.ts';
+import type { WebhookSender } from '../modules/webhooks/sender.ts';
 
 export interface RegisteredRoute {
   method: string;
@@ -34,6 +36,8 @@ export interface Locus {
   users: UsersService;
   profiles: ProfilesService;
   tokens: TokensService;
+  /** Passwords and password login. */
+  passwords: PasswordsService;
   presence: PresenceService;
   events: EventsService;
   webhooks: WebhookDispatcher;

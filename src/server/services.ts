@@ -16,10 +16,11 @@ import { RedisTransitionQueue } from '../modules/presence/queue.ts';
 import { createPresenceStore } from '../modules/presence/store.ts';
 import { ProfilesService } from '../modules/profiles/service.ts';
 import { argon2idHasher } from '../modules/tokens/passwords.ts';
+import { PasswordsService } from '../modules/tokens/login.ts';
 import { TokensService } from '../modules/tokens/service.ts';
 import { TokenSigner } from '../modules/tokens/signing.ts';
 import { UsersService } from '../modules/users/service.ts';
-import { WebhookDispatcher } from '../modules/webhooks/service.ts';
+import { WebhookDispatcher } from '../modules/webhooks/dispatcher.ts';
 import type { BuildOptions, Locus } from './locus.ts';
 
 /** Webhook delivery moves to another instance this long after its instance stopped (renewed every 2 s). */
@@ -39,16 +40,15 @@ export function createServices(app: FastifyInstance, config: Config, db: Db, clo
   const tokens = new TokensService({
     db,
     clock,
-    kv,
     signer: new TokenSigner(app.jwt, config.masterKey),
     applications,
     users,
     events,
     bus,
-    hasher: options.passwordHasher ?? argon2idHasher,
     publicUrl: config.publicUrl,
     log,
   });
+  const passwords = new PasswordsService({ db, tokens, users, events, hasher: options.passwordHasher ?? argon2idHasher, kv, clock });
   const presence = new PresenceService({
     clock,
     kv,
@@ -69,5 +69,5 @@ export function createServices(app: FastifyInstance, config: Config, db: Db, clo
     ...(options.webhookSender ? { sender: options.webhookSender } : {}),
     ...(redis ? { lease: new RedisLease(redis.client, 'webhooks', { prefix: redis.prefix, ttlMs: WEBHOOK_LEASE_MS }) } : {}),
   });
-  return { config, db, clock, kv, bus, applications, users, profiles, tokens, presence, events, webhooks, redis: redis?.client ?? null };
+  return { config, db, clock, kv, bus, applications, users, profiles, tokens, presence, events, webhooks, redis: redis?.client ?? null, passwords };
 }

@@ -1,5 +1,4 @@
 // HTTP routes of the applications module.
-import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { ApiError } from '../../errors.ts';
 import { type RouteApp, errorResponses } from '../../schemas.ts';

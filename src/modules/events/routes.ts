@@ -6,7 +6,7 @@
 // team's plugin). Keep-alive comments come from the events service's one shared timer rather than
 // the plugin's per-connection interval, so that the same tick also ends streams whose token has
 // expired, and tests can fire it.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { applicationOf, tokenIdOf } from '../../auth/principal.ts';
 import { invalidEntity } from '../../errors.ts';

@@ -1,6 +1,5 @@
 // HTTP routes of presence (docs/presence.md): set a user's presence, read presences and last seen for a
 // comma list of users (in request order).
-import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { type RouteApp, errorResponses, SIGNED_OR_TOKEN } from '../../schemas.ts';
 import { applicationOf } from '../../auth/principal.ts';

@@ -1,7 +1,6 @@
 // HTTP routes of profiles (docs/profiles.md): attribute defs and profile values. Validate, authorise
 // (declared per route), call the service, shape with the wire module.
-import type { FastifyInstance } from 'fastify';
-import { Type, type Static } from 'typebox';
+import { Type } from 'typebox';
 import { type RouteApp, errorResponses, SIGNED_OR_TOKEN } from '../../schemas.ts';
 import { targetUserOf } from '../../policy/authorize.ts';
 import { applicationOf } from '../../auth/principal.ts';

@@ -1,5 +1,4 @@
 // Operational routes: liveness, readiness and the OpenAPI document.
-import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { ApiError } from '../../errors.ts';
 import { type RouteApp, errorResponses } from '../../schemas.ts';

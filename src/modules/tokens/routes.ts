@@ -1,6 +1,6 @@
 // HTTP routes of tokens and sessions (docs/tokens.md): issue, list, extend, revoke, logout, logout
 // links, passwords and login.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { ApiError, invalidEntity } from '../../errors.ts';
 import { type RouteApp, errorResponses, isRecord, SIGNED_OR_TOKEN } from '../../schemas.ts';
@@ -109,7 +109,7 @@ function sendLoggedOutPage(reply: FastifyReply) {
 }
 
 export async function tokenRoutes(app: RouteApp): Promise<void> {
-  const { tokens, applications } = app.locus;
+  const { tokens, passwords, applications } = app.locus;
   const tags = ['tokens'];
   const security = SIGNED_OR_TOKEN;
   app.addSchema(IssuedTokenSchema);
@@ -302,7 +302,7 @@ export async function tokenRoutes(app: RouteApp): Promise<void> {
         throw invalidEntity({ field: 'password', location: 'body' }, 'length', `must be ${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters`);
       }
       const self = request.principal.kind === 'user';
-      await tokens.setPassword(
+      await passwords.setPassword(
         applicationOf(request.principal),
         targetUserOf(request),
         { password: body.password, currentPassword: body.currentPassword ?? null, revokeOtherTokens: body.revokeOtherTokens === true },
@@ -342,7 +342,7 @@ export async function tokenRoutes(app: RouteApp): Promise<void> {
       }
       const subject =
         body.userId !== undefined ? { userId: body.userId } : { locator: parseLocatorString(body.locator, { field: 'locator', location: 'body' }) };
-      return issuedBody(await tokens.login(applicationOf(request.principal), subject, body.password, { force: body.force ?? true }, clientOf(request)));
+      return issuedBody(await passwords.login(applicationOf(request.principal), subject, body.password, { force: body.force ?? true }, clientOf(request)));
     },
   );
 }

@@ -1,5 +1,5 @@
-// User tokens and sessions (docs/tokens.md): issue, verify, list, extend, revoke, logout links,
-// session limits, passwords and login.
+// User tokens and sessions (docs/tokens.md): issue, verify, list, extend, revoke, logout links and
+// session limits (passwords and login: login.ts).
 //
 // Verification on the common path needs no database query: token state (expiry, revocation, last
 // use) is cached in-process, and every change this process makes (revoke, extend, user deletion)
@@ -12,12 +12,9 @@ import { ApiError } from '../../errors.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { Db } from '../../platform/db.ts';
 import { randomAlphanumeric } from '../../platform/ids.ts';
-import type { Kv } from '../../platform/kv.ts';
 import type { ApplicationsService } from '../applications/service.ts';
 import type { ApplicationSettings } from '../applications/settings.ts';
 import { userNotFound, type UsersService } from '../users/service.ts';
-import type { Locator } from '../users/locators.ts';
-import type { PasswordHasher } from './passwords.ts';
 import { kidNumber, type TokenSigner } from './signing.ts';
 import type { EventRecorder } from '../events/service.ts';
 import { broadcaster, type Bus } from '../../platform/bus.ts';
@@ -30,15 +27,6 @@ export const LOGOUT_TOKEN_LENGTH = 43;
 export const LAST_USED_WRITE_INTERVAL_MS = 60_000;
 /** Bounds the token-state cache; past it the oldest entries go (they reload from the database). */
 export const MAX_CACHED_TOKENS = 100_000;
-export const LOGIN_MAX_FAILURES = 5;
-export const LOGIN_WINDOW_MS = 15 * 60_000;
-export const LOGIN_LOCK_MS = 15 * 60_000;
-/**
- * Verified in place of a password hash when the user is unknown or has none, so every failed
- * login costs one Argon2id verification with the same parameters. It hashes a random secret that
- * was thrown away: nothing verifies against it.
- */
-const UNKNOWN_USER_HASH = '$argon2id$v=19$m=19456,t=2,p=1$hWqYH7rav+YjuoXAXVTqfQ$Vh82dOoJ/a1QWCiFKdMYmMjgUYk9jabsMEOkLe8FmZ4';
 const KID_REFRESH_MS = 1_000;
 /** How long an instance keeps signing with the kid it last read (a rotation elsewhere reaches it within this). */
 export const SIGNING_KID_REFRESH_MS = 5_000;
@@ -102,13 +90,11 @@ export const TOKENS_EVICTED_TOPIC = 'tokens.evicted';
 export interface TokensServiceDeps {
   db: Db;
   clock: Clock;
-  kv: Kv;
   signer: TokenSigner;
   applications: ApplicationsService;
   users: UsersService;
   events: EventRecorder;
   bus: Bus;
-  hasher: PasswordHasher;
   publicUrl: string;
   log?: FastifyBaseLogger;
 }
@@ -229,7 +215,7 @@ export class TokensService {
   }
 
   /** Drops changed tokens here, and on every other instance sharing the bus. */
-  #evict(tokenIds: Iterable<string>): void {
+  evict(tokenIds: Iterable<string>): void {
     const ids = [...tokenIds];
     this.#evictLocally(ids);
     if (ids.length > 0) this.#announceEviction(ids);
@@ -262,7 +248,8 @@ export class TokensService {
 
   // ---- issue ----------------------------------------------------------------------------------
 
-  async #settings(applicationId: string): Promise<ApplicationSettings> {
+  /** The application's settings (an unknown application is a 401). */
+  async settings(applicationId: string): Promise<ApplicationSettings> {
     const application = await this.#deps.applications.get(applicationId);
     if (!application) throw new ApiError('authorization_exception', 'Unknown application', { check: 'application_id' });
     return application.settings;
@@ -273,7 +260,7 @@ export class TokensService {
    * At the session limit, `force` revokes the least recently used tokens, else 409.
    */
   async issue(applicationId: string, userId: string, options: { ttl: number | null; force: boolean }, client: ClientInfo): Promise<IssuedToken> {
-    const settings = await this.#settings(applicationId);
+    const settings = await this.settings(applicationId);
     const ttl = options.ttl === null || options.ttl === 0 ? settings.tokenDefaultTtl : options.ttl;
     if (ttl > settings.tokenMaxTtl) {
       throw new ApiError('invalid_entity', `ttl: at most ${settings.tokenMaxTtl} seconds in this application`, { field: 'ttl', rule: 'maximum', maximum: settings.tokenMaxTtl });
@@ -308,7 +295,7 @@ export class TokensService {
       throw error;
     }
     if (outcome === null) throw userNotFound(userId);
-    this.#evict(outcome.revoked);
+    this.evict(outcome.revoked);
     this.#deps.events.committed(applicationId);
     const signedToken = this.#deps.signer.sign({ userTokenId: tokenId, applicationId, userId }, kid, Math.floor(now / 1000));
     return {
@@ -358,7 +345,7 @@ export class TokensService {
 
   /** New expiry = now + ttl (0: the default); 403 `ttl_extension_refused` on inactive tokens or beyond the maximum. */
   async extend(applicationId: string, userId: string, tokenId: string, requestedTtl: number): Promise<TokenListing> {
-    const settings = await this.#settings(applicationId);
+    const settings = await this.settings(applicationId);
     const ttl = requestedTtl === 0 ? settings.tokenDefaultTtl : requestedTtl;
     const row = await this.#store.findToken(tokenId);
     if (row === null || row.applicationId !== applicationId || row.userId !== userId) {
@@ -370,7 +357,7 @@ export class TokensService {
     const now = this.#deps.clock.now();
     const expiresAt = now + ttl * 1000;
     const extended = await this.#store.extend(tokenId, new Date(expiresAt), new Date(now));
-    this.#evict([tokenId]);
+    this.evict([tokenId]);
     if (!extended) throw new ApiError('ttl_extension_refused', 'The token has expired or was revoked', { tokenId });
     return this.#listing({ ...row, expiresAt: new Date(expiresAt) }, now, null);
   }
@@ -379,7 +366,7 @@ export class TokensService {
   async revoke(applicationId: string, userId: string, tokenIds: string[] | '*'): Promise<void> {
     if (!(await this.#deps.users.exists(applicationId, userId))) throw userNotFound(userId);
     const revoked = await this.#store.revoke(applicationId, userId, tokenIds === '*' ? null : tokenIds, this.#now());
-    this.#evict(tokenIds === '*' ? revoked : tokenIds);
+    this.evict(tokenIds === '*' ? revoked : tokenIds);
     if (revoked.length > 0) this.#deps.events.committed(applicationId);
   }
 
@@ -388,78 +375,7 @@ export class TokensService {
     const row = await this.#store.findByLogoutHash(hashLogoutToken(logoutToken));
     if (row === null) return null;
     if (row.revokedAt === null && (await this.#store.revokeToken(row, this.#now()))) this.#deps.events.committed(row.applicationId);
-    this.#evict([row.id]);
+    this.evict([row.id]);
     return { applicationId: row.applicationId };
-  }
-
-  // ---- passwords and login --------------------------------------------------------------------
-
-  /**
-   * Sets a user's password. A user changing its own must prove the current one when it has one.
-   * `revokeOtherTokens` revokes every token of the user except `keepTokenId` (the presenting one).
-   */
-  async setPassword(
-    applicationId: string,
-    userId: string,
-    input: { password: string; currentPassword: string | null; revokeOtherTokens: boolean },
-    actor: { self: boolean; keepTokenId: string | null },
-  ): Promise<void> {
-    const stored = await this.#store.passwordHash(applicationId, userId);
-    if (stored === null) throw userNotFound(userId);
-    if (actor.self && stored.passwordHash !== null) {
-      const proven = input.currentPassword !== null && (await this.#deps.hasher.verify(stored.passwordHash, input.currentPassword));
-      if (!proven) throw new ApiError('invalid_credentials', 'currentPassword is missing or wrong');
-    }
-    const passwordHash = await this.#deps.hasher.hash(input.password);
-    const revoked = await this.#store.setPasswordHash(
-      stored.userInternalId,
-      passwordHash,
-      this.#now(),
-      input.revokeOtherTokens ? { applicationId, userId, except: actor.keepTokenId } : null,
-    );
-    this.#evict(revoked);
-    if (revoked.length > 0) this.#deps.events.committed(applicationId);
-  }
-
-  /**
-   * Password login by user id or locator. Unknown user, no password and wrong password are the
-   * same 401 after the same work (one Argon2 verification). Five failures for one subject in 15
-   * minutes lock its logins for 15 minutes (429 with Retry-After).
-   */
-  async login(
-    applicationId: string,
-    subject: { userId: string } | { locator: Locator },
-    password: string,
-    options: { force: boolean },
-    client: ClientInfo,
-  ): Promise<IssuedToken> {
-    const settings = await this.#settings(applicationId);
-    if (!settings.passwordLogin) {
-      throw new ApiError('missing_privilege', 'Password login is not enabled for this application', { missingPrivileges: ['auth.login'] });
-    }
-    const userId = 'userId' in subject ? subject.userId : ((await this.#deps.users.findByLocators(applicationId, [subject.locator]))[0]?.userId ?? null);
-    const stored = userId === null ? null : await this.#store.passwordHash(applicationId, userId);
-    // One counter per user whichever identifier names it; unknown identifiers count on their own.
-    const counterSubject = stored !== null ? `user:${stored.userInternalId}` : `unknown:${'userId' in subject ? subject.userId : subject.locator.locator}`;
-    const lockKey = `login-lock:${applicationId}:${counterSubject}`;
-    const lockedUntil = await this.#deps.kv.get(lockKey);
-    const now = this.#deps.clock.now();
-    if (lockedUntil !== null && Number(lockedUntil) > now) {
-      const retryAfter = Math.ceil((Number(lockedUntil) - now) / 1000);
-      throw new ApiError('too_many_attempts', 'Too many failed logins: try again later', { retryAfterSeconds: retryAfter }, { 'retry-after': String(retryAfter) });
-    }
-    const passwordHash = stored?.passwordHash ?? UNKNOWN_USER_HASH;
-    const matches = await this.#deps.hasher.verify(passwordHash, password);
-    const failuresKey = `login-failures:${applicationId}:${counterSubject}`;
-    if (!matches || stored?.passwordHash === null || stored === null || userId === null) {
-      const failures = await this.#deps.kv.increment(failuresKey, LOGIN_WINDOW_MS);
-      if (failures >= LOGIN_MAX_FAILURES) {
-        await this.#deps.kv.setIfAbsent(lockKey, String(now + LOGIN_LOCK_MS), LOGIN_LOCK_MS);
-        await this.#deps.kv.delete(failuresKey);
-      }
-      throw new ApiError('invalid_credentials', 'Unknown user or wrong password');
-    }
-    await this.#deps.kv.delete(failuresKey);
-    return this.issue(applicationId, userId, { ttl: null, force: options.force }, client);
   }
 }

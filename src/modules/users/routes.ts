@@ -1,7 +1,7 @@
 // HTTP routes of users and locators (docs/users.md): validate, authorise (declared per route), call the
 // service, shape with the wire module.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { Type, type Static } from 'typebox';
+import type { FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
 import { invalidEntity } from '../../errors.ts';
 import { type RouteApp, errorResponses, SIGNED_OR_TOKEN } from '../../schemas.ts';
 import { applicationOf, type Principal } from '../../auth/principal.ts';

@@ -1,5 +1,4 @@
-// Webhooks (docs/events.md): endpoints managed by the CLI, and the dispatcher that POSTs every event of
-// their application to them.
+// The webhook dispatcher (docs/events.md): POSTs every event of an endpoint's application to it.
 //
 // Delivery is at least once and in order per user: each endpoint keeps one lane per user (and one
 // for events about no user); a lane sends its next event only after the previous one was
@@ -7,156 +6,27 @@
 // exponential backoff (1 s, 2 s, 4 s, … at most 1 h apart) until the event is 24 h old, then it is
 // abandoned and counted. The endpoint's cursor (every event up to it delivered or abandoned) is
 // stored with its counters, so a restart resumes after it, re-sending at most what was in flight.
-//
-// HTTP goes through undici (Node's own HTTP client, as a library: a pooled Agent with connect,
-// header and body timeouts, no redirects followed).
-import { randomBytes } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
-import { Agent, request } from 'undici';
 import type { Bus } from '../../platform/bus.ts';
 import type { Clock } from '../../platform/clock.ts';
-import { deriveKey, open, seal } from '../../platform/crypto.ts';
+import { deriveKey, open } from '../../platform/crypto.ts';
 import type { Db } from '../../platform/db.ts';
-import { domainId } from '../../platform/ids.ts';
 import { repeat, type Timers } from '../../platform/timers.ts';
 import { CoalescedTask } from '../../platform/coalesce.ts';
 import { EVENTS_TOPIC } from '../events/service.ts';
 import { createEventsStore, type EventsStore, type LoggedEvent } from '../events/store.ts';
-import { EVENT_TYPES, isEventType } from '../events/types.ts';
-import { createWebhooksStore, type DeliveryReport, type WebhookState, type WebhooksStore } from './store.ts';
+import { SECRET_PURPOSE, WEBHOOKS_RELOAD_MS } from './admin.ts';
+import { MAX_IN_FLIGHT, undiciSender, type WebhookSender } from './sender.ts';
+import { createWebhooksStore, type DeliveryReport, type WebhooksStore } from './store.ts';
 import { signWebhook } from './signature.ts';
 
-export const MAX_WEBHOOKS_PER_APPLICATION = 10;
 /** Events are retried until they are this old, then abandoned. */
 export const DELIVERY_WINDOW_MS = 24 * 60 * 60 * 1000;
 export const FIRST_RETRY_MS = 1_000;
 export const MAX_RETRY_MS = 60 * 60 * 1000;
-/** Each attempt's connect, headers and body each get this long. */
-export const DELIVERY_TIMEOUT_MS = 10_000;
 /** Events read ahead per endpoint, at most (a failing lane holds its events here). */
 const MAX_QUEUED_PER_ENDPOINT = 1_000;
 const READ_PAGE = 200;
-/** Concurrent requests per endpoint. */
-const MAX_IN_FLIGHT = 8;
-/** Running servers pick up endpoints added or removed by the CLI this often. */
-export const WEBHOOKS_RELOAD_MS = 2_000;
-const MAX_URL_LENGTH = 2_048;
-const SECRET_PURPOSE = 'webhook-secrets';
-
-export class WebhookRequestError extends Error {}
-
-function isLoopback(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
-}
-
-/** HTTPS anywhere; plain HTTP only to loopback addresses (docs/events.md). No credentials in the URL. */
-export function parseWebhookUrl(input: string): URL {
-  let url: URL;
-  try {
-    url = new URL(input);
-  } catch {
-    throw new WebhookRequestError(`not a URL: ${input.slice(0, 100)}`);
-  }
-  if (input.length > MAX_URL_LENGTH) throw new WebhookRequestError(`the URL is longer than ${MAX_URL_LENGTH} characters`);
-  if (url.username !== '' || url.password !== '') throw new WebhookRequestError('the URL must not carry credentials (the signature authenticates Locus)');
-  if (url.protocol === 'https:') return url;
-  if (url.protocol === 'http:' && isLoopback(url.hostname)) return url;
-  throw new WebhookRequestError('webhook URLs must be https:// (plain http:// only to a loopback address)');
-}
-
-export function parseWebhookTypes(input: string | undefined): string[] | null {
-  if (input === undefined) return null;
-  const types = [...new Set(input.split(',').map((type) => type.trim()).filter((type) => type !== ''))];
-  const unknown = types.filter((type) => !isEventType(type));
-  if (types.length === 0 || unknown.length > 0) throw new WebhookRequestError(`--types takes event types among ${EVENT_TYPES.join(', ')}`);
-  return types;
-}
-
-export interface CreatedWebhook {
-  webhookId: string;
-  applicationId: string;
-  url: string;
-  types: string[] | null;
-  /** Shown once: receivers verify signatures with it. */
-  secret: string;
-}
-
-export interface WebhookListing extends Omit<WebhookState, 'secretSealed' | 'cursor' | 'lastSuccessAt' | 'lastErrorAt' | 'createdAt'> {
-  createdAt: string;
-  cursor: string;
-  /** Events after the cursor not yet delivered (or abandoned). */
-  pending: number;
-  lastSuccessAt: string | null;
-  lastErrorAt: string | null;
-}
-
-/** The CLI's side: add, list and remove endpoints. */
-export class WebhooksAdmin {
-  readonly #store: WebhooksStore;
-  readonly #events: EventsStore;
-  readonly #key: Buffer;
-
-  constructor(private readonly deps: { db: Db; masterKey: Buffer; clock: Clock; applicationExists(id: string): Promise<boolean> }) {
-    this.#store = createWebhooksStore(deps.db);
-    this.#events = createEventsStore(deps.db);
-    this.#key = deriveKey(deps.masterKey, SECRET_PURPOSE);
-  }
-
-  async add(applicationId: string, url: string, types: string[] | null): Promise<CreatedWebhook> {
-    const parsed = parseWebhookUrl(url);
-    if (!(await this.deps.applicationExists(applicationId))) throw new WebhookRequestError(`no application ${applicationId}`);
-    if ((await this.#store.count(applicationId)) >= MAX_WEBHOOKS_PER_APPLICATION) {
-      throw new WebhookRequestError(`an application has at most ${MAX_WEBHOOKS_PER_APPLICATION} webhooks`);
-    }
-    const id = domainId();
-    const secret = `whsec_${randomBytes(32).toString('base64url')}`;
-    // Delivery starts with the next event.
-    const { last } = await this.#events.position(applicationId);
-    await this.#store.insert({
-      id,
-      applicationId,
-      url: parsed.href,
-      types,
-      secretSealed: seal(this.#key, Buffer.from(secret, 'utf8'), `webhook:${id}`),
-      createdAt: new Date(this.deps.clock.now()),
-      cursor: last,
-    });
-    return { webhookId: id, applicationId, url: parsed.href, types, secret };
-  }
-
-  async list(applicationId: string): Promise<WebhookListing[]> {
-    const rows = await this.#store.list(applicationId);
-    return Promise.all(
-      rows.map(async ({ secretSealed: _sealed, ...row }) => ({
-        ...row,
-        createdAt: row.createdAt.toISOString(),
-        cursor: String(row.cursor),
-        pending: await this.#store.pending(row.applicationId, row.cursor, row.types),
-        lastSuccessAt: row.lastSuccessAt?.toISOString() ?? null,
-        lastErrorAt: row.lastErrorAt?.toISOString() ?? null,
-      })),
-    );
-  }
-
-  async remove(applicationId: string, webhookId: string): Promise<void> {
-    if (!(await this.#store.remove(applicationId, webhookId))) throw new WebhookRequestError(`application ${applicationId} has no webhook ${webhookId}`);
-  }
-}
-
-/** Sends one delivery; resolves with the HTTP status, rejects on network errors and timeouts. */
-export type WebhookSender = (url: string, headers: Record<string, string>, body: string) => Promise<number>;
-
-export function undiciSender(): { send: WebhookSender; close: () => Promise<void> } {
-  const agent = new Agent({ connections: MAX_IN_FLIGHT, connectTimeout: DELIVERY_TIMEOUT_MS, headersTimeout: DELIVERY_TIMEOUT_MS, bodyTimeout: DELIVERY_TIMEOUT_MS });
-  return {
-    async send(url, headers, body) {
-      const response = await request(url, { method: 'POST', headers, body, dispatcher: agent });
-      await response.body.dump();
-      return response.statusCode;
-    },
-    close: () => agent.close(),
-  };
-}
 
 interface Lane {
   queue: LoggedEvent[];
