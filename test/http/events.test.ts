@@ -5,7 +5,7 @@
 // own token's revocation, and nothing else; slow consumers are cut off, not waited for.
 import t, { type Test } from 'tap';
 import type { EventDraft } from '../../src/modules/events/store.ts';
-import { MAX_QUEUED_EVENTS, type EventSink } from '../../src/modules/events/service.ts';
+import { MAX_QUEUED_EVENTS, type EventSink } from '../../src/modules/events/subscription.ts';
 import { buildTestApp, type TestApp } from '../helpers/app.ts';
 import { StreamClient, type Received } from '../helpers/sse.ts';
 

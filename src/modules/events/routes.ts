@@ -14,7 +14,7 @@ import { ME, resolveUserReference } from '../../policy/authorize.ts';
 import { type RouteApp, errorResponses, SIGNED_OR_TOKEN } from '../../schemas.ts';
 import { usersNotFound } from '../users/service.ts';
 import { parseUserId } from '../users/rules.ts';
-import type { EventSink } from './service.ts';
+import type { EventSink } from './subscription.ts';
 import type { LoggedEvent } from './store.ts';
 import { EVENT_TYPES, isEventType, WATCHED_TYPES } from './types.ts';
 
