@@ -12,6 +12,8 @@ import { createApplicationsStore } from './modules/applications/store.ts';
 import { SettingsError } from './modules/applications/settings.ts';
 import { createSigningKidStore } from './modules/tokens/store.ts';
 import { SIGNING_KID_REFRESH_MS } from './modules/tokens/service.ts';
+import { createEventsStore } from './modules/events/store.ts';
+import { createWebhooksStore } from './modules/webhooks/store.ts';
 import { parseWebhookTypes, WebhookRequestError, WebhooksAdmin, WEBHOOKS_RELOAD_MS, type WebhookListing } from './modules/webhooks/admin.ts';
 
 export interface CliIo {
@@ -208,7 +210,7 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
     await withService(config, async (service) => {
       const db = createDb(config);
       try {
-        const admin = new WebhooksAdmin({ db, masterKey: config.masterKey, clock: systemClock, applicationExists: async (id) => (await service.get(id)) !== null });
+        const admin = new WebhooksAdmin({ store: createWebhooksStore(db), eventLog: createEventsStore(db), masterKey: config.masterKey, clock: systemClock, applicationExists: async (id) => (await service.get(id)) !== null });
         if (command === 'add') {
           const created = await admin.add(applicationId, target, types);
           print(

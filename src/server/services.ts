@@ -1,5 +1,5 @@
-// Builds the services of one instance on one database: each receives its dependencies in one
-// object (stores are made from `db` inside the service that owns them). In the embedded mode kv,
+// Builds the services of one instance on one database, the one place that does: each service
+// receives its store (made here from `db`) and its collaborators in one object. In the embedded mode kv,
 // bus and the transition queue are in process; with `redis` they are shared with other instances.
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.ts';
@@ -11,16 +11,21 @@ import { RedisBus, RedisKv, RedisLease } from '../platform/redis.ts';
 import { ApplicationsService } from '../modules/applications/service.ts';
 import { createApplicationsStore } from '../modules/applications/store.ts';
 import { EventsService } from '../modules/events/service.ts';
+import { createEventsStore } from '../modules/events/store.ts';
 import { PresenceService } from '../modules/presence/service.ts';
 import { RedisTransitionQueue } from '../modules/presence/queue.ts';
 import { createPresenceStore } from '../modules/presence/store.ts';
 import { ProfilesService } from '../modules/profiles/service.ts';
+import { createProfilesStore } from '../modules/profiles/store.ts';
 import { argon2idHasher } from '../modules/tokens/passwords.ts';
 import { PasswordsService } from '../modules/tokens/login.ts';
 import { TokensService } from '../modules/tokens/service.ts';
+import { createTokensStore } from '../modules/tokens/store.ts';
 import { TokenSigner } from '../modules/tokens/signing.ts';
 import { UsersService } from '../modules/users/service.ts';
+import { createUsersStore } from '../modules/users/store.ts';
 import { WebhookDispatcher } from '../modules/webhooks/dispatcher.ts';
+import { createWebhooksStore } from '../modules/webhooks/store.ts';
 import type { BuildOptions, Locus } from './locus.ts';
 
 /** Webhook delivery moves to another instance this long after its instance stopped (renewed every 2 s). */
@@ -34,11 +39,13 @@ export function createServices(app: FastifyInstance, config: Config, db: Db, clo
   const onBusError = (error: unknown, topic: string) => log.error({ err: error, topic }, 'a bus subscriber failed');
   const bus = options.bus ?? (redis ? new RedisBus(redis.client, redis.subscriber, { prefix: redis.prefix, onError: onBusError }) : new MemoryBus(onBusError));
   const applications = new ApplicationsService({ store: createApplicationsStore(db), masterKey: config.masterKey, clock, log });
-  const events = new EventsService({ db, clock, bus, applications, log });
-  const users = new UsersService({ db, clock, events, bus, log });
-  const profiles = new ProfilesService({ db, clock, users, events });
+  const eventLog = createEventsStore(db);
+  const events = new EventsService({ store: eventLog, clock, bus, applications, log });
+  const users = new UsersService({ store: createUsersStore(db, events), clock, events, bus, log });
+  const profiles = new ProfilesService({ store: createProfilesStore(db, events), clock, users, events });
+  const tokensStore = createTokensStore(db, events);
   const tokens = new TokensService({
-    db,
+    store: tokensStore,
     clock,
     signer: new TokenSigner(app.jwt, config.masterKey),
     applications,
@@ -48,7 +55,7 @@ export function createServices(app: FastifyInstance, config: Config, db: Db, clo
     publicUrl: config.publicUrl,
     log,
   });
-  const passwords = new PasswordsService({ db, tokens, users, events, hasher: options.passwordHasher ?? argon2idHasher, kv, clock });
+  const passwords = new PasswordsService({ store: tokensStore, tokens, users, events, hasher: options.passwordHasher ?? argon2idHasher, kv, clock });
   const presence = new PresenceService({
     clock,
     kv,
@@ -61,7 +68,8 @@ export function createServices(app: FastifyInstance, config: Config, db: Db, clo
     ...(redis ? { queue: new RedisTransitionQueue(redis.client, redis.prefix) } : {}),
   });
   const webhooks = new WebhookDispatcher({
-    db,
+    store: createWebhooksStore(db),
+    eventLog,
     clock,
     bus,
     masterKey: config.masterKey,

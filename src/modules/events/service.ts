@@ -15,12 +15,12 @@ import { setImmediate as yieldToIo } from 'node:timers/promises';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Bus } from '../../platform/bus.ts';
 import type { Clock } from '../../platform/clock.ts';
-import type { Db, DbTransaction } from '../../platform/db.ts';
+import type { DbTransaction } from '../../platform/db.ts';
 import { repeat, type Timers } from '../../platform/timers.ts';
 import { CoalescedTask } from '../../platform/coalesce.ts';
 import { ApiError } from '../../errors.ts';
 import type { ApplicationsService } from '../applications/service.ts';
-import { createEventsStore, NO_FILTER, type EventDraft, type EventsStore } from './store.ts';
+import { NO_FILTER, type EventDraft, type EventsStore } from './store.ts';
 import { Subscription, type SubscribeOptions } from './subscription.ts';
 
 const noop = () => undefined;
@@ -61,7 +61,7 @@ export interface EventRecorder {
 }
 
 export interface EventsServiceDeps {
-  db: Db;
+  store: EventsStore;
   clock: Clock;
   bus: Bus;
   applications: ApplicationsService;
@@ -83,7 +83,7 @@ export class EventsService implements EventRecorder {
 
   constructor(deps: EventsServiceDeps) {
     this.#deps = deps;
-    this.#store = createEventsStore(deps.db);
+    this.#store = deps.store;
     this.#unsubscribeBus = deps.bus.subscribe(EVENTS_TOPIC, (message) => {
       const applicationId = (message as { applicationId?: unknown }).applicationId;
       if (typeof applicationId === 'string') this.#poke(applicationId);

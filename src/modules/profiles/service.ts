@@ -3,14 +3,13 @@
 // anything is written, and maps storage outcomes to API errors.
 import { ApiError, invalidEntity, type Where } from '../../errors.ts';
 import type { Clock } from '../../platform/clock.ts';
-import type { Db } from '../../platform/db.ts';
 import { uniqueViolationFields } from '../../platform/dialect.ts';
 import type { AttributeDefinition, StoredAttribute } from './types.ts';
 import type { EventRecorder } from '../events/service.ts';
 import { userNotFound, type UsersService } from '../users/service.ts';
 import { checkAttribute, type AttributeInput } from './rules.ts';
 import { STANDARD_ATTRIBUTE_DEFS, standardDef } from './standard.ts';
-import { createProfilesStore, type ProfilesStore, type ProfileWrite } from './store.ts';
+import type { ProfilesStore, ProfileWrite } from './store.ts';
 
 /** A profile holds at most this many attributes (a Locus limit; docs/decisions.md). */
 export const MAX_PROFILE_ATTRIBUTES = 100;
@@ -33,9 +32,9 @@ export class ProfilesService {
   /** Defs found in the database, per application. Defs never change or disappear, so hits never go stale. */
   private readonly defCache = new Map<string, Map<string, AttributeDefinition>>();
 
-  constructor(private readonly deps: { db: Db; clock: Clock; users: UsersService; events: EventRecorder }) {
+  constructor(private readonly deps: { store: ProfilesStore; clock: Clock; users: UsersService; events: EventRecorder }) {
     // A user's attributes go with its row (foreign key, on delete cascade): no deletion hook.
-    this.store = createProfilesStore(deps.db, deps.events);
+    this.store = deps.store;
   }
 
   private now(): Date {

@@ -8,8 +8,7 @@ import type { Locator } from '../users/locators.ts';
 import { userNotFound, type UsersService } from '../users/service.ts';
 import type { PasswordHasher } from './passwords.ts';
 import type { ClientInfo, IssuedToken, TokensService } from './service.ts';
-import type { Db } from '../../platform/db.ts';
-import { createTokensStore, type TokensStore } from './store.ts';
+import type { TokensStore } from './store.ts';
 
 export const LOGIN_MAX_FAILURES = 5;
 export const LOGIN_WINDOW_MS = 15 * 60_000;
@@ -23,7 +22,7 @@ export const LOGIN_LOCK_MS = 15 * 60_000;
 const UNKNOWN_USER_HASH = '$argon2id$v=19$m=19456,t=2,p=1$hWqYH7rav+YjuoXAXVTqfQ$Vh82dOoJ/a1QWCiFKdMYmMjgUYk9jabsMEOkLe8FmZ4';
 
 export interface PasswordsServiceDeps {
-  db: Db;
+  store: TokensStore;
   tokens: TokensService;
   users: UsersService;
   events: EventRecorder;
@@ -38,7 +37,7 @@ export class PasswordsService {
 
   constructor(deps: PasswordsServiceDeps) {
     this.#deps = deps;
-    this.#store = createTokensStore(deps.db, deps.events);
+    this.#store = deps.store;
   }
 
   /**

@@ -10,7 +10,6 @@ import { createHash } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import { ApiError } from '../../errors.ts';
 import type { Clock } from '../../platform/clock.ts';
-import type { Db } from '../../platform/db.ts';
 import { randomAlphanumeric } from '../../platform/ids.ts';
 import type { ApplicationsService } from '../applications/service.ts';
 import type { ApplicationSettings } from '../applications/settings.ts';
@@ -18,7 +17,7 @@ import { userNotFound, type UsersService } from '../users/service.ts';
 import { kidNumber, type TokenSigner } from './signing.ts';
 import type { EventRecorder } from '../events/service.ts';
 import { broadcaster, type Bus } from '../../platform/bus.ts';
-import { createTokensStore, SessionLimitReached, type TokenRow, type TokensStore } from './store.ts';
+import { SessionLimitReached, type TokenRow, type TokensStore } from './store.ts';
 
 /** 22 alphanumerics: log2(62^22) ≈ 131 bits. */
 export const TOKEN_ID_LENGTH = 22;
@@ -88,7 +87,7 @@ export function hashLogoutToken(logoutToken: string): string {
 export const TOKENS_EVICTED_TOPIC = 'tokens.evicted';
 
 export interface TokensServiceDeps {
-  db: Db;
+  store: TokensStore;
   clock: Clock;
   signer: TokenSigner;
   applications: ApplicationsService;
@@ -114,7 +113,7 @@ export class TokensService {
   constructor(deps: TokensServiceDeps) {
     this.#deps = deps;
     this.#announceEviction = broadcaster<string[]>(deps.bus, TOKENS_EVICTED_TOPIC, (tokenIds) => this.#evictLocally(tokenIds));
-    this.#store = createTokensStore(deps.db, deps.events);
+    this.#store = deps.store;
     // Deleting a user revokes its tokens in the deletion's transaction; the cache forgets them after.
     deps.users.onDelete(async (tx, user) => {
       await this.#store.revoke(user.applicationId, user.userId, null, this.#now(), { tx });

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { ApiError } from '../../errors.ts';
 import type { Clock } from '../../platform/clock.ts';
-import type { Db, DbTransaction } from '../../platform/db.ts';
+import type { DbTransaction } from '../../platform/db.ts';
 import { uniqueViolationFields } from '../../platform/dialect.ts';
 import { domainId } from '../../platform/ids.ts';
 import { toWireLocator, toWireUser } from '../../wire/users.ts';
@@ -13,7 +13,7 @@ import type { EventRecorder } from '../events/service.ts';
 import { broadcaster, type Bus } from '../../platform/bus.ts';
 import type { Locator, LocatorInput } from './locators.ts';
 import { generateUserId } from './rules.ts';
-import { createUsersStore, type DeletedUserRow, type UsersStore } from './store.ts';
+import type { DeletedUserRow, UsersStore } from './store.ts';
 
 /** A user holds at most this many locators (a Locus limit; docs/decisions.md). */
 export const MAX_LOCATORS_PER_USER = 20;
@@ -77,8 +77,8 @@ export class UsersService {
   /** Tells the other instances sharing the bus that a user was deleted (they drop what they cached). */
   private readonly announceDeletion: (user: DeletedUserRow) => void;
 
-  constructor(private readonly deps: { db: Db; clock: Clock; events: EventRecorder; bus: Bus; log?: { error(obj: unknown, msg: string): void } }) {
-    this.store = createUsersStore(deps.db, deps.events);
+  constructor(private readonly deps: { store: UsersStore; clock: Clock; events: EventRecorder; bus: Bus; log?: { error(obj: unknown, msg: string): void } }) {
+    this.store = deps.store;
     this.announceDeletion = broadcaster<DeletedUserRow>(deps.bus, USERS_DELETED_TOPIC, (user) => void this.forget(user));
   }
 

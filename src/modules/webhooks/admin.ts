@@ -3,11 +3,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../platform/clock.ts';
 import { deriveKey, seal } from '../../platform/crypto.ts';
-import type { Db } from '../../platform/db.ts';
 import { domainId } from '../../platform/ids.ts';
-import { createEventsStore, type EventsStore } from '../events/store.ts';
+import type { EventsStore } from '../events/store.ts';
 import { EVENT_TYPES, isEventType } from '../events/types.ts';
-import { createWebhooksStore, type WebhookState, type WebhooksStore } from './store.ts';
+import type { WebhookState, WebhooksStore } from './store.ts';
 
 export const MAX_WEBHOOKS_PER_APPLICATION = 10;
 /** Running servers pick up endpoints added or removed by the CLI this often. */
@@ -69,9 +68,9 @@ export class WebhooksAdmin {
   readonly #events: EventsStore;
   readonly #key: Buffer;
 
-  constructor(private readonly deps: { db: Db; masterKey: Buffer; clock: Clock; applicationExists(id: string): Promise<boolean> }) {
-    this.#store = createWebhooksStore(deps.db);
-    this.#events = createEventsStore(deps.db);
+  constructor(private readonly deps: { store: WebhooksStore; eventLog: EventsStore; masterKey: Buffer; clock: Clock; applicationExists(id: string): Promise<boolean> }) {
+    this.#store = deps.store;
+    this.#events = deps.eventLog;
     this.#key = deriveKey(deps.masterKey, SECRET_PURPOSE);
   }
 

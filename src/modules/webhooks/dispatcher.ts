@@ -10,14 +10,13 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Bus } from '../../platform/bus.ts';
 import type { Clock } from '../../platform/clock.ts';
 import { deriveKey, open } from '../../platform/crypto.ts';
-import type { Db } from '../../platform/db.ts';
 import { repeat, type Timers } from '../../platform/timers.ts';
 import { CoalescedTask } from '../../platform/coalesce.ts';
 import { EVENTS_TOPIC } from '../events/service.ts';
-import { createEventsStore, type EventsStore, type LoggedEvent } from '../events/store.ts';
+import type { EventsStore, LoggedEvent } from '../events/store.ts';
 import { SECRET_PURPOSE, WEBHOOKS_RELOAD_MS } from './admin.ts';
 import { MAX_IN_FLIGHT, undiciSender, type WebhookSender } from './sender.ts';
-import { createWebhooksStore, type DeliveryReport, type WebhooksStore } from './store.ts';
+import type { DeliveryReport, WebhooksStore } from './store.ts';
 import { signWebhook } from './signature.ts';
 
 /** Events are retried until they are this old, then abandoned. */
@@ -56,7 +55,9 @@ interface Endpoint {
 }
 
 export interface WebhookDispatcherDeps {
-  db: Db;
+  store: WebhooksStore;
+  /** The event log it delivers from. */
+  eventLog: EventsStore;
   clock: Clock;
   bus: Bus;
   masterKey: Buffer;
@@ -86,8 +87,8 @@ export class WebhookDispatcher {
 
   constructor(deps: WebhookDispatcherDeps) {
     this.#deps = deps;
-    this.#store = createWebhooksStore(deps.db);
-    this.#events = createEventsStore(deps.db);
+    this.#store = deps.store;
+    this.#events = deps.eventLog;
     this.#key = deriveKey(deps.masterKey, SECRET_PURPOSE);
     if (deps.sender) {
       this.#send = deps.sender;
