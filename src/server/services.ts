@@ -40,7 +40,7 @@ export function createServices(app: FastifyInstance, config: Config, db: Db, clo
   const bus = options.bus ?? (redis ? new RedisBus(redis.client, redis.subscriber, { prefix: redis.prefix, onError: onBusError }) : new MemoryBus(onBusError));
   const applications = new ApplicationsService({ store: createApplicationsStore(db), masterKey: config.masterKey, clock, log });
   const eventLog = createEventsStore(db);
-  const events = new EventsService({ store: eventLog, clock, bus, applications, log });
+  const events = new EventsService({ db, store: eventLog, clock, bus, applications, log });
   const users = new UsersService({ store: createUsersStore(db, events), clock, events, bus, log });
   const profiles = new ProfilesService({ store: createProfilesStore(db, events), clock, users, events });
   const tokensStore = createTokensStore(db, events);

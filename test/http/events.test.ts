@@ -306,8 +306,7 @@ t.test('a consumer that falls too far behind is closed with a reason; the others
   await events.subscribe({ ...all, sink: fastSink });
 
   const drafts: EventDraft[] = Array.from({ length: MAX_QUEUED_EVENTS + 10 }, (_, i) => ({ type: 'user.screenname', userId: 'user-0001', data: { screenName: `n${i}` } }));
-  await test.app.locus.db.transaction((tx) => events.append(tx, applicationId, drafts));
-  events.committed(applicationId);
+  await events.transaction(applicationId, async (_tx, emit) => emit(...drafts));
   await events.settle();
   t.equal(fast.length, drafts.length, 'the fast consumer got every event');
   t.ok(stalled.closed, 'the stalled one was closed');

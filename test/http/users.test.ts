@@ -266,7 +266,7 @@ t.test('deletion frees locators, runs hooks in its transaction, and quarantines 
   // A failing hook rolls the whole deletion back.
   let failNext = true;
   const seen: string[] = [];
-  users.onDelete(async (tx, user) => {
+  users.onDelete(async (tx, _emit, user) => {
     t.ok(await tx.selectFrom('User').select('id').where('id', '=', user.id).executeTakeFirst(), 'the hook runs while the user still exists, inside the transaction');
     if (failNext) throw new Error('hook failed');
     seen.push(`in-tx:${user.userId}`);

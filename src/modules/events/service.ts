@@ -1,10 +1,11 @@
 // Events (docs/events.md): the per-application log, live streams over it, and its retention.
 //
-// Writers append inside their own transactions (append) and call committed() afterwards;
-// presence, which is not written in a transaction, queues its events here and they are appended
-// in group commits (one transaction for whatever queued while the previous one ran).
+// Writers make their change in `transaction`, which appends the events they emit in that same
+// transaction and announces the commit; presence, which is not written in a transaction, queues
+// its events here and they are appended in group commits (one transaction for whatever queued
+// while the previous one ran), announced the same way.
 //
-// Reading: one feed per application with subscribers, per process. committed() pokes the feed
+// Reading: one feed per application with subscribers, per process. A commit pokes the feed
 // (through the bus, so that with a shared bus every process's feed hears it); the feed reads the
 // new events once and hands each to every live subscription it matches. A subscription that
 // resumes from an earlier id first reads its history itself, then joins the feed: it goes live
@@ -15,7 +16,7 @@ import { setImmediate as yieldToIo } from 'node:timers/promises';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Bus } from '../../platform/bus.ts';
 import type { Clock } from '../../platform/clock.ts';
-import type { DbTransaction } from '../../platform/db.ts';
+import type { Db, DbTransaction } from '../../platform/db.ts';
 import { repeat, type Timers } from '../../platform/timers.ts';
 import { CoalescedTask } from '../../platform/coalesce.ts';
 import { ApiError } from '../../errors.ts';
@@ -53,14 +54,22 @@ interface Feed {
   subscriptions: Set<Subscription>;
 }
 
-/** What writers need: append inside their transaction, say when it committed, or queue (presence). */
+/** Adds events to the transaction in progress: they are appended when its work is done. */
+export type Emit = (...drafts: EventDraft[]) => void;
+
+/**
+ * How changes record their events (docs/events.md). A change made in a transaction uses
+ * `transaction`: its events are appended in the same transaction and announced after the commit,
+ * so no caller has a second call to remember. A change outside the database (presence) uses
+ * `enqueue`: its events go into the next group commit.
+ */
 export interface EventRecorder {
-  append(tx: DbTransaction, applicationId: string, drafts: EventDraft[]): Promise<void>;
-  committed(applicationId: string): void;
+  transaction<T>(applicationId: string, work: (tx: DbTransaction, emit: Emit) => Promise<T>): Promise<T>;
   enqueue(applicationId: string, draft: EventDraft): Promise<void>;
 }
 
 export interface EventsServiceDeps {
+  db: Db;
   store: EventsStore;
   clock: Clock;
   bus: Bus;
@@ -103,13 +112,25 @@ export class EventsService implements EventRecorder {
 
   // ---- writing --------------------------------------------------------------------------------
 
-  /** Appends inside the caller's transaction; call committed() once it has committed. */
-  async append(tx: DbTransaction, applicationId: string, drafts: EventDraft[]): Promise<void> {
-    await this.#store.append(tx, applicationId, drafts, this.#deps.clock.now());
+  /**
+   * Runs `work` in one database transaction; what it emits is appended at its end, in the same
+   * transaction (in emission order), and every process's feeds of the application are told once it
+   * has committed. A `work` that throws rolls back its change and its events alike.
+   */
+  async transaction<T>(applicationId: string, work: (tx: DbTransaction, emit: Emit) => Promise<T>): Promise<T> {
+    const drafts: EventDraft[] = [];
+    const result = await this.#deps.db.transaction(async (tx) => {
+      drafts.length = 0;
+      const value = await work(tx, (...more) => void drafts.push(...more));
+      if (drafts.length > 0) await this.#store.append(tx, applicationId, drafts, this.#deps.clock.now());
+      return value;
+    });
+    if (drafts.length > 0) this.#committed(applicationId);
+    return result;
   }
 
   /** Tells every feed of the application (in every process sharing the bus) to read. */
-  committed(applicationId: string): void {
+  #committed(applicationId: string): void {
     this.#deps.bus.publish(EVENTS_TOPIC, { applicationId });
   }
 
@@ -160,7 +181,7 @@ export class EventsService implements EventRecorder {
       if (this.#timers !== null) this.#timers.set(() => void this.flush(), APPEND_RETRY_MS);
       return;
     }
-    for (const applicationId of byApplication.keys()) this.committed(applicationId);
+    for (const applicationId of byApplication.keys()) this.#committed(applicationId);
     for (const entry of batch) entry.resolve();
   }
 

@@ -113,21 +113,20 @@ export class ProfilesService {
     const defs = await this.defsFor(applicationId, [...new Set(inputs.map(({ input }) => input.key))]);
     const attributes = inputs.map(({ input, where }) => checkAttribute(input, defs.get(input.key), where));
     const outcome = await this.store.writeAttributes(applicationId, userId, attributes, { replace: patchType === 'Set', limit: MAX_PROFILE_ATTRIBUTES }, this.now());
-    this.raise(outcome, userId, applicationId);
+    this.raise(outcome, userId);
   }
 
   /** Removes these keys from the profile; keys it does not hold are ignored. */
   async remove(applicationId: string, userId: string, keys: string[]): Promise<void> {
-    this.raise(await this.store.deleteAttributes(applicationId, userId, keys, this.now()), userId, applicationId);
+    this.raise(await this.store.deleteAttributes(applicationId, userId, keys, this.now()), userId);
   }
 
   /** Maps a write's outcome to its error; a write that went through has committed its event. */
-  private raise(outcome: ProfileWrite, userId: string, applicationId: string): void {
+  private raise(outcome: ProfileWrite, userId: string): void {
     if (outcome === null) throw userNotFound(userId);
     if (outcome === 'limit') {
       throw new ApiError('limit_exceeded', `A profile holds at most ${MAX_PROFILE_ATTRIBUTES} attributes`, { limit: MAX_PROFILE_ATTRIBUTES });
     }
-    this.deps.events.committed(applicationId);
   }
 
   /** For user reads with `withProfileAttributes`: the attributes of each user (by internal id). `keys` null: all. */

@@ -75,11 +75,11 @@ export function createProfilesStore(db: Db, events: EventRecorder) {
     write: (tx: DbTransaction, userInternalId: string) => Promise<string[]>,
   ): Promise<ProfileWrite> {
     try {
-      return await db.transaction(async (tx) => {
+      return await events.transaction(applicationId, async (tx, emit) => {
         const userInternalId = await lockUserRow(db, tx, applicationId, userId, now);
         if (userInternalId === null) return null;
         const changed = await write(tx, userInternalId);
-        if (changed.length > 0) await events.append(tx, applicationId, [{ type: 'profile.changed', userId, data: { keys: changed.sort() } }]);
+        if (changed.length > 0) emit({ type: 'profile.changed', userId, data: { keys: changed.sort() } });
         return 'written' as const;
       });
     } catch (error) {

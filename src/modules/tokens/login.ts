@@ -58,13 +58,12 @@ export class PasswordsService {
     }
     const passwordHash = await this.#deps.hasher.hash(input.password);
     const revoked = await this.#store.setPasswordHash(
-      stored.userInternalId,
+      { applicationId, userId, userInternalId: stored.userInternalId },
       passwordHash,
       new Date(this.#deps.clock.now()),
-      input.revokeOtherTokens ? { applicationId, userId, except: actor.keepTokenId } : null,
+      input.revokeOtherTokens ? { except: actor.keepTokenId } : null,
     );
     this.#deps.tokens.evict(revoked);
-    if (revoked.length > 0) this.#deps.events.committed(applicationId);
   }
 
   /**

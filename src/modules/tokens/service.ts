@@ -115,8 +115,8 @@ export class TokensService {
     this.#announceEviction = broadcaster<string[]>(deps.bus, TOKENS_EVICTED_TOPIC, (tokenIds) => this.#evictLocally(tokenIds));
     this.#store = deps.store;
     // Deleting a user revokes its tokens in the deletion's transaction; the cache forgets them after.
-    deps.users.onDelete(async (tx, user) => {
-      await this.#store.revoke(user.applicationId, user.userId, null, this.#now(), { tx });
+    deps.users.onDelete(async (tx, emit, user) => {
+      await this.#store.revoke(user.applicationId, user.userId, null, this.#now(), { within: { tx, emit } });
     });
     deps.users.onDeleted((user) => this.#evictUser(user.applicationId, user.userId));
   }
@@ -295,7 +295,6 @@ export class TokensService {
     }
     if (outcome === null) throw userNotFound(userId);
     this.evict(outcome.revoked);
-    this.#deps.events.committed(applicationId);
     const signedToken = this.#deps.signer.sign({ userTokenId: tokenId, applicationId, userId }, kid, Math.floor(now / 1000));
     return {
       signedToken,
@@ -366,14 +365,13 @@ export class TokensService {
     if (!(await this.#deps.users.exists(applicationId, userId))) throw userNotFound(userId);
     const revoked = await this.#store.revoke(applicationId, userId, tokenIds === '*' ? null : tokenIds, this.#now());
     this.evict(tokenIds === '*' ? revoked : tokenIds);
-    if (revoked.length > 0) this.#deps.events.committed(applicationId);
   }
 
   /** The logout link: revokes its token (idempotent). The token's application, or null for an unknown link. */
   async logoutByLink(logoutToken: string): Promise<{ applicationId: string } | null> {
     const row = await this.#store.findByLogoutHash(hashLogoutToken(logoutToken));
     if (row === null) return null;
-    if (row.revokedAt === null && (await this.#store.revokeToken(row, this.#now()))) this.#deps.events.committed(row.applicationId);
+    if (row.revokedAt === null) await this.#store.revokeToken(row, this.#now());
     this.evict([row.id]);
     return { applicationId: row.applicationId };
   }

@@ -2,7 +2,7 @@
 import type { Db, DbTransaction } from '../../platform/db.ts';
 import { prepared } from '../../platform/db.ts';
 import { readOptionalTime, readTime } from '../../platform/dialect.ts';
-import type { EventRecorder } from '../events/service.ts';
+import type { Emit, EventRecorder } from '../events/service.ts';
 import type { EventDraft } from '../events/store.ts';
 import { lockUserRow } from '../users/store.ts';
 import { kidNumber } from './signing.ts';
@@ -74,10 +74,7 @@ export function createSigningKidStore(db: Db) {
   };
 }
 
-/**
- * Issuing and revoking append token.issued / token.revoked events (docs/events.md) in their own
- * transaction; the caller reports the commit (events.committed) once the write returns.
- */
+/** Issuing and revoking record token.issued / token.revoked events (docs/events.md) with the change. */
 export function createTokensStore(db: Db, events: EventRecorder) {
   const { query, dialect } = db;
   const tokenById = prepared(db, (q, id: string) => q.selectFrom('UserToken').select(TOKEN_COLUMNS).where('id', '=', id));
@@ -95,9 +92,10 @@ export function createTokensStore(db: Db, events: EventRecorder) {
       .orderBy('t.id'),
   );
 
-  /** Revokes inside `tx`; returns the ids revoked. */
+  /** Revokes inside `tx`, emitting a token.revoked each; returns the ids revoked. */
   async function revokeIn(
     tx: DbTransaction,
+    emit: Emit,
     applicationId: string,
     userId: string,
     where: { ids: string[] | null; except?: string | null },
@@ -115,7 +113,7 @@ export function createTokensStore(db: Db, events: EventRecorder) {
     const rows = await update.returning('id').execute();
     // Events in a stable order, whatever order the database updated the rows in.
     const revoked = rows.map((row) => row.id).sort();
-    if (revoked.length > 0) await events.append(tx, applicationId, revokedEvents(userId, revoked));
+    emit(...revokedEvents(userId, revoked));
     return revoked;
   }
 
@@ -148,7 +146,7 @@ export function createTokensStore(db: Db, events: EventRecorder) {
      * SessionLimitReached. Null when the user does not exist.
      */
     async issue(row: NewTokenRow, choose: (active: TokenRow[]) => string[]): Promise<{ revoked: string[] } | null> {
-      return db.transaction(async (tx) => {
+      return events.transaction(row.applicationId, async (tx, emit) => {
         if ((await lockUserRow(db, tx, row.applicationId, row.userId, null)) === null) return null;
         const active = await tx
           .selectFrom('UserToken')
@@ -172,10 +170,7 @@ export function createTokensStore(db: Db, events: EventRecorder) {
             lastUsedAt: dialect.time(row.lastUsedAt),
           })
           .execute();
-        await events.append(tx, row.applicationId, [
-          ...revokedEvents(row.userId, revoked),
-          { type: 'token.issued', userId: row.userId, data: { tokenId: row.id, expiresAtMs: row.expiresAt.getTime() } },
-        ]);
+        emit(...revokedEvents(row.userId, revoked), { type: 'token.issued', userId: row.userId, data: { tokenId: row.id, expiresAtMs: row.expiresAt.getTime() } });
         return { revoked };
       });
     },
@@ -194,23 +189,23 @@ export function createTokensStore(db: Db, events: EventRecorder) {
 
     /**
      * Revokes the user's active tokens among `ids` (all of them when null), except `except`;
-     * returns the ids revoked. `tx`: inside that transaction (a user's deletion).
+     * returns the ids revoked. `within`: inside that transaction (a user's deletion), with its events.
      */
     async revoke(
       applicationId: string,
       userId: string,
       ids: string[] | null,
       now: Date,
-      options: { tx?: DbTransaction; except?: string | null } = {},
+      options: { within?: { tx: DbTransaction; emit: Emit }; except?: string | null } = {},
     ): Promise<string[]> {
       const where = { ids, except: options.except ?? null };
-      if (options.tx) return revokeIn(options.tx, applicationId, userId, where, now);
-      return db.transaction((tx) => revokeIn(tx, applicationId, userId, where, now));
+      if (options.within) return revokeIn(options.within.tx, options.within.emit, applicationId, userId, where, now);
+      return events.transaction(applicationId, (tx, emit) => revokeIn(tx, emit, applicationId, userId, where, now));
     },
 
     /** Revokes one token (a logout link); false when it was revoked already. */
     async revokeToken(token: Pick<TokenRow, 'id' | 'applicationId' | 'userId'>, now: Date): Promise<boolean> {
-      const revoked = await db.transaction((tx) => revokeIn(tx, token.applicationId, token.userId, { ids: [token.id] }, now));
+      const revoked = await events.transaction(token.applicationId, (tx, emit) => revokeIn(tx, emit, token.applicationId, token.userId, { ids: [token.id] }, now));
       return revoked.length === 1;
     },
 
@@ -236,12 +231,13 @@ export function createTokensStore(db: Db, events: EventRecorder) {
      * the same transaction; returns the ids revoked.
      */
     async setPasswordHash(
-      userInternalId: string,
+      user: { applicationId: string; userId: string; userInternalId: string },
       passwordHash: string,
       now: Date,
-      revokeTokens: { applicationId: string; userId: string; except: string | null } | null,
+      revokeTokens: { except: string | null } | null,
     ): Promise<string[]> {
-      return db.transaction(async (tx) => {
+      const { applicationId, userId, userInternalId } = user;
+      return events.transaction(applicationId, async (tx, emit) => {
         const at = dialect.time(now);
         await tx
           .insertInto('UserCredential')
@@ -249,7 +245,7 @@ export function createTokensStore(db: Db, events: EventRecorder) {
           .onConflict((oc) => oc.column('userInternalId').doUpdateSet({ passwordHash, updatedAt: at }))
           .execute();
         if (revokeTokens === null) return [];
-        return revokeIn(tx, revokeTokens.applicationId, revokeTokens.userId, { ids: null, except: revokeTokens.except }, now);
+        return revokeIn(tx, emit, applicationId, userId, { ids: null, except: revokeTokens.except }, now);
       });
     },
   };

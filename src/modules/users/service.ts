@@ -9,7 +9,7 @@ import { uniqueViolationFields } from '../../platform/dialect.ts';
 import { domainId } from '../../platform/ids.ts';
 import { toWireLocator, toWireUser } from '../../wire/users.ts';
 import type { StoredUser } from './types.ts';
-import type { EventRecorder } from '../events/service.ts';
+import type { Emit, EventRecorder } from '../events/service.ts';
 import { broadcaster, type Bus } from '../../platform/bus.ts';
 import type { Locator, LocatorInput } from './locators.ts';
 import { generateUserId } from './rules.ts';
@@ -35,9 +35,10 @@ export interface UsersPage {
 
 /**
  * Runs inside the deletion transaction, before the user row goes: a feature that keeps per-user
- * rows deletes them here (and a failure rolls the whole deletion back).
+ * rows deletes them here, emitting its events with the deletion's (and a failure rolls the whole
+ * deletion back).
  */
-export type UserDeletionHook = (tx: DbTransaction, user: DeletedUserRow) => Promise<void>;
+export type UserDeletionHook = (tx: DbTransaction, emit: Emit, user: DeletedUserRow) => Promise<void>;
 /** Runs after the deletion committed: for state outside the database (kv, caches, streams). */
 export type UserDeletedListener = (user: DeletedUserRow) => void | Promise<void>;
 
@@ -136,7 +137,6 @@ export class UsersService {
     const user: StoredUser = { id: randomUUID(), applicationId, userId, screenName: input.screenName, createdAt: now, updatedAt: now, locators };
     try {
       await this.store.insertUser(user, [{ type: 'user.created', userId, data: { user: toWireUser(user) } }]);
-      this.deps.events.committed(applicationId);
       return user;
     } catch (error) {
       const fields = uniqueViolationFields(error);
@@ -187,7 +187,6 @@ export class UsersService {
 
   async setScreenName(applicationId: string, userId: string, screenName: string): Promise<void> {
     if (!(await this.store.updateScreenName(applicationId, userId, screenName, new Date(this.deps.clock.now())))) throw userNotFound(userId);
-    this.deps.events.committed(applicationId);
   }
 
   async addLocator(applicationId: string, userId: string, input: LocatorInput): Promise<void> {
@@ -204,12 +203,10 @@ export class UsersService {
     if (outcome === 'limit') {
       throw new ApiError('limit_exceeded', `A user may hold at most ${MAX_LOCATORS_PER_USER} locators`, { limit: MAX_LOCATORS_PER_USER });
     }
-    this.deps.events.committed(applicationId);
   }
 
   async removeLocator(applicationId: string, userId: string, userLocatorId: string): Promise<void> {
     if (await this.store.deleteLocator(applicationId, userId, userLocatorId, new Date(this.deps.clock.now()))) {
-      this.deps.events.committed(applicationId);
       return;
     }
     if (!(await this.store.userExists(applicationId, userId))) throw userNotFound(userId);
@@ -220,14 +217,13 @@ export class UsersService {
   async delete(applicationId: string, userId: string): Promise<void> {
     let deleted: DeletedUserRow | null = null;
     this.deletions += 1;
-    const found = await this.store.deleteUser(applicationId, userId, new Date(this.deps.clock.now()), async (tx, user) => {
-      for (const hook of this.deletionHooks) await hook(tx, user);
+    const found = await this.store.deleteUser(applicationId, userId, new Date(this.deps.clock.now()), async (tx, emit, user) => {
+      for (const hook of this.deletionHooks) await hook(tx, emit, user);
       deleted = user;
     });
     this.deletions += 1;
     this.known.delete(`${applicationId}:${userId}`);
     if (!found || deleted === null) throw userNotFound(userId);
-    this.deps.events.committed(applicationId);
     this.announceDeletion(deleted);
     await this.forget(deleted);
   }

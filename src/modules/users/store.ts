@@ -6,7 +6,7 @@
 import type { Db, DbTransaction, Queries } from '../../platform/db.ts';
 import { prepared } from '../../platform/db.ts';
 import { readTime } from '../../platform/dialect.ts';
-import type { EventRecorder } from '../events/service.ts';
+import type { Emit, EventRecorder } from '../events/service.ts';
 import type { EventDraft } from '../events/store.ts';
 import type { StoredUser } from './types.ts';
 
@@ -88,10 +88,7 @@ export async function lockUserRow(db: Db, tx: DbTransaction, applicationId: stri
   return row?.id ?? null;
 }
 
-/**
- * Every write appends its events (docs/events.md) in its own transaction; the caller reports the commit
- * (events.committed) once the write returns.
- */
+/** Every write records its events (docs/events.md) with the change, through events.transaction. */
 export function createUsersStore(db: Db, events: EventRecorder) {
   const { query, dialect } = db;
   const userById = prepared(db, (q, applicationId: string, userId: string) =>
@@ -122,7 +119,7 @@ export function createUsersStore(db: Db, events: EventRecorder) {
      */
     async insertUser(user: StoredUser, drafts: EventDraft[]): Promise<void> {
       const at = dialect.time(user.createdAt);
-      await db.transaction(async (tx) => {
+      await events.transaction(user.applicationId, async (tx, emit) => {
         await tx
           .insertInto('User')
           .values({ id: user.id, applicationId: user.applicationId, userId: user.userId, screenName: user.screenName, createdAt: at, updatedAt: at })
@@ -143,7 +140,7 @@ export function createUsersStore(db: Db, events: EventRecorder) {
             )
             .execute();
         }
-        await events.append(tx, user.applicationId, drafts);
+        emit(...drafts);
       });
     },
 
@@ -197,7 +194,7 @@ export function createUsersStore(db: Db, events: EventRecorder) {
 
     /** False when the user does not exist. */
     async updateScreenName(applicationId: string, userId: string, screenName: string, now: Date): Promise<boolean> {
-      return db.transaction(async (tx) => {
+      return events.transaction(applicationId, async (tx, emit) => {
         const updated = await tx
           .updateTable('User')
           .set({ screenName, updatedAt: dialect.time(now) })
@@ -205,7 +202,7 @@ export function createUsersStore(db: Db, events: EventRecorder) {
           .where('userId', '=', userId)
           .executeTakeFirst();
         if (updated.numUpdatedRows !== 1n) return false;
-        await events.append(tx, applicationId, [{ type: 'user.screenname', userId, data: { screenName } }]);
+        emit({ type: 'user.screenname', userId, data: { screenName } });
         return true;
       });
     },
@@ -216,7 +213,7 @@ export function createUsersStore(db: Db, events: EventRecorder) {
      * count cannot be raced past the limit. Null when the user does not exist.
      */
     async insertLocator(applicationId: string, userId: string, locator: NewLocatorRow, limit: number, now: Date, drafts: EventDraft[]): Promise<'added' | 'limit' | null> {
-      return db.transaction(async (tx) => {
+      return events.transaction(applicationId, async (tx, emit) => {
         const userInternalId = await lockUserRow(db, tx, applicationId, userId, now);
         if (userInternalId === null) return null;
         const held = await tx
@@ -230,14 +227,14 @@ export function createUsersStore(db: Db, events: EventRecorder) {
           .insertInto('UserLocator')
           .values({ ...locator, position, applicationId, userInternalId, createdAt: dialect.time(now) })
           .execute();
-        await events.append(tx, applicationId, drafts);
+        emit(...drafts);
         return 'added';
       });
     },
 
     /** False when no such locator belongs to that user. */
     async deleteLocator(applicationId: string, userId: string, locatorId: string, now: Date): Promise<boolean> {
-      return db.transaction(async (tx) => {
+      return events.transaction(applicationId, async (tx, emit) => {
         const userInternalId = await lockUserRow(db, tx, applicationId, userId, null);
         if (userInternalId === null) return false;
         const removed = await tx
@@ -248,7 +245,7 @@ export function createUsersStore(db: Db, events: EventRecorder) {
           .executeTakeFirst();
         if (removed === undefined) return false;
         await tx.updateTable('User').set({ updatedAt: dialect.time(now) }).where('id', '=', userInternalId).execute();
-        await events.append(tx, applicationId, [{ type: 'locator.removed', userId, data: { locatorId, locator: removed.locator } }]);
+        emit({ type: 'locator.removed', userId, data: { locatorId, locator: removed.locator } });
         return true;
       });
     },
@@ -276,14 +273,14 @@ export function createUsersStore(db: Db, events: EventRecorder) {
       applicationId: string,
       userId: string,
       now: Date,
-      inTransaction: (tx: DbTransaction, user: DeletedUserRow) => Promise<void>,
+      inTransaction: (tx: DbTransaction, emit: Emit, user: DeletedUserRow) => Promise<void>,
     ): Promise<boolean> {
-      return db.transaction(async (tx) => {
+      return events.transaction(applicationId, async (tx, emit) => {
         // Lock the row first: a concurrent deletion of the same user waits here, then finds nothing.
         const id = await lockUserRow(db, tx, applicationId, userId, now);
         if (id === null) return false;
-        await inTransaction(tx, { id, applicationId, userId });
-        await events.append(tx, applicationId, [{ type: 'user.deleted', userId, data: {} }]);
+        await inTransaction(tx, emit, { id, applicationId, userId });
+        emit({ type: 'user.deleted', userId, data: {} });
         await tx.deleteFrom('UserLocator').where('userInternalId', '=', id).execute();
         await tx.deleteFrom('User').where('id', '=', id).execute();
         await tx
