@@ -33,7 +33,9 @@ for (const check of checks) {
     failed = true;
     console.error(`${check.provider}: migrations and schema differ (exit ${result.status})\n${result.stdout}${result.stderr}`);
     if (result.status === 2) {
-      console.error(`Author the next migration: DATABASE_URL=${check.url} npx prisma migrate diff --from-migrations prisma/migrations/${check.provider} --to-schema-datamodel ${check.schema} --script`);
+      console.error(
+        `Author the next migration: DATABASE_URL=${check.url} npx prisma migrate diff --from-migrations prisma/migrations/${check.provider} --to-schema-datamodel ${check.schema} --script`,
+      );
     }
   }
 }

@@ -33,7 +33,7 @@ function reportCatalogTypesAsText(target: { query: (...args: never[]) => unknown
 
 function patchedPool(config: pg.PoolConfig): pg.Pool {
   const pool = new pg.Pool({ ...config, allowExitOnIdle: true });
-  reportCatalogTypesAsText(pool as never);
+  reportCatalogTypesAsText(pool);
   pool.on('connect', (client) => reportCatalogTypesAsText(client as never));
   return pool;
 }

@@ -118,7 +118,11 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
   const print = (value: unknown, text: string) => io.stdout(json ? `${JSON.stringify(value, null, 2)}\n` : text);
 
   if (group === 'migrate') {
-    expectArgs([command, ...rest].filter((a) => a !== undefined), 0, 'no arguments to migrate');
+    expectArgs(
+      [command, ...rest].filter((a) => a !== undefined),
+      0,
+      'no arguments to migrate',
+    );
     const report = await migrate(config);
     print(report, report.applied.length ? `Applied: ${report.applied.join(', ')}\n` : 'The database is up to date.\n');
     return 0;
@@ -210,7 +214,13 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
     await withService(config, async (service) => {
       const db = createDb(config);
       try {
-        const admin = new WebhooksAdmin({ store: createWebhooksStore(db), eventLog: createEventsStore(db), masterKey: config.masterKey, clock: systemClock, applicationExists: async (id) => (await service.get(id)) !== null });
+        const admin = new WebhooksAdmin({
+          store: createWebhooksStore(db),
+          eventLog: createEventsStore(db),
+          masterKey: config.masterKey,
+          clock: systemClock,
+          applicationExists: async (id) => (await service.get(id)) !== null,
+        });
         if (command === 'add') {
           const created = await admin.add(applicationId, target, types);
           print(
@@ -228,7 +238,10 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
           print(listed, listed.length ? `${listed.map(webhookText).join('\n')}\n` : 'No webhooks.\n');
         } else {
           await admin.remove(applicationId, target);
-          print({ applicationId, webhookId: target, removed: true }, `Removed webhook ${target}. Running servers stop delivering to it within ${WEBHOOKS_RELOAD_MS / 1000} s.\n`);
+          print(
+            { applicationId, webhookId: target, removed: true },
+            `Removed webhook ${target}. Running servers stop delivering to it within ${WEBHOOKS_RELOAD_MS / 1000} s.\n`,
+          );
         }
       } finally {
         await db.close();

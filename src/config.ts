@@ -117,7 +117,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(redisPrefix)) problems.push('LOCUS_REDIS_PREFIX must be 1–64 letters, digits, ".", "_" or "-"');
   if (redisUrl !== null) {
     if (!/^rediss?:\/\//.test(redisUrl)) problems.push('REDIS_URL must be a redis:// or rediss:// URL');
-    else if (databaseProvider === 'sqlite') problems.push('REDIS_URL is for instances sharing PostgreSQL: set DATABASE_URL=postgresql://… too (SQLite is one process)');
+    else if (databaseProvider === 'sqlite')
+      problems.push('REDIS_URL is for instances sharing PostgreSQL: set DATABASE_URL=postgresql://… too (SQLite is one process)');
   }
 
   let masterKey: Buffer | null = null;

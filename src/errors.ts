@@ -101,14 +101,20 @@ function validationError(error: FastifyError): ApiError {
 export function isDependencyDown(error: unknown): 'redis' | 'database' | null {
   if (typeof error !== 'object' || error === null) return null;
   const { name, message, code } = error as { name?: unknown; message?: unknown; code?: unknown };
-  if (name === 'MaxRetriesPerRequestError' || message === 'Connection is closed.' || (typeof message === 'string' && message.startsWith('Stream isn\'t writeable'))) return 'redis';
+  if (
+    name === 'MaxRetriesPerRequestError' ||
+    message === 'Connection is closed.' ||
+    (typeof message === 'string' && message.startsWith("Stream isn't writeable"))
+  )
+    return 'redis';
   if (code === 'P1001' || code === 'P1017' || code === 'P2024') return 'database';
   const cause = (error as { cause?: { kind?: unknown; originalCode?: unknown } }).cause;
   const kind = cause?.kind ?? (error as { kind?: unknown }).kind;
   if (kind === 'DatabaseNotReachable' || kind === 'ConnectionClosed' || kind === 'SocketTimeout') return 'database';
   if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === '57P01') return 'database';
   // node-postgres, passed through the driver adapter as is.
-  if (typeof message === 'string' && /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/.test(message)) return 'database';
+  if (typeof message === 'string' && /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/.test(message))
+    return 'database';
   return null;
 }
 
@@ -116,9 +122,14 @@ function toApiError(error: FastifyError): ApiError | null {
   if (error instanceof ApiError) return error;
   const down = isDependencyDown(error);
   if (down !== null) {
-    return new ApiError('service_unavailable', down === 'redis' ? 'Shared state (Redis) is not reachable; retry shortly' : 'The database is not reachable; retry shortly', {
-      dependency: down,
-    }, { 'retry-after': '1' });
+    return new ApiError(
+      'service_unavailable',
+      down === 'redis' ? 'Shared state (Redis) is not reachable; retry shortly' : 'The database is not reachable; retry shortly',
+      {
+        dependency: down,
+      },
+      { 'retry-after': '1' },
+    );
   }
   if (error.validation) return validationError(error);
   switch (error.code) {
@@ -149,12 +160,12 @@ export function sendError(reply: FastifyReply, error: ApiError, now: number): Fa
  * handler; this Fastify option gives them the same body.
  */
 export function frameworkErrors(now: () => number) {
-  return (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
+  return (error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void => {
     const apiError =
       error.code === 'FST_ERR_BAD_URL'
         ? new ApiError('invalid_input_syntax', 'The request URL is not valid (bad percent-encoding)')
         : (toApiError(error) ?? new ApiError('invalid_input_syntax', 'The request could not be understood'));
-    return sendError(reply, apiError, now());
+    void sendError(reply, apiError, now());
   };
 }
 

@@ -28,7 +28,10 @@ function printDefaultCredentials(credentials: Credentials): void {
 async function main(): Promise<void> {
   const config = loadConfig();
   // Scale-out: kv, bus and the transition queue on Redis (one connection for commands, one for pub/sub).
-  const redis = config.redisUrl === null ? null : { client: connectRedis(config.redisUrl), subscriber: connectRedis(config.redisUrl, { subscriber: true }), prefix: config.redisPrefix };
+  const redis =
+    config.redisUrl === null
+      ? null
+      : { client: connectRedis(config.redisUrl), subscriber: connectRedis(config.redisUrl, { subscriber: true }), prefix: config.redisPrefix };
   const app = await buildApp(config, redis ? { redis } : {});
   app.addHook('onClose', async () => {
     redis?.client.disconnect();

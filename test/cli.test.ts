@@ -78,12 +78,30 @@ t.test('app settings: show, change, validate', async (t) => {
   const shown = (await cli(env, 'app', 'settings', app.applicationId, '--json')).json();
   t.match(shown, { tokenDefaultTtl: 2592000, tokenMaxTtl: 31536000, maxActiveTokensPerUser: 0, onlineTypes: ['mitter.up.Online'], passwordLogin: false });
 
-  const changed = await cli(env, 'app', 'settings', app.applicationId, 'maxActiveTokensPerUser=5', 'onlineTypes=mitter.up.Online,busy.Custom', 'passwordLogin=on', '--json');
+  const changed = await cli(
+    env,
+    'app',
+    'settings',
+    app.applicationId,
+    'maxActiveTokensPerUser=5',
+    'onlineTypes=mitter.up.Online,busy.Custom',
+    'passwordLogin=on',
+    '--json',
+  );
   t.equal(changed.code, 0, changed.stderr);
   t.match(changed.json(), { maxActiveTokensPerUser: 5, onlineTypes: ['mitter.up.Online', 'busy.Custom'], passwordLogin: true });
   t.match((await cli(env, 'app', 'settings', app.applicationId, '--json')).json(), { maxActiveTokensPerUser: 5 }, 'persisted');
 
-  const bad = await cli(env, 'app', 'settings', app.applicationId, 'maxActiveTokensPerUser=-1', 'colour=blue', 'tokenMaxTtl', 'allowedReturnOrigins=https://a.example/path');
+  const bad = await cli(
+    env,
+    'app',
+    'settings',
+    app.applicationId,
+    'maxActiveTokensPerUser=-1',
+    'colour=blue',
+    'tokenMaxTtl',
+    'allowedReturnOrigins=https://a.example/path',
+  );
   t.equal(bad.code, 1);
   t.match(bad.stderr, /maxActiveTokensPerUser must be an integer/);
   t.match(bad.stderr, /unknown setting "colour"/);
@@ -92,7 +110,11 @@ t.test('app settings: show, change, validate', async (t) => {
   const crossed = await cli(env, 'app', 'settings', app.applicationId, 'tokenDefaultTtl=7200', 'tokenMaxTtl=3600');
   t.equal(crossed.code, 1);
   t.match(crossed.stderr, /must not exceed tokenMaxTtl/);
-  t.match((await cli(env, 'app', 'settings', app.applicationId, '--json')).json(), { maxActiveTokensPerUser: 5, tokenMaxTtl: 31536000 }, 'nothing applied from a refused command');
+  t.match(
+    (await cli(env, 'app', 'settings', app.applicationId, '--json')).json(),
+    { maxActiveTokensPerUser: 5, tokenMaxTtl: 31536000 },
+    'nothing applied from a refused command',
+  );
 
   t.match((await cli(env, 'app', 'settings', app.applicationId, 'maxActiveTokensPerUser=default', '--json')).json(), { maxActiveTokensPerUser: 0 });
   t.equal((await cli(env, 'app', 'settings', 'AAAAA-BBBBB-CCCCC-DDDDD', 'passwordLogin=on')).code, 1, 'unknown application');
@@ -122,7 +144,14 @@ t.test('a running server refuses a key revoked through the CLI', async (t) => {
     server.inject({
       method: 'GET',
       url: '/v1/test/application/by/accesskey',
-      headers: signRequestHeaders({ method: 'GET', path: '/v1/test/application/by/accesskey', accessKey: app.accessKey, accessSecret: app.accessSecret, date: new Date().toUTCString(), nonce: newNonce() }),
+      headers: signRequestHeaders({
+        method: 'GET',
+        path: '/v1/test/application/by/accesskey',
+        accessKey: app.accessKey,
+        accessSecret: app.accessSecret,
+        date: new Date().toUTCString(),
+        nonce: newNonce(),
+      }),
     });
   t.equal((await request()).statusCode, 200, 'a key made by the CLI works on the running server');
   t.equal((await cli(database.env, 'key', 'revoke', app.applicationId, app.accessKey)).code, 0);

@@ -27,7 +27,13 @@ t.test('a database created by release 0.1.0 opens unchanged and reads the same',
   for (const file of ['locus.db', 'master.key']) copyFileSync(join(FIXTURE, file), join(dir, file));
   chmodSync(join(dir, 'master.key'), 0o600);
   const clock = new ManualClock(issuedAt + 3_600_000);
-  const app = await buildApp(loadConfig({ LOCUS_DATA_DIR: dir, LOG_LEVEL: 'silent' }), { logger: false, watchApplications: false, eventTimers: false, presenceTimers: false, clock });
+  const app = await buildApp(loadConfig({ LOCUS_DATA_DIR: dir, LOG_LEVEL: 'silent' }), {
+    logger: false,
+    watchApplications: false,
+    eventTimers: false,
+    presenceTimers: false,
+    clock,
+  });
   t.teardown(() => app.close());
   const { credentials } = fixture;
   const signed = (method: string, path: string, body?: unknown) => {
@@ -52,14 +58,18 @@ t.test('a database created by release 0.1.0 opens unchanged and reads the same',
   });
   t.equal(alice.userLocators.length, 2);
   // As the fixture's User row holds them: '2026-12-02T12:12:38.354+00:00' and '…38.452+00:00'.
-  t.same(alice.auditInfo, { createdAt: Date.parse('2026-12-02T12:12:38.354Z'), updatedAt: Date.parse('2026-12-02T12:12:38.452Z') }, 'times read back as written');
+  t.same(
+    alice.auditInfo,
+    { createdAt: Date.parse('2026-12-02T12:12:38.354Z'), updatedAt: Date.parse('2026-12-02T12:12:38.452Z') },
+    'times read back as written',
+  );
   t.same(
     (await signed('GET', '/v1/users?locators=email:ALICE@example.com')).json().map((u: { userId: string }) => u.userId),
     ['alice-0001'],
     'found by locator',
   );
 
-  const defs = (await signed('GET', '/v1/attribute-def/users')).json() as Array<{ key: string; canBeEmpty: boolean }>;
+  const defs = (await signed('GET', '/v1/attribute-def/users')).json<Array<{ key: string; canBeEmpty: boolean }>>();
   t.match(
     defs.filter((def) => def.key.startsWith('app.')),
     [
@@ -95,5 +105,11 @@ t.test('a database created by release 0.1.0 opens unchanged and reads the same',
   t.equal((await signed('POST', '/v1/users', { userId: 'carol-001', screenName: { screenName: 'Carol' } })).statusCode, 200);
   const position = await app.locus.events.position(credentials.applicationId);
   t.ok(position.last > 6, `events continue after the old ones (${position.last})`);
-  t.equal(createHash('sha256').update(readFileSync(join(FIXTURE, 'locus.db'))).digest('hex'), createHash('sha256').update(original).digest('hex'), 'the fixture itself is untouched');
+  t.equal(
+    createHash('sha256')
+      .update(readFileSync(join(FIXTURE, 'locus.db')))
+      .digest('hex'),
+    createHash('sha256').update(original).digest('hex'),
+    'the fixture itself is untouched',
+  );
 });

@@ -10,7 +10,9 @@ async function appliedRows(config: Awaited<ReturnType<typeof createTestDatabase>
   if (config.databaseProvider === 'sqlite') {
     const db = new Database(config.sqlitePath as string, { readonly: true });
     try {
-      return db.prepare('SELECT migration_name, checksum, finished_at FROM "_prisma_migrations" ORDER BY migration_name').all() as Array<Record<string, unknown>>;
+      return db.prepare('SELECT migration_name, checksum, finished_at FROM "_prisma_migrations" ORDER BY migration_name').all() as Array<
+        Record<string, unknown>
+      >;
     } finally {
       db.close();
     }
@@ -43,11 +45,17 @@ t.test(`migrations apply once, recorded like Prisma records them (${testProvider
   const migrations = readMigrations(database.config.databaseProvider);
   t.ok(migrations.length >= 1);
   const first = await migrate(database.config);
-  t.same(first.applied, migrations.map((m) => m.name));
+  t.same(
+    first.applied,
+    migrations.map((m) => m.name),
+  );
   const second = await migrate(database.config);
   t.same(second, { applied: [], modified: [] }, 'nothing to do the second time');
   const rows = await appliedRows(database.config);
-  t.same(rows.map((r) => r.migration_name), migrations.map((m) => m.name));
+  t.same(
+    rows.map((r) => r.migration_name),
+    migrations.map((m) => m.name),
+  );
   for (const [i, row] of rows.entries()) {
     t.equal(row.checksum, sha256Hex(migrations[i]?.sql ?? ''), 'checksum = sha256 of migration.sql, as Prisma computes it');
     t.ok(row.finished_at, 'finished');

@@ -19,7 +19,10 @@ t.test('every registered route declares a known policy action', async (t) => {
   for (const route of routes) {
     t.ok(isAction(route.action), `${route.method} ${route.url} → ${String(route.action)}`);
   }
-  t.ok(routes.some((r) => r.url === '/docs' && r.action === 'docs.read'), 'the docs UI routes are covered too');
+  t.ok(
+    routes.some((r) => r.url === '/docs' && r.action === 'docs.read'),
+    'the docs UI routes are covered too',
+  );
 });
 
 t.test('a route without an action, or with an unknown one, is closed to everyone', async (t) => {
@@ -76,7 +79,11 @@ t.test('the decision table', async (t) => {
     t.equal(authorize(anonymous, action, 'user-0002').allowed, anon, `${action} .anonymous`);
   }
   t.match(authorize(anonymous, 'applications.whoami'), { allowed: false, error: { code: 'authorization_exception' } });
-  t.match(authorize(sudoUser, 'users.screenname.write'), { allowed: false, error: { code: 'missing_privilege' } }, 'a self grant without a target fails closed');
+  t.match(
+    authorize(sudoUser, 'users.screenname.write'),
+    { allowed: false, error: { code: 'missing_privilege' } },
+    'a self grant without a target fails closed',
+  );
   t.match(authorize(sudoUser, 'users.read', 'me'), { allowed: true, targetUserId: 'user-0001' }, '"me" resolves to the acting user');
   t.throws(() => authorize(system, 'users.read', 'me'), { code: 'missing_context' }, '"me" as plain .system');
 });
@@ -88,7 +95,8 @@ t.test('the echo route over HTTP, per principal', async (t) => {
   t.equal((await signed('GET', '/v1/test/application/by/accesskey', { headers: { 'x-mitter-sudo-user-id': 'user-0001' } })).statusCode, 200, 'sudo user');
   t.equal((await app.inject({ method: 'GET', url: '/v1/test/application/by/accesskey' })).statusCode, 401, '.anonymous');
   t.equal(
-    (await app.inject({ method: 'GET', url: '/v1/test/application/by/accesskey', headers: { 'x-mitter-application-id': credentials.applicationId } })).statusCode,
+    (await app.inject({ method: 'GET', url: '/v1/test/application/by/accesskey', headers: { 'x-mitter-application-id': credentials.applicationId } }))
+      .statusCode,
     401,
     '.anonymous naming its application',
   );
@@ -123,7 +131,10 @@ t.test('every users, profiles, tokens, presence and events route, per principal 
     }
     const [self, them] = await Promise.all([users.get(test.credentials.applicationId, actor), users.get(test.credentials.applicationId, other)]);
     const applicationId = test.credentials.applicationId;
-    await app.locus.db.query.insertInto('UserCredential').values({ userInternalId: self.id, passwordHash: loginHash, updatedAt: app.locus.db.dialect.time(new Date(test.clock.now())) }).execute();
+    await app.locus.db.query
+      .insertInto('UserCredential')
+      .values({ userInternalId: self.id, passwordHash: loginHash, updatedAt: app.locus.db.dialect.time(new Date(test.clock.now())) })
+      .execute();
     const [selfToken, otherToken] = await Promise.all([
       app.locus.tokens.issue(applicationId, actor, { ttl: null, force: true }, noClient),
       app.locus.tokens.issue(applicationId, other, { ttl: null, force: true }, noClient),
@@ -153,7 +164,12 @@ t.test('every users, profiles, tokens, presence and events route, per principal 
   // `self`: the user acts on itself; `other`: on another user. Routes without a target user
   // behave the same for both. Token principals expect what sudo ones do unless a row says otherwise.
   const rows: Row[] = [
-    { method: 'POST', url: '/v1/users', request: () => ({ path: '/v1/users', body: { screenName: { screenName: 'N' } } }), expect: { system: 200, self: 403, other: 403, anonymous: 401 } },
+    {
+      method: 'POST',
+      url: '/v1/users',
+      request: () => ({ path: '/v1/users', body: { screenName: { screenName: 'N' } } }),
+      expect: { system: 200, self: 403, other: 403, anonymous: 401 },
+    },
     { method: 'GET', url: '/v1/users', request: () => ({ path: '/v1/users' }), expect: { system: 200, self: 403, other: 403, anonymous: 401 } },
     {
       method: 'GET',
@@ -161,16 +177,31 @@ t.test('every users, profiles, tokens, presence and events route, per principal 
       request: (ids, who) => ({ path: '/v1/users', query: `locators=email:${who === 'self' ? ids.self : ids.other}-${serial}@x.io` }),
       expect: { system: 200, self: 200, other: 200, anonymous: 401 },
     },
-    { method: 'GET', url: '/v1/users/:userId', request: (ids, who) => ({ path: `/v1/users/${who === 'self' ? ids.self : ids.other}` }), expect: { system: 200, self: 200, other: 200, anonymous: 401 } },
+    {
+      method: 'GET',
+      url: '/v1/users/:userId',
+      request: (ids, who) => ({ path: `/v1/users/${who === 'self' ? ids.self : ids.other}` }),
+      expect: { system: 200, self: 200, other: 200, anonymous: 401 },
+    },
     { method: 'GET', url: '/v1/users/:userId', request: () => ({ path: '/v1/users/me' }), expect: { system: 400, self: 200, other: 200, anonymous: 401 } },
-    { method: 'DELETE', url: '/v1/users/:userId', request: (ids, who) => ({ path: `/v1/users/${who === 'self' ? ids.self : ids.other}` }), expect: { system: 200, self: 403, other: 403, anonymous: 401 } },
+    {
+      method: 'DELETE',
+      url: '/v1/users/:userId',
+      request: (ids, who) => ({ path: `/v1/users/${who === 'self' ? ids.self : ids.other}` }),
+      expect: { system: 200, self: 403, other: 403, anonymous: 401 },
+    },
     {
       method: 'PUT',
       url: '/v1/users/:userId/screenname',
       request: (ids, who) => ({ path: `/v1/users/${who === 'self' ? ids.self : ids.other}/screenname`, body: { screenName: 'Renamed' } }),
       expect: { system: 200, self: 200, other: 403, anonymous: 401 },
     },
-    { method: 'PUT', url: '/v1/users/:userId/screenname', request: () => ({ path: '/v1/users/me/screenname', body: { screenName: 'Renamed' } }), expect: { system: 400, self: 200, other: 200, anonymous: 401 } },
+    {
+      method: 'PUT',
+      url: '/v1/users/:userId/screenname',
+      request: () => ({ path: '/v1/users/me/screenname', body: { screenName: 'Renamed' } }),
+      expect: { system: 400, self: 200, other: 200, anonymous: 401 },
+    },
     {
       method: 'GET',
       url: '/v1/users/:userIds/screenname',
@@ -193,13 +224,36 @@ t.test('every users, profiles, tokens, presence and events route, per principal 
     {
       method: 'POST',
       url: '/v1/attribute-def/users',
-      request: () => ({ path: '/v1/attribute-def/users', body: { key: `app.k${serial}`, allowedContentTypes: ['text/plain'], allowedContentEncodings: ['identity'] } }),
+      request: () => ({
+        path: '/v1/attribute-def/users',
+        body: { key: `app.k${serial}`, allowedContentTypes: ['text/plain'], allowedContentEncodings: ['identity'] },
+      }),
       expect: { system: 200, self: 403, other: 403, anonymous: 401 },
     },
-    { method: 'GET', url: '/v1/attribute-def/users', request: () => ({ path: '/v1/attribute-def/users' }), expect: { system: 200, self: 200, other: 200, anonymous: 401 } },
-    { method: 'GET', url: '/v1/attribute-def/users/:key', request: () => ({ path: '/v1/attribute-def/users/mitter.upa.Bio' }), expect: { system: 200, self: 200, other: 200, anonymous: 401 } },
-    { method: 'GET', url: '/v1/users/:userId/profile', request: (ids, who) => ({ path: `/v1/users/${who === 'self' ? ids.self : ids.other}/profile` }), expect: { system: 200, self: 200, other: 200, anonymous: 401 } },
-    { method: 'GET', url: '/v1/users/:userId/profile', request: () => ({ path: '/v1/users/me/profile' }), expect: { system: 400, self: 200, other: 200, anonymous: 401 } },
+    {
+      method: 'GET',
+      url: '/v1/attribute-def/users',
+      request: () => ({ path: '/v1/attribute-def/users' }),
+      expect: { system: 200, self: 200, other: 200, anonymous: 401 },
+    },
+    {
+      method: 'GET',
+      url: '/v1/attribute-def/users/:key',
+      request: () => ({ path: '/v1/attribute-def/users/mitter.upa.Bio' }),
+      expect: { system: 200, self: 200, other: 200, anonymous: 401 },
+    },
+    {
+      method: 'GET',
+      url: '/v1/users/:userId/profile',
+      request: (ids, who) => ({ path: `/v1/users/${who === 'self' ? ids.self : ids.other}/profile` }),
+      expect: { system: 200, self: 200, other: 200, anonymous: 401 },
+    },
+    {
+      method: 'GET',
+      url: '/v1/users/:userId/profile',
+      request: () => ({ path: '/v1/users/me/profile' }),
+      expect: { system: 400, self: 200, other: 200, anonymous: 401 },
+    },
     {
       method: 'GET',
       url: '/v1/users/:userId/profile/:keys',
@@ -209,14 +263,25 @@ t.test('every users, profiles, tokens, presence and events route, per principal 
     {
       method: 'POST',
       url: '/v1/users/:userId/profile/:key',
-      request: (ids, who) => ({ path: `/v1/users/${who === 'self' ? ids.self : ids.other}/profile/mitter.upa.Bio`, body: { key: 'mitter.upa.Bio', value: 'b' } }),
+      request: (ids, who) => ({
+        path: `/v1/users/${who === 'self' ? ids.self : ids.other}/profile/mitter.upa.Bio`,
+        body: { key: 'mitter.upa.Bio', value: 'b' },
+      }),
       expect: { system: 200, self: 200, other: 403, anonymous: 401 },
     },
-    { method: 'POST', url: '/v1/users/:userId/profile/:key', request: () => ({ path: '/v1/users/me/profile/mitter.upa.Bio', body: { value: 'b' } }), expect: { system: 400, self: 200, other: 200, anonymous: 401 } },
+    {
+      method: 'POST',
+      url: '/v1/users/:userId/profile/:key',
+      request: () => ({ path: '/v1/users/me/profile/mitter.upa.Bio', body: { value: 'b' } }),
+      expect: { system: 400, self: 200, other: 200, anonymous: 401 },
+    },
     {
       method: 'POST',
       url: '/v1/users/:userId/profile',
-      request: (ids, who) => ({ path: `/v1/users/${who === 'self' ? ids.self : ids.other}/profile`, body: { attributes: [{ key: 'mitter.upa.Bio', value: 'b' }], patchType: 'Set' } }),
+      request: (ids, who) => ({
+        path: `/v1/users/${who === 'self' ? ids.self : ids.other}/profile`,
+        body: { attributes: [{ key: 'mitter.upa.Bio', value: 'b' }], patchType: 'Set' },
+      }),
       expect: { system: 200, self: 200, other: 403, anonymous: 401 },
     },
     {
@@ -225,7 +290,12 @@ t.test('every users, profiles, tokens, presence and events route, per principal 
       request: (ids, who) => ({ path: `/v1/users/${who === 'self' ? ids.self : ids.other}/profile/mitter.upa.Bio` }),
       expect: { system: 200, self: 200, other: 403, anonymous: 401 },
     },
-    { method: 'POST', url: '/v1/users/:userId/tokens', request: (ids, who) => ({ path: `/v1/users/${who === 'self' ? ids.self : ids.other}/tokens`, body: {} }), expect: { system: 200, self: 403, other: 403, anonymous: 401 } },
+    {
+      method: 'POST',
+      url: '/v1/users/:userId/tokens',
+      request: (ids, who) => ({ path: `/v1/users/${who === 'self' ? ids.self : ids.other}/tokens`, body: {} }),
+      expect: { system: 200, self: 403, other: 403, anonymous: 401 },
+    },
     {
       method: 'POST',
       url: '/v1/users/:userId/tokens',
@@ -233,40 +303,92 @@ t.test('every users, profiles, tokens, presence and events route, per principal 
       expect: { system: 403, self: 403, other: 403, anonymous: 401 },
       codes: { system: 'token_issuance_refused' },
     },
-    { method: 'GET', url: '/v1/users/:userId/tokens', request: (ids, who) => ({ path: `/v1/users/${who === 'self' ? ids.self : ids.other}/tokens` }), expect: { system: 200, self: 200, other: 403, anonymous: 401 } },
-    { method: 'GET', url: '/v1/users/:userId/tokens', request: () => ({ path: '/v1/users/me/tokens' }), expect: { system: 400, self: 200, other: 200, anonymous: 401 } },
+    {
+      method: 'GET',
+      url: '/v1/users/:userId/tokens',
+      request: (ids, who) => ({ path: `/v1/users/${who === 'self' ? ids.self : ids.other}/tokens` }),
+      expect: { system: 200, self: 200, other: 403, anonymous: 401 },
+    },
+    {
+      method: 'GET',
+      url: '/v1/users/:userId/tokens',
+      request: () => ({ path: '/v1/users/me/tokens' }),
+      expect: { system: 400, self: 200, other: 200, anonymous: 401 },
+    },
     {
       method: 'PATCH',
       url: '/v1/users/:userId/tokens/:tokenId',
-      request: (ids, who) => (who === 'self' ? { path: `/v1/users/${ids.self}/tokens/${ids.selfTokenId}`, body: { ttl: 60 } } : { path: `/v1/users/${ids.other}/tokens/${ids.otherTokenId}`, body: { ttl: 60 } }),
+      request: (ids, who) =>
+        who === 'self'
+          ? { path: `/v1/users/${ids.self}/tokens/${ids.selfTokenId}`, body: { ttl: 60 } }
+          : { path: `/v1/users/${ids.other}/tokens/${ids.otherTokenId}`, body: { ttl: 60 } },
       expect: { system: 200, self: 200, other: 403, anonymous: 401 },
     },
     {
       method: 'DELETE',
       url: '/v1/users/:userId/tokens/:tokenIds',
-      request: (ids, who) => (who === 'self' ? { path: `/v1/users/${ids.self}/tokens/${ids.selfTokenId}` } : { path: `/v1/users/${ids.other}/tokens/${ids.otherTokenId}` }),
+      request: (ids, who) =>
+        who === 'self' ? { path: `/v1/users/${ids.self}/tokens/${ids.selfTokenId}` } : { path: `/v1/users/${ids.other}/tokens/${ids.otherTokenId}` },
       expect: { system: 200, self: 200, other: 403, anonymous: 401 },
     },
-    { method: 'GET', url: '/v1/users/me/logout', request: () => ({ path: '/v1/users/me/logout', query: 'all=true' }), expect: { system: 400, self: 200, other: 200, anonymous: 401 } },
+    {
+      method: 'GET',
+      url: '/v1/users/me/logout',
+      request: () => ({ path: '/v1/users/me/logout', query: 'all=true' }),
+      expect: { system: 400, self: 200, other: 200, anonymous: 401 },
+    },
     // Without all=true a sudo user presents no token to log out.
-    { method: 'GET', url: '/v1/users/me/logout', request: () => ({ path: '/v1/users/me/logout' }), expect: { system: 400, self: 400, other: 400, anonymous: 401, tokenSelf: 200, tokenOther: 200 } },
-    { method: 'GET', url: '/v1/logout/:logoutToken', request: () => ({ path: '/v1/logout/NoSuchLogoutLink' }), expect: { system: 200, self: 200, other: 200, anonymous: 200 } },
+    {
+      method: 'GET',
+      url: '/v1/users/me/logout',
+      request: () => ({ path: '/v1/users/me/logout' }),
+      expect: { system: 400, self: 400, other: 400, anonymous: 401, tokenSelf: 200, tokenOther: 200 },
+    },
+    {
+      method: 'GET',
+      url: '/v1/logout/:logoutToken',
+      request: () => ({ path: '/v1/logout/NoSuchLogoutLink' }),
+      expect: { system: 200, self: 200, other: 200, anonymous: 200 },
+    },
     {
       method: 'PUT',
       url: '/v1/users/:userId/password',
-      request: (ids, who) => ({ path: `/v1/users/${who === 'self' ? ids.self : ids.other}/password`, body: { password: 'a new password', currentPassword: loginPassword } }),
+      request: (ids, who) => ({
+        path: `/v1/users/${who === 'self' ? ids.self : ids.other}/password`,
+        body: { password: 'a new password', currentPassword: loginPassword },
+      }),
       expect: { system: 200, self: 200, other: 403, anonymous: 401 },
     },
-    { method: 'POST', url: '/v1/login', request: (ids) => ({ path: '/v1/login', body: { userId: ids.self, password: loginPassword } }), expect: { system: 403, self: 403, other: 403, anonymous: 200 } },
+    {
+      method: 'POST',
+      url: '/v1/login',
+      request: (ids) => ({ path: '/v1/login', body: { userId: ids.self, password: loginPassword } }),
+      expect: { system: 403, self: 403, other: 403, anonymous: 200 },
+    },
     {
       method: 'POST',
       url: '/v1/users/:userId/presence',
       request: (ids, who) => ({ path: `/v1/users/${who === 'self' ? ids.self : ids.other}/presence`, body: { type: 'mitter.up.Online', timeToLive: 10 } }),
       expect: { system: 200, self: 200, other: 403, anonymous: 401 },
     },
-    { method: 'POST', url: '/v1/users/:userId/presence', request: () => ({ path: '/v1/users/me/presence', body: { type: 'mitter.up.Online' } }), expect: { system: 400, self: 200, other: 200, anonymous: 401 } },
-    { method: 'GET', url: '/v1/users/:userIds/presence', request: (ids) => ({ path: `/v1/users/${ids.self},${ids.other}/presence` }), expect: { system: 200, self: 200, other: 200, anonymous: 401 } },
-    { method: 'GET', url: '/v1/users/:userIds/last-seen', request: (ids) => ({ path: `/v1/users/${ids.other},${ids.self}/last-seen` }), expect: { system: 200, self: 200, other: 200, anonymous: 401 } },
+    {
+      method: 'POST',
+      url: '/v1/users/:userId/presence',
+      request: () => ({ path: '/v1/users/me/presence', body: { type: 'mitter.up.Online' } }),
+      expect: { system: 400, self: 200, other: 200, anonymous: 401 },
+    },
+    {
+      method: 'GET',
+      url: '/v1/users/:userIds/presence',
+      request: (ids) => ({ path: `/v1/users/${ids.self},${ids.other}/presence` }),
+      expect: { system: 200, self: 200, other: 200, anonymous: 401 },
+    },
+    {
+      method: 'GET',
+      url: '/v1/users/:userIds/last-seen',
+      request: (ids) => ({ path: `/v1/users/${ids.other},${ids.self}/last-seen` }),
+      expect: { system: 200, self: 200, other: 200, anonymous: 401 },
+    },
     // The streams never end by themselves, so these rows ask for one the route refuses after the
     // policy allowed it (a 400 or 404 says "allowed"; 401/403 say the policy refused).
     {
@@ -295,11 +417,25 @@ t.test('every users, profiles, tokens, presence and events route, per principal 
       const jsonHeaders = payload ? { 'content-type': 'application/json' } : {};
       let response;
       if (who === 'anonymous') {
-        response = await app.inject({ method: row.method as 'GET', url, headers: { 'x-mitter-application-id': test.credentials.applicationId, ...jsonHeaders }, ...(payload ? { payload } : {}) });
+        response = await app.inject({
+          method: row.method as 'GET',
+          url,
+          headers: { 'x-mitter-application-id': test.credentials.applicationId, ...jsonHeaders },
+          ...(payload ? { payload } : {}),
+        });
       } else if (who === 'tokenSelf' || who === 'tokenOther') {
-        response = await app.inject({ method: row.method as 'GET', url, headers: { 'x-issued-mitter-user-authorization': ids.actorToken, ...jsonHeaders }, ...(payload ? { payload } : {}) });
+        response = await app.inject({
+          method: row.method as 'GET',
+          url,
+          headers: { 'x-issued-mitter-user-authorization': ids.actorToken, ...jsonHeaders },
+          ...(payload ? { payload } : {}),
+        });
       } else {
-        response = await signed(row.method, path, { ...(query ? { query } : {}), ...(payload ? { body: payload } : {}), ...(who === 'system' ? {} : { headers: sudo }) });
+        response = await signed(row.method, path, {
+          ...(query ? { query } : {}),
+          ...(payload ? { body: payload } : {}),
+          ...(who === 'system' ? {} : { headers: sudo }),
+        });
       }
       t.equal(response.statusCode, expected, `${row.method} ${url} as ${who} → ${expected}`);
       const expectedCode = row.codes?.[who] ?? { 401: 'authorization_exception', 403: 'missing_privilege', 400: 'missing_context' }[response.statusCode];

@@ -15,7 +15,19 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type autocannon from 'autocannon';
-import { issueTokens, load, loadAbba, PRESENCE_CHAIN, report, signedGet, signedHeaders, startBenchServer, tokenRequest, type BenchServer, type LoadResult } from './harness.ts';
+import {
+  issueTokens,
+  load,
+  loadAbba,
+  PRESENCE_CHAIN,
+  report,
+  signedGet,
+  signedHeaders,
+  startBenchServer,
+  tokenRequest,
+  type BenchServer,
+  type LoadResult,
+} from './harness.ts';
 
 const USERS = 1_000;
 const ATTRIBUTES = ['mitter.upa.FirstName', 'mitter.upa.LastName', 'mitter.upa.Bio', 'mitter.upa.Gender', 'mitter.upa.address.City'];
@@ -91,13 +103,21 @@ export async function benchDatapath(): Promise<void> {
     const pairs: Array<[string, autocannon.Request, autocannon.Request]> = [
       ['token GET /v1/users/me', byToken('GET', '/bench/bare-user', false), byToken('GET', '/v1/users/me', true)],
       ['signed GET /v1/users/{id}', signedGet(credentials, () => '/bench/bare-user', false), signedGet(credentials, () => `/v1/users/${userId(pick())}`, true)],
-      ['token POST /v1/users/me/presence', byToken('POST', '/bench/bare', false, PRESENCE_CHAIN), byToken('POST', '/v1/users/me/presence', true, PRESENCE_CHAIN)],
+      [
+        'token POST /v1/users/me/presence',
+        byToken('POST', '/bench/bare', false, PRESENCE_CHAIN),
+        byToken('POST', '/v1/users/me/presence', true, PRESENCE_CHAIN),
+      ],
       [
         'signed GET /v1/users?locators= (2)',
         signedGet(credentials, () => '/bench/bare-user', false),
         signedGet(credentials, () => `/v1/users?locators=${encodeURIComponent(`${email(pick())},${phone(pick())}`)}`, true),
       ],
-      ['signed GET /v1/users/{id}/profile', signedGet(credentials, () => '/bench/bare-user', false), signedGet(credentials, () => `/v1/users/${userId(pick())}/profile`, true)],
+      [
+        'signed GET /v1/users/{id}/profile',
+        signedGet(credentials, () => '/bench/bare-user', false),
+        signedGet(credentials, () => `/v1/users/${userId(pick())}/profile`, true),
+      ],
       ['token GET /v1/users/me/tokens', byToken('GET', '/bench/bare-user', false), byToken('GET', '/v1/users/me/tokens', true)],
     ];
     const only = process.env.BENCH_DATAPATH_ONLY;

@@ -47,7 +47,13 @@ export async function benchFanout(): Promise<void> {
       new Promise<Subscriber>((resolve, reject) => {
         const subscriber: Subscriber = { request: null as unknown as ClientRequest, response: null, received: 0 };
         subscriber.request = request(
-          { hostname, port, path: `/v1/users/me/events?presenceOf=${WATCHED}`, headers: { accept: 'text/event-stream', 'x-issued-mitter-user-authorization': token }, agent: false },
+          {
+            hostname,
+            port,
+            path: `/v1/users/me/events?presenceOf=${WATCHED}`,
+            headers: { accept: 'text/event-stream', 'x-issued-mitter-user-authorization': token },
+            agent: false,
+          },
           (response) => {
             if (response.statusCode !== 200) {
               reject(new Error(`stream refused: ${response.statusCode}`));
@@ -99,9 +105,13 @@ export async function benchFanout(): Promise<void> {
     console.log('');
     console.log(`fan-out: ${SUBSCRIBERS} SSE subscribers watching one user, ${ROUNDS} presence changes`);
     console.log(`  deliveries: ${all.length} of ${SUBSCRIBERS * ROUNDS}; subscribers with every event exactly once: ${complete}`);
-    console.log(`  POST → delivery: p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms, max ${(sorted.at(-1) ?? Number.NaN).toFixed(1)} ms (target p99 ≤ 250 ms)`);
+    console.log(
+      `  POST → delivery: p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms, max ${(sorted.at(-1) ?? Number.NaN).toFixed(1)} ms (target p99 ≤ 250 ms)`,
+    );
     console.log(`  per-round p99: ${roundP99.map((v) => v.toFixed(0)).join(' ')} ms`);
-    console.log(`  server RSS: ${mib(rssBefore)} before the streams, ${mib(rssAfter)} with them: ${((rssAfter - rssBefore) / SUBSCRIBERS / 1024).toFixed(1)} KiB per subscriber`);
+    console.log(
+      `  server RSS: ${mib(rssBefore)} before the streams, ${mib(rssAfter)} with them: ${((rssAfter - rssBefore) / SUBSCRIBERS / 1024).toFixed(1)} KiB per subscriber`,
+    );
   } finally {
     for (const subscriber of subscribers) subscriber.request.destroy();
     await server.stop();

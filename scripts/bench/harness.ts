@@ -45,7 +45,10 @@ function processRssBytes(pid: number): number {
  * `seed` fills the database before the server starts (it runs against the same database).
  * `env` adds to the server's environment (DATABASE_URL, REDIS_URL… for the scale bench).
  */
-export async function startBenchServer(seed?: (db: Db, credentials: Credentials) => Promise<void>, options: { env?: Record<string, string> } = {}): Promise<BenchServer> {
+export async function startBenchServer(
+  seed?: (db: Db, credentials: Credentials) => Promise<void>,
+  options: { env?: Record<string, string> } = {},
+): Promise<BenchServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'locus-bench-'));
   const env = { ...process.env, LOCUS_DATA_DIR: dataDir, LOG_LEVEL: 'warn', PORT: '0', ...options.env };
   const config = loadConfig(env);
@@ -66,11 +69,20 @@ export async function startBenchServer(seed?: (db: Db, credentials: Credentials)
 
 /** Another server process on the environment of a first one (a second instance of the same deployment). */
 export async function spawnBenchServer(env: NodeJS.ProcessEnv, credentials: Credentials): Promise<BenchServer> {
-  const child: ChildProcess = spawn(process.execPath, [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []), '--import', 'tsx', join(projectRoot, 'scripts', 'bench', 'server.ts')], {
-    cwd: projectRoot,
-    env: { ...env, BENCH_APPLICATION_ID: credentials.applicationId, BENCH_APPLICATION_NAME: credentials.name },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
+      '--import',
+      'tsx',
+      join(projectRoot, 'scripts', 'bench', 'server.ts'),
+    ],
+    {
+      cwd: projectRoot,
+      env: { ...env, BENCH_APPLICATION_ID: credentials.applicationId, BENCH_APPLICATION_NAME: credentials.name },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const port = await new Promise<number>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
     createInterface({ input: child.stdout! }).on('line', (line) => {
@@ -185,7 +197,11 @@ export function signedGet(credentials: SigningCredentials, path: () => string, s
     setupRequest: (request: autocannon.Request) => {
       const full = path();
       const headers = signedHeaders(credentials, 'GET', full.split('?')[0] as string);
-      return { ...request, path: full, headers: signed ? headers : Object.fromEntries(Object.entries(headers).map(([name, value]) => [`x-unverified-${name}`, value])) };
+      return {
+        ...request,
+        path: full,
+        headers: signed ? headers : Object.fromEntries(Object.entries(headers).map(([name, value]) => [`x-unverified-${name}`, value])),
+      };
     },
   };
 }

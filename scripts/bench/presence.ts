@@ -86,7 +86,11 @@ async function benchScheduler(): Promise<void> {
     const { applicationId } = await app.locus.applications.create('bench-presence');
     collectGarbage();
     const before = process.memoryUsage();
-    await seedUsers(app.locus.db, applicationId, Array.from({ length: SCHEDULED_USERS }, (_, i) => userId(i)));
+    await seedUsers(
+      app.locus.db,
+      applicationId,
+      Array.from({ length: SCHEDULED_USERS }, (_, i) => userId(i)),
+    );
     const lateness: number[] = [];
     const seen = new Set<string>();
     let duplicates = 0;
@@ -104,7 +108,13 @@ async function benchScheduler(): Promise<void> {
       const sets = [];
       for (let i = start; i < Math.min(start + 100, SCHEDULED_USERS); i += 1) {
         const ttl = 1 + Math.floor(Math.random() * WINDOW_SECONDS);
-        sets.push(app.locus.presence.set(applicationId, userId(i), { type: 'mitter.up.Online', timeToLive: ttl, expiresTo: { type: 'mitter.up.Offline', timeToLive: 0, expiresTo: null } }));
+        sets.push(
+          app.locus.presence.set(applicationId, userId(i), {
+            type: 'mitter.up.Online',
+            timeToLive: ttl,
+            expiresTo: { type: 'mitter.up.Offline', timeToLive: 0, expiresTo: null },
+          }),
+        );
       }
       await Promise.all(sets);
     }

@@ -16,11 +16,22 @@ export async function benchProfiles(): Promise<void> {
       const statements = [];
       for (let i = start; i < Math.min(USERS, start + 500); i += 1) {
         const id = randomUUID();
-        statements.push(db.query.insertInto('User').values({ id, applicationId: credentials.applicationId, userId: userId(i), screenName: `Bench ${i}`, createdAt: now, updatedAt: now }));
         statements.push(
           db.query
-            .insertInto('ProfileAttribute')
-            .values(ATTRIBUTES.map((key) => ({ userInternalId: id, key, contentType: 'text/plain', contentEncoding: 'identity', value: `${key} of user ${i}`, updatedAt: now }))),
+            .insertInto('User')
+            .values({ id, applicationId: credentials.applicationId, userId: userId(i), screenName: `Bench ${i}`, createdAt: now, updatedAt: now }),
+        );
+        statements.push(
+          db.query.insertInto('ProfileAttribute').values(
+            ATTRIBUTES.map((key) => ({
+              userInternalId: id,
+              key,
+              contentType: 'text/plain',
+              contentEncoding: 'identity',
+              value: `${key} of user ${i}`,
+              updatedAt: now,
+            })),
+          ),
         );
       }
       await db.batch(statements);
@@ -41,7 +52,10 @@ export async function benchProfiles(): Promise<void> {
     const [plainUser, userWithProfile] = await loadAbba(
       server,
       ['signed GET /v1/users/{id}', { url: server.url, requests: [request(() => `/v1/users/${pick()}`, true)] }],
-      ['signed GET /v1/users/{id}?withProfileAttributes=*', { url: server.url, requests: [request(() => `/v1/users/${pick()}?withProfileAttributes=*`, true)] }],
+      [
+        'signed GET /v1/users/{id}?withProfileAttributes=*',
+        { url: server.url, requests: [request(() => `/v1/users/${pick()}?withProfileAttributes=*`, true)] },
+      ],
     );
     report(
       [bareProfile, signedProfile, plainUser, userWithProfile],

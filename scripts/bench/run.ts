@@ -8,7 +8,16 @@ import { benchFanout } from './fanout.ts';
 import { benchScale } from './scale.ts';
 import { benchDatapath } from './datapath.ts';
 
-const benches: Record<string, () => Promise<void>> = { signed: benchSigned, users: benchUsers, profiles: benchProfiles, tokens: benchTokens, presence: benchPresence, fanout: benchFanout, scale: benchScale, datapath: benchDatapath };
+const benches: Record<string, () => Promise<void>> = {
+  signed: benchSigned,
+  users: benchUsers,
+  profiles: benchProfiles,
+  tokens: benchTokens,
+  presence: benchPresence,
+  fanout: benchFanout,
+  scale: benchScale,
+  datapath: benchDatapath,
+};
 
 const name = process.argv[2];
 const bench = name ? benches[name] : undefined;

@@ -11,7 +11,18 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type autocannon from 'autocannon';
 import { connectRedis } from '../../src/platform/redis.ts';
-import { BENCH_USER_ID as userId, issueTokens, load, PRESENCE_CHAIN as CHAIN, seedUsers, spawnBenchServer, startBenchServer, tokenRequest, type BenchServer, type LoadResult } from './harness.ts';
+import {
+  BENCH_USER_ID as userId,
+  issueTokens,
+  load,
+  PRESENCE_CHAIN as CHAIN,
+  seedUsers,
+  spawnBenchServer,
+  startBenchServer,
+  tokenRequest,
+  type BenchServer,
+  type LoadResult,
+} from './harness.ts';
 
 const USERS = 1_000;
 
@@ -82,9 +93,14 @@ export async function benchScale(): Promise<void> {
     for (const label of Object.keys(reqs)) {
       const one = results.find((r) => r.name === `${label} × 1`);
       const two = results.find((r) => r.name === `${label} × 2`);
-      if (one && two) console.log(`${label}: two instances ${(two.requestsPerSecond / one.requestsPerSecond).toFixed(2)}× one (${one.requestsPerSecond} → ${two.requestsPerSecond} req/s)`);
+      if (one && two)
+        console.log(
+          `${label}: two instances ${(two.requestsPerSecond / one.requestsPerSecond).toFixed(2)}× one (${one.requestsPerSecond} → ${two.requestsPerSecond} req/s)`,
+        );
     }
-    console.log(`(${connections} connections in all; load generators, servers, PostgreSQL and Redis share this machine's ${(await import('node:os')).cpus().length} cores)`);
+    console.log(
+      `(${connections} connections in all; load generators, servers, PostgreSQL and Redis share this machine's ${(await import('node:os')).cpus().length} cores)`,
+    );
   } finally {
     for (const server of servers) await server.stop();
     await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);

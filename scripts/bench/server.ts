@@ -11,7 +11,10 @@ import { createProfilesStore } from '../../src/modules/profiles/store.ts';
 
 const config = loadConfig();
 // As src/main.ts does: with REDIS_URL, the instance shares kv, bus and transitions through Redis.
-const redis = config.redisUrl === null ? null : { client: connectRedis(config.redisUrl), subscriber: connectRedis(config.redisUrl, { subscriber: true }), prefix: config.redisPrefix };
+const redis =
+  config.redisUrl === null
+    ? null
+    : { client: connectRedis(config.redisUrl), subscriber: connectRedis(config.redisUrl, { subscriber: true }), prefix: config.redisPrefix };
 const app = await buildApp(config, { logger: false, ...(redis ? { redis } : {}) });
 const bareBody = { applicationId: process.env.BENCH_APPLICATION_ID ?? '', name: process.env.BENCH_APPLICATION_NAME ?? '' };
 app.get(
@@ -56,10 +59,12 @@ app.get('/bench/profiles/:userId', { config: { action: 'health.read' }, schema: 
 await app.listen({ host: '127.0.0.1', port: 0 });
 const address = app.server.address();
 process.stdout.write(`READY ${typeof address === 'object' && address ? address.port : 0}\n`);
-process.on('SIGTERM', () =>
-  void app.close().then(() => {
-    redis?.client.disconnect();
-    redis?.subscriber.disconnect();
-    process.exit(0);
-  }),
+process.on(
+  'SIGTERM',
+  () =>
+    void app.close().then(() => {
+      redis?.client.disconnect();
+      redis?.subscriber.disconnect();
+      process.exit(0);
+    }),
 );

@@ -29,7 +29,7 @@ async function benchVerify(): Promise<void> {
     const signedInject = async (method: 'POST', path: string, body: string) => {
       const response = await app.inject({ method, url: path, headers: signedHeaders(credentials, method, path, body), payload: body });
       if (response.statusCode !== 200) throw new Error(`${method} ${path}: ${response.statusCode} ${response.body}`);
-      return response.json() as Record<string, unknown>;
+      return response.json<Record<string, unknown>>();
     };
     const tokens: string[] = [];
     for (let i = 0; i < 100; i += 1) {
@@ -47,7 +47,9 @@ async function benchVerify(): Promise<void> {
 
     // A token's first presentation: the HS512 signature is checked (later ones are remembered).
     const signer = new TokenSigner(app.jwt, config.masterKey);
-    const fresh = Array.from({ length: 20_000 }, (_, i) => signer.sign({ userTokenId: `T${String(i).padStart(21, '0')}`, applicationId: credentials.applicationId, userId: userId(i) }, 'k1', 1_795_428_000));
+    const fresh = Array.from({ length: 20_000 }, (_, i) =>
+      signer.sign({ userTokenId: `T${String(i).padStart(21, '0')}`, applicationId: credentials.applicationId, userId: userId(i) }, 'k1', 1_795_428_000),
+    );
     const checkStarted = process.hrtime.bigint();
     for (const token of fresh) signer.verify(token, () => true);
     const checkMicros = Number(process.hrtime.bigint() - checkStarted) / 1_000 / fresh.length;
@@ -75,7 +77,10 @@ export async function benchTokens(): Promise<void> {
       'token GET /v1/test/application/by/accesskey',
       { url: server.url, requests: [request('/v1/test/application/by/accesskey', true)] },
     ]);
-    const [bareB, list] = await loadAbba(server, bare(), ['token GET /v1/users/me/tokens', { url: server.url, requests: [request('/v1/users/me/tokens', true)] }]);
+    const [bareB, list] = await loadAbba(server, bare(), [
+      'token GET /v1/users/me/tokens',
+      { url: server.url, requests: [request('/v1/users/me/tokens', true)] },
+    ]);
     report(
       [bareA, echo, bareB, list],
       [

@@ -19,7 +19,11 @@ export async function benchUsers(): Promise<void> {
       const statements = [];
       for (let i = start; i < Math.min(USERS, start + 500); i += 1) {
         const id = randomUUID();
-        statements.push(db.query.insertInto('User').values({ id, applicationId: credentials.applicationId, userId: userId(i), screenName: `Bench ${i}`, createdAt: now, updatedAt: now }));
+        statements.push(
+          db.query
+            .insertInto('User')
+            .values({ id, applicationId: credentials.applicationId, userId: userId(i), screenName: `Bench ${i}`, createdAt: now, updatedAt: now }),
+        );
         statements.push(
           db.query.insertInto('UserLocator').values(
             [email(i), phone(i)].map((locator, position) => ({

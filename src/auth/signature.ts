@@ -8,14 +8,7 @@ export const MAX_NONCE_LENGTH = 128;
 export const EMPTY_BODY_MD5 = '1B2M2Y8AsgTpgAmY7PhCfg==';
 
 /** The checks a signed request can fail, named in the 401's diagnostics. */
-export type SignatureCheck =
-  | 'headers'
-  | 'access_key'
-  | 'authorization'
-  | 'date'
-  | 'nonce'
-  | 'content_md5'
-  | 'digest';
+export type SignatureCheck = 'headers' | 'access_key' | 'authorization' | 'date' | 'nonce' | 'content_md5' | 'digest';
 
 export type Headers = Record<string, string | string[] | undefined>;
 
@@ -127,14 +120,7 @@ export function nonceRetentionMs(sentAt: number, now: number): number {
   return Math.max(NONCE_WINDOW_MS, sentAt + DATE_WINDOW_MS - now + 1_000);
 }
 
-export function stringToSign(parts: {
-  method: string;
-  contentType: string | null;
-  contentMd5: string;
-  date: string;
-  path: string;
-  nonce: string;
-}): string {
+export function stringToSign(parts: { method: string; contentType: string | null; contentMd5: string; date: string; path: string; nonce: string }): string {
   return [parts.method.toUpperCase(), parts.contentType ?? 'null', parts.contentMd5, parts.date, parts.path, parts.nonce].join('\n');
 }
 

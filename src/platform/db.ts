@@ -58,8 +58,11 @@ const MAX_PREPARED_SHAPES = 128;
  * they cost more than SQLite's own work for a lookup by key). A list argument compiles once per
  * length. Every argument must appear in the query as bound values only.
  */
-export function prepared<Args extends PreparedArgument[], Row>(db: Db, build: (query: Queries, ...args: Args) => Compilable<Row>): (...args: Args) => Promise<Row[]> {
-  const shapes = new Map<string, { sql: string; slots: Array<[number, number] | unknown> }>();
+export function prepared<Args extends PreparedArgument[], Row>(
+  db: Db,
+  build: (query: Queries, ...args: Args) => Compilable<Row>,
+): (...args: Args) => Promise<Row[]> {
+  const shapes = new Map<string, { sql: string; slots: Array<[number, number] | { constant: unknown }> }>();
   const compileShape = (args: Args) => {
     const marks = new Map<string, [number, number]>();
     const placeholders = args.map((arg, i) => {
@@ -75,7 +78,10 @@ export function prepared<Args extends PreparedArgument[], Row>(db: Db, build: (q
       });
     }) as Args;
     const compiledQuery = build(db.query, ...placeholders).compile();
-    const slots = compiledQuery.parameters.map((parameter) => (typeof parameter === 'string' && marks.has(parameter) ? marks.get(parameter) : { constant: parameter }));
+    const slots = compiledQuery.parameters.map((parameter): [number, number] | { constant: unknown } => {
+      const mark = typeof parameter === 'string' ? marks.get(parameter) : undefined;
+      return mark ?? { constant: parameter };
+    });
     const used = new Set(slots.filter((slot): slot is [number, number] => Array.isArray(slot)).map((slot) => slot.join(':')));
     if (used.size !== marks.size) throw new Error('prepared: every argument must be a bound parameter of the query');
     return { sql: compiledQuery.sql, slots };
@@ -88,8 +94,8 @@ export function prepared<Args extends PreparedArgument[], Row>(db: Db, build: (q
       if (shapes.size < MAX_PREPARED_SHAPES) shapes.set(key, shape);
     }
     const parameters = shape.slots.map((slot) => {
-      if (!Array.isArray(slot)) return (slot as { constant: unknown }).constant;
-      const [i, k] = slot as [number, number];
+      if (!Array.isArray(slot)) return slot.constant;
+      const [i, k] = slot;
       const arg = args[i] as PreparedArgument;
       return k === -1 ? (arg instanceof Date ? db.dialect.time(arg) : arg) : (arg as readonly string[])[k];
     });
@@ -213,14 +219,14 @@ class PreparingClient extends pg.Client {
 /** 64-bit integers (sequence numbers, counters, COUNT(*)) as numbers, as SQLite returns them. */
 const pgTypes = {
   getTypeParser(oid: number, format?: string) {
-    if (oid === pg.types.builtins.INT8) return (value: string) => Number(value);
-    return pg.types.getTypeParser(oid, format as 'text');
+    if (oid === (pg.types.builtins.INT8 as number)) return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format as 'text') as (value: string) => unknown;
   },
 };
 
 function createPostgresDb(url: string): Db {
   // A connection attempt gives up after 5 s: an unreachable database is a 503, never a hang.
-  const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 5_000, Client: PreparingClient, types: pgTypes as never });
+  const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 5_000, Client: PreparingClient, types: pgTypes });
   // An idle connection that drops (a database restart) must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
   const query = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });

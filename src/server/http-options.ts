@@ -68,7 +68,11 @@ function loggerOptions(config: Config, stream?: NodeJS.WritableStream) {
 }
 
 /** The options of the Fastify instance; `logger` replaces the JSON logs (tests turn them off). */
-export function fastifyOptions(config: Config, now: () => number, logging: { logger?: boolean | Record<string, unknown>; logStream?: NodeJS.WritableStream }): FastifyServerOptions {
+export function fastifyOptions(
+  config: Config,
+  now: () => number,
+  logging: { logger?: boolean | Record<string, unknown>; logStream?: NodeJS.WritableStream },
+): FastifyServerOptions {
   return {
     logger: logging.logger ?? loggerOptions(config, logging.logStream),
     bodyLimit: BODY_LIMIT_BYTES,

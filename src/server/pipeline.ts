@@ -53,7 +53,7 @@ export function registerPipeline(app: FastifyInstance, deps: { now: () => number
     request.targetUserId = decision.targetUserId;
     if (body.length > 0) {
       request.body = await new Promise((resolve, reject) => {
-        parseJson(request, body.toString('utf8'), (error, value) => {
+        void parseJson(request, body.toString('utf8'), (error, value) => {
           if (error) reject(new ApiError('invalid_input_syntax', 'The request body is not valid JSON'));
           else resolve(value);
         });
@@ -64,6 +64,13 @@ export function registerPipeline(app: FastifyInstance, deps: { now: () => number
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     // Read lazily: onRoute hooks of child contexts (the docs plugin below) run after this one.
-    for (const method of methods) routes.push({ method, url: route.url, get action() { return route.config?.action; } });
+    for (const method of methods)
+      routes.push({
+        method,
+        url: route.url,
+        get action() {
+          return route.config?.action;
+        },
+      });
   });
 }

@@ -41,11 +41,27 @@ t.test('the three reference vectors (the examples of the mitter.io documentation
     `GET\nnull\n${EMPTY_BODY_MD5}\n${DATE}\n/v1/users/me\n${NONCE}`,
   );
   for (const v of vectors) {
-    const message = stringToSign({ method: v.method, contentType: v.contentType, contentMd5: md5Base64(Buffer.from(v.body)), date: DATE, path: v.path, nonce: NONCE });
+    const message = stringToSign({
+      method: v.method,
+      contentType: v.contentType,
+      contentMd5: md5Base64(Buffer.from(v.body)),
+      date: DATE,
+      path: v.path,
+      nonce: NONCE,
+    });
     t.equal(signatureDigest(SECRET, message), v.digest, `${v.method} ${v.path} digest`);
     const verified = verifyDigest({ method: v.method, rawPath: v.path, body: Buffer.from(v.body), headers: headersFor(v) }, SECRET);
     t.same(verified, { ok: true, value: { path: v.path } }, `${v.method} ${v.path} verifies`);
-    const signed = signRequestHeaders({ method: v.method, path: v.path, body: v.body, contentType: v.contentType, accessKey: KEY, accessSecret: SECRET_B64, date: DATE, nonce: NONCE });
+    const signed = signRequestHeaders({
+      method: v.method,
+      path: v.path,
+      body: v.body,
+      contentType: v.contentType,
+      accessKey: KEY,
+      accessSecret: SECRET_B64,
+      date: DATE,
+      nonce: NONCE,
+    });
     t.equal(signed.authorization, `Auth ${KEY}:${v.digest}`, `${v.method} ${v.path} client signer`);
   }
 });
@@ -61,16 +77,32 @@ t.test('verifyDigest refuses every forged part', async (t) => {
   t.equal(check({ method: 'PUT', rawPath: post.path, body, headers: headersFor(post) }), 'digest', 'other method');
   t.equal(check({ method: 'POST', rawPath: '/v1/users/x', body, headers: headersFor(post) }), 'digest', 'other path');
   t.equal(check({ method: 'POST', rawPath: post.path, body: Buffer.from(`${post.body} `), headers: headersFor(post) }), 'digest', 'other body');
-  t.equal(check({ method: 'POST', rawPath: post.path, body, headers: headersFor(post, { contentType: 'application/json; charset=utf-8' }) }), 'digest', 'other content type');
+  t.equal(
+    check({ method: 'POST', rawPath: post.path, body, headers: headersFor(post, { contentType: 'application/json; charset=utf-8' }) }),
+    'digest',
+    'other content type',
+  );
   t.equal(check({ method: 'POST', rawPath: post.path, body, headers: headersFor(post, { date: 'Tue, 22 Nov 2022 22:43:01 GMT' }) }), 'digest', 'other date');
   t.equal(check({ method: 'POST', rawPath: post.path, body, headers: headersFor(post, { nonce: `${NONCE}x` }) }), 'digest', 'other nonce');
   t.equal(check({ method: 'POST', rawPath: post.path, body, headers: headersFor(post, { digest: post.digest.replace('8', '9') }) }), 'digest', 'other digest');
   t.equal(check({ method: 'POST', rawPath: post.path, body, headers: headersFor(post, { digest: '' }) }), 'digest', 'empty digest');
-  t.equal(check({ method: 'GET', rawPath: get.path, body: Buffer.alloc(0), headers: headersFor(get, { contentType: 'application/json' }) }), 'digest', 'content type added to a GET');
+  t.equal(
+    check({ method: 'GET', rawPath: get.path, body: Buffer.alloc(0), headers: headersFor(get, { contentType: 'application/json' }) }),
+    'digest',
+    'content type added to a GET',
+  );
   // Content-MD5: checked against the raw bytes when present, optional otherwise.
-  t.equal(check({ method: 'POST', rawPath: post.path, body, headers: headersFor(post, { contentMd5: 'MFJkjtp8+GK2VaVkYMryZQ==' }) }), 'ok', 'right Content-MD5');
+  t.equal(
+    check({ method: 'POST', rawPath: post.path, body, headers: headersFor(post, { contentMd5: 'MFJkjtp8+GK2VaVkYMryZQ==' }) }),
+    'ok',
+    'right Content-MD5',
+  );
   t.equal(check({ method: 'POST', rawPath: post.path, body, headers: headersFor(post, { contentMd5: EMPTY_BODY_MD5 }) }), 'content_md5', 'wrong Content-MD5');
-  t.equal(check({ method: 'POST', rawPath: post.path, body: Buffer.alloc(0), headers: headersFor(post, { contentMd5: 'MFJkjtp8+GK2VaVkYMryZQ==' }) }), 'content_md5', 'body dropped');
+  t.equal(
+    check({ method: 'POST', rawPath: post.path, body: Buffer.alloc(0), headers: headersFor(post, { contentMd5: 'MFJkjtp8+GK2VaVkYMryZQ==' }) }),
+    'content_md5',
+    'body dropped',
+  );
   const otherSecret = Buffer.alloc(32, 7);
   t.notOk(verifyDigest({ method: 'POST', rawPath: post.path, body, headers: headersFor(post) }, otherSecret).ok, 'other secret');
 });

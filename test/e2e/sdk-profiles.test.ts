@@ -12,15 +12,37 @@ t.test('attribute defs and profiles through the SDK', async (t) => {
 
   await users.addAttributeDef(new AttributeDef('my-app.users.FavouriteColour', ['text/plain'], ['identity'], false, 'users'));
   const def = await users.getAttributeDef('my-app.users.FavouriteColour');
-  t.same(def, { key: 'my-app.users.FavouriteColour', allowedContentTypes: ['text/plain'], allowedContentEncodings: ['identity'], canBeEmpty: false, entityType: 'users' });
+  t.same(def, {
+    key: 'my-app.users.FavouriteColour',
+    allowedContentTypes: ['text/plain'],
+    allowedContentEncodings: ['identity'],
+    canBeEmpty: false,
+    entityType: 'users',
+  });
   const defs = await users.getAttributeDefs();
-  t.ok(defs.some((d) => d.key === 'my-app.users.FavouriteColour'), 'getAttributeDefs lists the new def');
-  t.ok(defs.some((d) => d.key === standardUserProfileAttributes.firstName), 'and the standard ones, in the JS SDK’s spelling');
+  t.ok(
+    defs.some((d) => d.key === 'my-app.users.FavouriteColour'),
+    'getAttributeDefs lists the new def',
+  );
+  t.ok(
+    defs.some((d) => d.key === standardUserProfileAttributes.firstName),
+    'and the standard ones, in the JS SDK’s spelling',
+  );
 
-  const redefined = await users.addAttributeDef(new AttributeDef('my-app.users.FavouriteColour', ['text/html'], ['identity'], true, 'users')).catch((error: unknown) => error);
-  t.match((redefined as { response?: { status: number; data: unknown } }).response, { status: 409, data: { errorCode: 'duplicate_entity' } }, 'defs are immutable');
+  const redefined = await users
+    .addAttributeDef(new AttributeDef('my-app.users.FavouriteColour', ['text/html'], ['identity'], true, 'users'))
+    .catch((error: unknown) => error);
+  t.match(
+    (redefined as { response?: { status: number; data: unknown } }).response,
+    { status: 409, data: { errorCode: 'duplicate_entity' } },
+    'defs are immutable',
+  );
 
-  await users.addAttributeToUserProfile('sdk-user@0001', 'my-app.users.FavouriteColour', new EntityProfileAttribute('my-app.users.FavouriteColour', 'text/plain', 'identity', 'teal'));
+  await users.addAttributeToUserProfile(
+    'sdk-user@0001',
+    'my-app.users.FavouriteColour',
+    new EntityProfileAttribute('my-app.users.FavouriteColour', 'text/plain', 'identity', 'teal'),
+  );
   await users.addAttributeToUserProfile(
     'sdk-user@0001',
     standardUserProfileAttributes.firstName,
@@ -42,7 +64,11 @@ t.test('attribute defs and profiles through the SDK', async (t) => {
   t.same(user.entityProfile, profile, 'getUser(id, false, "*") carries entityProfile');
 
   const refused = await users
-    .addAttributeToUserProfile('sdk-user@0001', 'my-app.users.FavouriteColour', new EntityProfileAttribute('my-app.users.FavouriteColour', 'text/plain', 'identity', ''))
+    .addAttributeToUserProfile(
+      'sdk-user@0001',
+      'my-app.users.FavouriteColour',
+      new EntityProfileAttribute('my-app.users.FavouriteColour', 'text/plain', 'identity', ''),
+    )
     .catch((error: unknown) => error);
   t.match(
     (refused as { response?: { status: number; data: unknown } }).response,

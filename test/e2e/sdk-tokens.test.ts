@@ -9,7 +9,10 @@ const { User } = mitterModels;
 
 t.test('user tokens through the SDK', async (t) => {
   const { credentials, address, mitter } = await startSdkServer(t);
-  await mitter.clients().users().createUser(new User('sdk-user@0001', [], { screenName: 'Ada' }));
+  await mitter
+    .clients()
+    .users()
+    .createUser(new User('sdk-user@0001', [], { screenName: 'Ada' }));
 
   const issued = await mitter.clients().userAuth().getUserToken('sdk-user@0001');
   const { signedToken, tokenId } = issued.userToken;
@@ -30,6 +33,10 @@ t.test('user tokens through the SDK', async (t) => {
   t.equal(after.status, 401);
   t.equal(((await after.json()) as { errorCode: string }).errorCode, 'claim_rejected', 'what the SDKs treat as "token expired"');
 
-  const refused = await mitter.clients().userAuth().getUserToken('.system').catch((error: unknown) => error);
+  const refused = await mitter
+    .clients()
+    .userAuth()
+    .getUserToken('.system')
+    .catch((error: unknown) => error);
   t.match((refused as { response?: unknown }).response, { status: 403, data: { errorCode: 'token_issuance_refused' } });
 });

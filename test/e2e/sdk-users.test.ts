@@ -17,13 +17,18 @@ t.test('users and locators through the SDK', async (t) => {
   const ada = await users.getUser('sdk-user@0001');
   t.equal(ada.userId, 'sdk-user@0001');
   t.same(ada.screenName, { screenName: 'Ada' });
-  t.match(ada.userLocators, [{ '@type': 'email', locator: 'email:ada.lovelace@example.com', email: 'ada.lovelace@example.com', verificationStatus: 'StatusNotProvided' }]);
+  t.match(ada.userLocators, [
+    { '@type': 'email', locator: 'email:ada.lovelace@example.com', email: 'ada.lovelace@example.com', verificationStatus: 'StatusNotProvided' },
+  ]);
 
   await users.addUserLocator('sdk-user@0001', new MobileNumberLocator('+91 98765-43210', undefined as unknown as string));
   const found = await users.getUsers(['EMAIL:  ADA.lovelace@example.com ', 'tele:+91 (98765) 43210']);
   t.equal(found.length, 1, 'two spellings of two locators find one user');
   t.equal(found[0]?.userId, 'sdk-user@0001');
-  t.match(found[0]?.userLocators, [{ locator: 'email:ada.lovelace@example.com' }, { '@type': 'tele', locator: 'tele:+919876543210', phoneNumber: '+919876543210' }]);
+  t.match(found[0]?.userLocators, [
+    { locator: 'email:ada.lovelace@example.com' },
+    { '@type': 'tele', locator: 'tele:+919876543210', phoneNumber: '+919876543210' },
+  ]);
 
   const everyone = await users.getUsers();
   t.same(everyone.map((u) => u.userId).sort(), [generated.identifier, 'sdk-user@0001'].sort(), 'getUsers() lists everyone');

@@ -51,7 +51,8 @@ export class StreamClient {
   async until(predicate: (received: Received[]) => boolean, what = 'the expected messages'): Promise<Received[]> {
     const deadline = Date.now() + 10_000;
     while (!predicate(this.received)) {
-      if (this.source.readyState === EventSource.CLOSED) throw new Error(`the stream ended before ${what}: ${JSON.stringify(this.received.map((r) => r.type))}`);
+      if (this.source.readyState === EventSource.CLOSED)
+        throw new Error(`the stream ended before ${what}: ${JSON.stringify(this.received.map((r) => r.type))}`);
       const remaining = deadline - Date.now();
       if (remaining <= 0) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(this.received.map((r) => r.type))}`);
       await new Promise<void>((resolve) => {

@@ -57,7 +57,7 @@ t.test('body errors after authentication', async (t) => {
   t.match(badPath.diagnostics, { field: 'itemId', location: 'path', rule: 'pattern' });
   const badQuery = expectError(t, await signed('POST', '/probe/abc', { body: '{"screenName":"a"}', query: 'limit=1000' }), 400, 'invalid_entity');
   t.match(badQuery.diagnostics, { field: 'limit', location: 'query', rule: 'maximum' });
-  const emptyBody = expectError(t, await signed('POST', '/probe/abc', { body: '' , contentType: 'application/json'}), 400, 'invalid_entity');
+  const emptyBody = expectError(t, await signed('POST', '/probe/abc', { body: '', contentType: 'application/json' }), 400, 'invalid_entity');
   t.match(emptyBody.diagnostics, { location: 'body' });
 });
 
@@ -77,7 +77,11 @@ t.test('size and media type limits', async (t) => {
   t.equal((await signed('POST', '/probe/abc', { body: justUnder })).statusCode, 200, 'a body just under 1 MiB is fine');
   expectError(t, await signed('POST', '/probe/abc', { body: 'screenName=x', contentType: 'application/x-www-form-urlencoded' }), 415, 'unsupported_media_type');
   expectError(t, await signed('POST', '/probe/abc', { body: '{"screenName":"a"}', contentType: 'text/plain' }), 415, 'unsupported_media_type');
-  t.equal((await signed('POST', '/probe/abc', { body: '{"screenName":"a"}', contentType: 'application/json; charset=utf-8' })).statusCode, 200, 'charset parameter accepted');
+  t.equal(
+    (await signed('POST', '/probe/abc', { body: '{"screenName":"a"}', contentType: 'application/json; charset=utf-8' })).statusCode,
+    200,
+    'charset parameter accepted',
+  );
 });
 
 t.test('handler failures are a 500 with no internals', async (t) => {

@@ -57,10 +57,19 @@ t.test('the application stream: every change is an event, with its data, in orde
   const stream = await test.appStream();
   const t0 = test.clock.now();
 
-  t.equal((await test.signed('POST', '/v1/users', { body: json({ userId: 'user-0002', screenName: { screenName: 'Two' }, userLocators: ['email:two@example.com'] }) })).statusCode, 200);
+  t.equal(
+    (
+      await test.signed('POST', '/v1/users', {
+        body: json({ userId: 'user-0002', screenName: { screenName: 'Two' }, userLocators: ['email:two@example.com'] }),
+      })
+    ).statusCode,
+    200,
+  );
   t.equal((await test.signed('PUT', '/v1/users/user-0002/screenname', { body: json({ screenName: 'Deux' }) })).statusCode, 200);
   t.equal((await test.signed('POST', '/v1/users/user-0002/locators', { body: json('tele:+14155550100') })).statusCode, 200);
-  const locatorId = (await test.signed('GET', '/v1/users/user-0002')).json().userLocators.find((l: { locator: string }) => l.locator.startsWith('tele:')).userLocatorId;
+  const locatorId = (await test.signed('GET', '/v1/users/user-0002'))
+    .json()
+    .userLocators.find((l: { locator: string }) => l.locator.startsWith('tele:')).userLocatorId;
   t.equal((await test.signed('DELETE', `/v1/users/user-0002/locators/${locatorId}`)).statusCode, 200);
   const attribute = { key: 'mitter.upa.Email', contentType: 'text/plain', contentEncoding: 'identity', value: 'Two@Example.com' };
   t.equal((await test.signed('POST', '/v1/users/user-0002/profile/mitter.upa.Email', { body: json(attribute) })).statusCode, 200);
@@ -82,11 +91,19 @@ t.test('the application stream: every change is an event, with its data, in orde
     'user.deleted',
   ]);
   t.ok(received.every((message) => message.data.userId === 'user-0002' && message.data.applicationId === test.credentials.applicationId));
-  t.ok(received.every((message) => message.lastEventId === message.data.id && message.data.occurredAtMs === t0), 'the SSE id is the event id');
+  t.ok(
+    received.every((message) => message.lastEventId === message.data.id && message.data.occurredAtMs === t0),
+    'the SSE id is the event id',
+  );
   const sequence = ids(received);
-  t.ok(sequence.every((id, i) => i === 0 || id > (sequence[i - 1] as number)), 'ids increase');
+  t.ok(
+    sequence.every((id, i) => i === 0 || id > (sequence[i - 1] as number)),
+    'ids increase',
+  );
   const byType = new Map(received.map((message) => [message.type, message.data.data]));
-  t.match(byType.get('user.created'), { user: { userId: 'user-0002', screenName: { screenName: 'Two' }, userLocators: [{ locator: 'email:two@example.com' }] } });
+  t.match(byType.get('user.created'), {
+    user: { userId: 'user-0002', screenName: { screenName: 'Two' }, userLocators: [{ locator: 'email:two@example.com' }] },
+  });
   t.same(byType.get('user.screenname'), { screenName: 'Deux' });
   t.match(byType.get('locator.added'), { locator: { locator: 'tele:+14155550100' } });
   t.same(byType.get('locator.removed'), { locatorId, locator: 'tele:+14155550100' });
@@ -104,7 +121,11 @@ t.test('a change that fails appends nothing; a change and its event commit toget
   t.equal((await test.signed('POST', '/v1/users', { body: json({ userId: 'user-0001', screenName: { screenName: 'again' } }) })).statusCode, 409);
   // A profile write to nobody, an attribute without a def: refused before or inside the transaction.
   const attribute = { key: 'app.undefined', contentType: 'text/plain', contentEncoding: 'identity', value: 'x' };
-  t.equal((await test.signed('POST', '/v1/users/nobody-0001/profile/mitter.upa.Email', { body: json({ ...attribute, key: 'mitter.upa.Email', value: 'a@b.co' }) })).statusCode, 404);
+  t.equal(
+    (await test.signed('POST', '/v1/users/nobody-0001/profile/mitter.upa.Email', { body: json({ ...attribute, key: 'mitter.upa.Email', value: 'a@b.co' }) }))
+      .statusCode,
+    404,
+  );
   t.equal((await test.signed('POST', '/v1/users/user-0001/profile/app.undefined', { body: json(attribute) })).statusCode, 400);
   t.equal((await test.signed('PUT', '/v1/users/user-0001/screenname', { body: json({ screenName: 'marker' }) })).statusCode, 200);
   const received = await stream.untilCount(1);
@@ -125,13 +146,24 @@ t.test('resume: reconnecting with the last id gets exactly the missed events, in
   const resumed = await test.appStream('', { 'last-event-id': lastId });
   await test.signed('PUT', '/v1/users/user-0001/screenname', { body: json({ screenName: 'f' }) });
   const received = await resumed.untilCount(4);
-  t.same(received.map((m) => m.data.data?.screenName), ['c', 'd', 'e', 'f'], 'the missed three, then the live one');
-  t.same(ids(received), [1, 2, 3, 4].map((i) => Number(lastId) + i), 'no gap, no repeat');
+  t.same(
+    received.map((m) => m.data.data?.screenName),
+    ['c', 'd', 'e', 'f'],
+    'the missed three, then the live one',
+  );
+  t.same(
+    ids(received),
+    [1, 2, 3, 4].map((i) => Number(lastId) + i),
+    'no gap, no repeat',
+  );
   t.notOk(resumed.received.some((m) => m.type === 'reset'));
 
   // The query parameter works too (for clients that cannot set headers); the header wins over it.
   const byQuery = await test.appStream(`lastEventId=${lastId}`);
-  t.same((await byQuery.untilCount(4)).map((m) => m.data.data?.screenName), ['c', 'd', 'e', 'f']);
+  t.same(
+    (await byQuery.untilCount(4)).map((m) => m.data.data?.screenName),
+    ['c', 'd', 'e', 'f'],
+  );
 });
 
 t.test('resume past the retention window: a reset first, then everything retained', async (t) => {
@@ -174,7 +206,10 @@ t.test('the types filter, and bad stream parameters', async (t) => {
   await resumed.untilCount(1);
   await test.signed('POST', '/v1/users', { body: json({ userId: 'user-0002', screenName: { screenName: 'Two' } }) });
   await test.signed('PUT', '/v1/users/user-0002/screenname', { body: json({ screenName: 'live' }) });
-  t.same((await resumed.untilCount(2)).map((m) => m.data.data?.screenName), ['skipped', 'live']);
+  t.same(
+    (await resumed.untilCount(2)).map((m) => m.data.data?.screenName),
+    ['skipped', 'live'],
+  );
 
   const bad = async (query: string, headers: Record<string, string> = {}) => {
     const response = await test.app.inject({ method: 'GET', url: `/v1/events${query}`, headers: { ...test.signedHeaders('GET', '/v1/events'), ...headers } });
@@ -300,12 +335,21 @@ t.test('a consumer that falls too far behind is closed with a reason; the others
     close: () => void (stalled.closed = true),
   };
   const fast: number[] = [];
-  const fastSink: EventSink = { send: async (event) => void fast.push(event.seq), control: async () => undefined, comment: () => undefined, close: () => undefined };
+  const fastSink: EventSink = {
+    send: async (event) => void fast.push(event.seq),
+    control: async () => undefined,
+    comment: () => undefined,
+    close: () => undefined,
+  };
   const all = { applicationId, after: null, filter: { types: null, userIds: null }, matches: () => true };
   await events.subscribe({ ...all, sink: slowSink });
   await events.subscribe({ ...all, sink: fastSink });
 
-  const drafts: EventDraft[] = Array.from({ length: MAX_QUEUED_EVENTS + 10 }, (_, i) => ({ type: 'user.screenname', userId: 'user-0001', data: { screenName: `n${i}` } }));
+  const drafts: EventDraft[] = Array.from({ length: MAX_QUEUED_EVENTS + 10 }, (_, i) => ({
+    type: 'user.screenname',
+    userId: 'user-0001',
+    data: { screenName: `n${i}` },
+  }));
   await events.transaction(applicationId, async (_tx, emit) => emit(...drafts));
   await events.settle();
   t.equal(fast.length, drafts.length, 'the fast consumer got every event');

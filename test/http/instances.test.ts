@@ -38,7 +38,14 @@ async function twoInstances(t: Test): Promise<Pair> {
   const prefix = `locus-test-${randomUUID()}`;
   const clock = new ManualClock();
   const a = await buildTestApp(t, { clock, presenceTimers: false, redis: redisFor(t, prefix) });
-  const b = await buildApp(a.database.config, { logger: false, watchApplications: false, presenceTimers: false, eventTimers: false, clock, redis: redisFor(t, prefix) });
+  const b = await buildApp(a.database.config, {
+    logger: false,
+    watchApplications: false,
+    presenceTimers: false,
+    eventTimers: false,
+    clock,
+    redis: redisFor(t, prefix),
+  });
   t.teardown(() => b.close());
   const address = await b.listen({ host: '127.0.0.1', port: 0 });
   for (const userId of ['user-0001', 'user-0002']) {
@@ -94,7 +101,12 @@ t.test('a presence set on one instance is read on the other and streamed to its 
 
 t.test('a user deleted on one instance is gone for sudo requests on the other', { skip: noRedis }, async (t) => {
   const { a, b } = await twoInstances(t);
-  const asSudo = () => b.inject({ method: 'GET', url: '/v1/users/user-0001', headers: { ...a.signedHeaders('GET', '/v1/users/user-0001'), 'x-mitter-sudo-user-id': 'user-0002' } });
+  const asSudo = () =>
+    b.inject({
+      method: 'GET',
+      url: '/v1/users/user-0001',
+      headers: { ...a.signedHeaders('GET', '/v1/users/user-0001'), 'x-mitter-sudo-user-id': 'user-0002' },
+    });
   t.equal((await asSudo()).statusCode, 200, 'B knows user-0002 (and remembers it exists)');
   t.equal((await a.signed('DELETE', '/v1/users/user-0002')).statusCode, 200);
   t.equal(await settlesTo(async () => (await asSudo()).statusCode, 401), 401, 'B no longer accepts it as a sudo user');
@@ -121,7 +133,11 @@ t.test('a chained transition fires exactly once across instances, whichever set 
   a.clock.advance(5_000);
   // Both instances run their due transitions at the same moment, several times over.
   const fired = await Promise.all([a.app.locus.presence.runDue(), b.locus.presence.runDue(), a.app.locus.presence.runDue(), b.locus.presence.runDue()]);
-  t.equal(fired.reduce((sum, n) => sum + n, 0), 2, `each transition fired once (${fired.join(', ')})`);
+  t.equal(
+    fired.reduce((sum, n) => sum + n, 0),
+    2,
+    `each transition fired once (${fired.join(', ')})`,
+  );
   await Promise.all([a.app.locus.events.flush(), b.locus.events.flush()]);
   t.same((await transitionsLogged(pair)).map((row) => row.userId).sort(), ['user-0001', 'user-0002'], 'one event each in the log');
   t.equal(await b.locus.presence.scheduled(), 0, 'Away is static: nothing left');
@@ -164,7 +180,10 @@ t.test('Redis gone: 503s and a failing /readyz, never a hang; back (even empty):
   if (keys.length > 0) await cleanup.client.del(...keys);
   const started = Date.now();
   const refused = await test.signed('GET', '/v1/users/user-0001/presence');
-  t.same({ status: refused.statusCode, code: refused.json().errorCode, dependency: refused.json().diagnostics?.dependency }, { status: 503, code: 'service_unavailable', dependency: 'redis' });
+  t.same(
+    { status: refused.statusCode, code: refused.json().errorCode, dependency: refused.json().diagnostics?.dependency },
+    { status: 503, code: 'service_unavailable', dependency: 'redis' },
+  );
   t.equal(refused.headers['retry-after'], '1');
   t.ok(Date.now() - started < 5_000, `answered in ${Date.now() - started} ms`);
   const ready = await test.app.inject({ method: 'GET', url: '/readyz' });
@@ -192,7 +211,15 @@ t.test('webhooks: each event delivered once per deployment; another instance tak
   t.teardown(() => receiver.close());
   const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
   let out = '';
-  t.equal(await runCli(['webhook', 'add', a.credentials.applicationId, url, '--types', 'user.screenname'], { env: a.database.env, stdout: (s) => (out += s), stderr: (s) => (out += s) }), 0, out);
+  t.equal(
+    await runCli(['webhook', 'add', a.credentials.applicationId, url, '--types', 'user.screenname'], {
+      env: a.database.env,
+      stdout: (s) => (out += s),
+      stderr: (s) => (out += s),
+    }),
+    0,
+    out,
+  );
   await Promise.all([a.app.locus.webhooks.reload(), b.locus.webhooks.reload()]);
   t.equal(a.app.locus.webhooks.endpoints + b.locus.webhooks.endpoints, 1, 'one instance delivers');
 
@@ -211,41 +238,56 @@ t.test('webhooks: each event delivered once per deployment; another instance tak
   t.same(received.slice(3), ['four'], 'from the stored cursor: nothing again, nothing missed');
 });
 
-t.test('an access key revoked by the CLI is refused by running instances at their next request', { skip: (testProvider !== 'postgresql' && 'REDIS_URL goes with PostgreSQL') || noRedis }, async (t) => {
-  const prefix = `locus-test-${randomUUID()}`;
-  const test = await buildTestApp(t, { presenceTimers: false, redis: redisFor(t, prefix) });
-  const second = await test.app.locus.applications.addKey(test.credentials.applicationId);
-  const withSecond = { credentials: second };
-  t.equal((await test.signed('GET', '/v1/users', withSecond)).statusCode, 200, 'the key works (and is cached)');
-  let out = '';
-  const env = { ...test.database.env, REDIS_URL: TEST_REDIS_URL, LOCUS_REDIS_PREFIX: prefix };
-  t.equal(await runCli(['key', 'revoke', test.credentials.applicationId, second.accessKey], { env, stdout: (s) => (out += s), stderr: (s) => (out += s) }), 0, out);
-  // No revision polling here (watchApplications is off in tests): only the CLI's message can do it.
-  t.equal(await settlesTo(async () => (await test.signed('GET', '/v1/users', withSecond)).statusCode, 401), 401);
-});
+t.test(
+  'an access key revoked by the CLI is refused by running instances at their next request',
+  { skip: (testProvider !== 'postgresql' && 'REDIS_URL goes with PostgreSQL') || noRedis },
+  async (t) => {
+    const prefix = `locus-test-${randomUUID()}`;
+    const test = await buildTestApp(t, { presenceTimers: false, redis: redisFor(t, prefix) });
+    const second = await test.app.locus.applications.addKey(test.credentials.applicationId);
+    const withSecond = { credentials: second };
+    t.equal((await test.signed('GET', '/v1/users', withSecond)).statusCode, 200, 'the key works (and is cached)');
+    let out = '';
+    const env = { ...test.database.env, REDIS_URL: TEST_REDIS_URL, LOCUS_REDIS_PREFIX: prefix };
+    t.equal(
+      await runCli(['key', 'revoke', test.credentials.applicationId, second.accessKey], { env, stdout: (s) => (out += s), stderr: (s) => (out += s) }),
+      0,
+      out,
+    );
+    // No revision polling here (watchApplications is off in tests): only the CLI's message can do it.
+    t.equal(await settlesTo(async () => (await test.signed('GET', '/v1/users', withSecond)).statusCode, 401), 401);
+  },
+);
 
-t.test('PostgreSQL gone: 503s and a failing /readyz, never a hang; back: the instance recovers by itself', { skip: (testProvider !== 'postgresql' && 'the embedded SQLite file cannot go away') || noRedis }, async (t) => {
-  const database = await createTestDatabase('postgresql');
-  t.teardown(() => database.drop());
-  const url = new URL(database.config.databaseUrl);
-  const proxy = await tcpProxy(t, url.hostname, Number(url.port || 5432));
-  url.hostname = proxy.host;
-  url.port = String(proxy.port);
-  const test = await buildTestApp(t, { presenceTimers: false, database: { ...database, config: { ...database.config, databaseUrl: url.toString() } } });
-  t.equal((await test.signed('POST', '/v1/users', { body: json({ userId: 'user-0001', screenName: { screenName: 'One' } }) })).statusCode, 200);
+t.test(
+  'PostgreSQL gone: 503s and a failing /readyz, never a hang; back: the instance recovers by itself',
+  { skip: (testProvider !== 'postgresql' && 'the embedded SQLite file cannot go away') || noRedis },
+  async (t) => {
+    const database = await createTestDatabase('postgresql');
+    t.teardown(() => database.drop());
+    const url = new URL(database.config.databaseUrl);
+    const proxy = await tcpProxy(t, url.hostname, Number(url.port || 5432));
+    url.hostname = proxy.host;
+    url.port = String(proxy.port);
+    const test = await buildTestApp(t, { presenceTimers: false, database: { ...database, config: { ...database.config, databaseUrl: url.toString() } } });
+    t.equal((await test.signed('POST', '/v1/users', { body: json({ userId: 'user-0001', screenName: { screenName: 'One' } }) })).statusCode, 200);
 
-  proxy.cut();
-  const started = Date.now();
-  const refused = await test.signed('GET', '/v1/users/user-0001');
-  t.same({ status: refused.statusCode, code: refused.json().errorCode, dependency: refused.json().diagnostics?.dependency }, { status: 503, code: 'service_unavailable', dependency: 'database' });
-  t.ok(Date.now() - started < 5_000, `answered in ${Date.now() - started} ms`);
-  const write = await test.signed('PUT', '/v1/users/user-0001/screenname', { body: json({ screenName: 'lost?' }) });
-  t.equal(write.statusCode, 503, 'a write is refused, not half-done');
-  t.equal((await test.app.inject({ method: 'GET', url: '/readyz' })).statusCode, 503);
+    proxy.cut();
+    const started = Date.now();
+    const refused = await test.signed('GET', '/v1/users/user-0001');
+    t.same(
+      { status: refused.statusCode, code: refused.json().errorCode, dependency: refused.json().diagnostics?.dependency },
+      { status: 503, code: 'service_unavailable', dependency: 'database' },
+    );
+    t.ok(Date.now() - started < 5_000, `answered in ${Date.now() - started} ms`);
+    const write = await test.signed('PUT', '/v1/users/user-0001/screenname', { body: json({ screenName: 'lost?' }) });
+    t.equal(write.statusCode, 503, 'a write is refused, not half-done');
+    t.equal((await test.app.inject({ method: 'GET', url: '/readyz' })).statusCode, 503);
 
-  proxy.restore();
-  t.equal(await settlesTo(async () => (await test.app.inject({ method: 'GET', url: '/readyz' })).statusCode, 200), 200, 'ready again, unrestarted');
-  const user = await settlesTo(async () => (await test.signed('GET', '/v1/users/user-0001')).statusCode, 200);
-  t.equal(user, 200);
-  t.equal((await test.signed('GET', '/v1/users/user-0001')).json().screenName.screenName, 'One', 'the refused write did not happen');
-});
+    proxy.restore();
+    t.equal(await settlesTo(async () => (await test.app.inject({ method: 'GET', url: '/readyz' })).statusCode, 200), 200, 'ready again, unrestarted');
+    const user = await settlesTo(async () => (await test.signed('GET', '/v1/users/user-0001')).statusCode, 200);
+    t.equal(user, 200);
+    t.equal((await test.signed('GET', '/v1/users/user-0001')).json().screenName.screenName, 'One', 'the refused write did not happen');
+  },
+);

@@ -97,14 +97,24 @@ t.test('set and read: the chain resolves at every boundary, in request order', a
   t.same((await readPresence(test, 'user-0002'))[0].presence, { presence: null, setTimeMs: null, setTime: null }, 'a chain that ran out reads as none');
 
   const unknown = await test.signed('GET', '/v1/users/user-0001,nobody-0001,nobody-0002/presence');
-  t.match({ status: unknown.statusCode, body: unknown.json() }, { status: 404, body: { errorCode: 'entity_not_found', diagnostics: { entityLocator: 'nobody-0001,nobody-0002' } } });
+  t.match(
+    { status: unknown.statusCode, body: unknown.json() },
+    { status: 404, body: { errorCode: 'entity_not_found', diagnostics: { entityLocator: 'nobody-0001,nobody-0002' } } },
+  );
   t.equal((await setPresence(test, 'nobody-0001', CHAIN)).statusCode, 404, 'setting an unknown user is a 404');
   t.equal((await readPresence(test, Array.from({ length: 100 }, () => 'user-0001').join(','))).length, 100, '100 ids');
   const tooMany = await test.signed('GET', `/v1/users/${Array.from({ length: 101 }, () => 'user-0001').join(',')}/presence`);
   t.match(tooMany.json(), { errorCode: 'invalid_entity', diagnostics: { rule: 'maxItems' } });
   t.match((await test.signed('GET', '/v1/users/user-0001,short/presence')).json(), { errorCode: 'invalid_entity', diagnostics: { field: 'userIds[1]' } });
-  t.match((await test.signed('GET', '/v1/users/short/last-seen')).json(), { errorCode: 'invalid_entity', diagnostics: { field: 'userIds[0]' } }, 'last seen checks its ids too');
-  t.match((await test.signed('GET', '/v1/users/user-0001,nobody-0001/last-seen')).json(), { errorCode: 'entity_not_found', diagnostics: { entityLocator: 'nobody-0001' } });
+  t.match(
+    (await test.signed('GET', '/v1/users/short/last-seen')).json(),
+    { errorCode: 'invalid_entity', diagnostics: { field: 'userIds[0]' } },
+    'last seen checks its ids too',
+  );
+  t.match((await test.signed('GET', '/v1/users/user-0001,nobody-0001/last-seen')).json(), {
+    errorCode: 'entity_not_found',
+    diagnostics: { entityLocator: 'nobody-0001' },
+  });
 });
 
 t.test('links after a static one are dropped; ttl absent means static', async (t) => {
@@ -153,12 +163,21 @@ t.test('who: .system any user, a user only itself; .system has no presence', asy
   const test = await setup(t);
   const token = await tokenFor(test, 'user-0001');
   const asUser = (method: 'GET' | 'POST', url: string, body?: unknown) =>
-    test.app.inject({ method, url, headers: { 'x-issued-mitter-user-authorization': token, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { payload: json(body) } : {}) });
+    test.app.inject({
+      method,
+      url,
+      headers: { 'x-issued-mitter-user-authorization': token, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { payload: json(body) } : {}),
+    });
   t.equal((await asUser('POST', '/v1/users/me/presence', CHAIN)).statusCode, 200, 'a user sets its own (me)');
   t.equal((await asUser('POST', '/v1/users/user-0001/presence', CHAIN)).statusCode, 200, 'by id');
   t.match((await asUser('POST', '/v1/users/user-0002/presence', CHAIN)).json(), { errorCode: 'missing_privilege' }, 'not another user’s');
   const read = await asUser('GET', '/v1/users/me,user-0002/presence');
-  t.same(read.json().map((r: { userId: { identifier: string } }) => r.userId.identifier), ['user-0001', 'user-0002'], 'a user reads others');
+  t.same(
+    read.json().map((r: { userId: { identifier: string } }) => r.userId.identifier),
+    ['user-0001', 'user-0002'],
+    'a user reads others',
+  );
   t.match((await setPresence(test, 'me', CHAIN)).json(), { errorCode: 'missing_context' }, '.system has no presence of its own');
   t.equal((await test.app.inject({ method: 'GET', url: '/v1/users/user-0001/presence' })).statusCode, 401, '.anonymous');
 });
@@ -167,7 +186,10 @@ t.test('transitions: each once and in order, on the due time, even when nobody r
   const test = await setup(t);
   const t0 = test.clock.now();
   await setPresence(test, 'user-0001', CHAIN);
-  t.same(test.events.map((e) => [e.cause, e.presence?.type, e.setTimeMs]), [['set', 'mitter.up.Online', t0]]);
+  t.same(
+    test.events.map((e) => [e.cause, e.presence?.type, e.setTimeMs]),
+    [['set', 'mitter.up.Online', t0]],
+  );
   test.events.length = 0;
 
   test.clock.advance(9_999);
@@ -194,7 +216,11 @@ t.test('transitions: each once and in order, on the due time, even when nobody r
   await test.app.locus.presence.runDue();
   t.same(
     test.events.map((e) => [e.presence?.type ?? null, e.setTimeMs - t1]),
-    [['mitter.up.Away', 1_000], ['mitter.up.Missing', 2_000], [null, 3_000]],
+    [
+      ['mitter.up.Away', 1_000],
+      ['mitter.up.Missing', 2_000],
+      [null, 3_000],
+    ],
     'a late run publishes every missed link, in order, with its own time; the chain running out too',
   );
 });
@@ -278,31 +304,44 @@ t.test('restart: state persists, the schedule resumes mid-chain, missed transiti
   t.same(second.events, [], 'nothing was missed');
   t.equal(await second.app.locus.presence.scheduled(), 2);
   const applicationId = first.credentials.applicationId;
-  t.same((await second.app.locus.presence.read(applicationId, ['user-0001', 'user-0003'])).map((r) => [r.presence?.type, r.setTimeMs]), [
-    ['mitter.up.Online', t0],
-    ['mitter.up.Online', t0],
-  ]);
+  t.same(
+    (await second.app.locus.presence.read(applicationId, ['user-0001', 'user-0003'])).map((r) => [r.presence?.type, r.setTimeMs]),
+    [
+      ['mitter.up.Online', t0],
+      ['mitter.up.Online', t0],
+    ],
+  );
   clock.advance(5_000);
   await second.app.locus.presence.runDue();
-  t.same(second.events.map((e) => [e.userId, e.presence?.type, e.setTimeMs]), [
-    ['user-0001', 'mitter.up.Away', t0 + 10_000],
-    ['user-0002', 'mitter.up.Away', t0 + 10_000],
-  ]);
+  t.same(
+    second.events.map((e) => [e.userId, e.presence?.type, e.setTimeMs]),
+    [
+      ['user-0001', 'mitter.up.Away', t0 + 10_000],
+      ['user-0002', 'mitter.up.Away', t0 + 10_000],
+    ],
+  );
   t.match((await second.app.locus.presence.lastSeen(applicationId, ['user-0001']))[0], { online: false, lastSeenMs: t0 + 10_000 });
   await second.app.close();
 
   // Down across the next transition (Offline at t0 + 30 s): published once at start, with its own time.
   clock.advance(60_000);
   const third = await reopen();
-  t.same(third.events.map((e) => [e.userId, e.presence?.type, e.setTimeMs]), [
-    ['user-0001', 'mitter.up.Offline', t0 + 30_000],
-    ['user-0002', 'mitter.up.Offline', t0 + 30_000],
-  ]);
+  t.same(
+    third.events.map((e) => [e.userId, e.presence?.type, e.setTimeMs]),
+    [
+      ['user-0001', 'mitter.up.Offline', t0 + 30_000],
+      ['user-0002', 'mitter.up.Offline', t0 + 30_000],
+    ],
+  );
   t.equal(await third.app.locus.presence.scheduled(), 0);
   await third.app.close();
   const fourth = await reopen();
   t.same(fourth.events, [], 'and never again');
-  t.match((await fourth.app.locus.presence.lastSeen(applicationId, ['user-0001']))[0], { online: false, lastSeenMs: t0 + 10_000 }, 'last seen survives restarts');
+  t.match(
+    (await fourth.app.locus.presence.lastSeen(applicationId, ['user-0001']))[0],
+    { online: false, lastSeenMs: t0 + 10_000 },
+    'last seen survives restarts',
+  );
 });
 
 t.test('a process that dies before its first batch: the transitions it never published come at the next start', async (t) => {
@@ -316,7 +355,10 @@ t.test('a process that dies before its first batch: the transitions it never pub
   clock.advance(15_000); // ...and this process never runs its schedule again (it "died")
 
   const { app: next, events } = await restartOn(t, database, clock);
-  t.same(events.map((e) => [e.userId, e.presence?.type, e.setTimeMs]), [['user-0001', 'mitter.up.Away', t0 + 10_000]]);
+  t.same(
+    events.map((e) => [e.userId, e.presence?.type, e.setTimeMs]),
+    [['user-0001', 'mitter.up.Away', t0 + 10_000]],
+  );
   t.equal(await next.locus.presence.scheduled(), 1, 'and Offline is scheduled');
 });
 
@@ -336,7 +378,12 @@ t.test('the timers: transitions publish within 1 s of their due time and sets re
   await timers.advance(50_000, 250);
   t.same(
     published.map((p) => [p.type, p.setTimeMs - t0]),
-    [['mitter.up.Away', 3_000], [null, 7_000], ['mitter.up.Away', 10_000], ['mitter.up.Offline', 30_000]],
+    [
+      ['mitter.up.Away', 3_000],
+      [null, 7_000],
+      ['mitter.up.Away', 10_000],
+      ['mitter.up.Offline', 30_000],
+    ],
     'every transition, once, in due order',
   );
   for (const p of published) t.ok(p.at - p.setTimeMs >= 0 && p.at - p.setTimeMs <= 1_000, `published ${p.at - p.setTimeMs} ms after due`);

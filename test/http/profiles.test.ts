@@ -28,7 +28,13 @@ async function profileOf(test: TestApp, userId: string) {
 
 t.test('attribute defs: create, read, list, immutable', async (t) => {
   const test = await setup(t);
-  const def = { key: 'app.users.Nickname', allowedContentTypes: ['text/plain', 'TEXT/PLAIN'], allowedContentEncodings: ['identity'], canBeEmpty: false, entityType: 'users' };
+  const def = {
+    key: 'app.users.Nickname',
+    allowedContentTypes: ['text/plain', 'TEXT/PLAIN'],
+    allowedContentEncodings: ['identity'],
+    canBeEmpty: false,
+    entityType: 'users',
+  };
   const created = await defineAttribute(test, def);
   t.same({ status: created.statusCode, body: created.json() }, { status: 200, body: {} });
   test.clock.advance(1);
@@ -43,17 +49,35 @@ t.test('attribute defs: create, read, list, immutable', async (t) => {
     [...STANDARD_ATTRIBUTE_DEFS.map((d) => d.key), 'app.users.Nickname', 'app.users.Avatar'],
     'the standard defs, then the application’s own in creation order',
   );
-  t.same(list.at(-1), { key: 'app.users.Avatar', allowedContentTypes: ['image/png'], allowedContentEncodings: ['base64'], canBeEmpty: true, entityType: 'users' }, 'canBeEmpty defaults to true');
-  t.match(list.find((d: { key: string }) => d.key === 'mitter.upa.FirstName'), { allowedContentTypes: ['text/plain'], allowedContentEncodings: ['identity', 'UTF-8'], canBeEmpty: true });
-  t.same((await test.signed('GET', '/v1/attribute-def/users/mitter.user.profile.attribute.LastName')).json().key, 'mitter.user.profile.attribute.LastName', 'both SDKs’ spellings are standard');
+  t.same(
+    list.at(-1),
+    { key: 'app.users.Avatar', allowedContentTypes: ['image/png'], allowedContentEncodings: ['base64'], canBeEmpty: true, entityType: 'users' },
+    'canBeEmpty defaults to true',
+  );
+  t.match(
+    list.find((d: { key: string }) => d.key === 'mitter.upa.FirstName'),
+    { allowedContentTypes: ['text/plain'], allowedContentEncodings: ['identity', 'UTF-8'], canBeEmpty: true },
+  );
+  t.same(
+    (await test.signed('GET', '/v1/attribute-def/users/mitter.user.profile.attribute.LastName')).json().key,
+    'mitter.user.profile.attribute.LastName',
+    'both SDKs’ spellings are standard',
+  );
 
   t.equal((await test.signed('POST', '/v1/users/user-0001/profile/app.users.Nickname', { body: json(text('app.users.Nickname', 'Ace')) })).statusCode, 200);
   const again = await defineAttribute(test, { ...def, allowedContentTypes: ['application/json'], canBeEmpty: true });
-  t.match({ status: again.statusCode, body: again.json() }, { status: 409, body: { errorCode: 'duplicate_entity', diagnostics: { entityLocator: 'app.users.Nickname' } } });
+  t.match(
+    { status: again.statusCode, body: again.json() },
+    { status: 409, body: { errorCode: 'duplicate_entity', diagnostics: { entityLocator: 'app.users.Nickname' } } },
+  );
   t.same((await test.signed('GET', '/v1/attribute-def/users/app.users.Nickname')).json().allowedContentTypes, ['text/plain'], 'the def did not change');
   t.same((await profileOf(test, 'user-0001')).attributes, [text('app.users.Nickname', 'Ace')], 'and values written under it survive');
   const standard = await defineAttribute(test, { key: 'mitter.upa.Bio', allowedContentTypes: ['text/html'], allowedContentEncodings: ['identity'] });
-  t.match({ status: standard.statusCode, body: standard.json() }, { status: 409, body: { errorCode: 'duplicate_entity' } }, 'a standard key cannot be redefined');
+  t.match(
+    { status: standard.statusCode, body: standard.json() },
+    { status: 409, body: { errorCode: 'duplicate_entity' } },
+    'a standard key cannot be redefined',
+  );
 
   const missing = await test.signed('GET', '/v1/attribute-def/users/app.users.Nothing');
   t.match({ status: missing.statusCode, body: missing.json() }, { status: 404, body: { errorCode: 'entity_not_found' } });
@@ -64,12 +88,36 @@ t.test('attribute defs: create, read, list, immutable', async (t) => {
     ['long key', { key: 'k'.repeat(129), allowedContentTypes: ['text/plain'], allowedContentEncodings: ['identity'] }, { field: 'key', rule: 'pattern' }],
     ['no types', { key: 'app.k', allowedContentTypes: [], allowedContentEncodings: ['identity'] }, { field: 'allowedContentTypes', rule: 'minItems' }],
     ['no encodings', { key: 'app.k', allowedContentTypes: ['text/plain'] }, { field: 'allowedContentEncodings', rule: 'required' }],
-    ['not a MIME type', { key: 'app.k', allowedContentTypes: ['plain'], allowedContentEncodings: ['identity'] }, { field: 'allowedContentTypes[0]', rule: 'pattern' }],
-    ['MIME parameters', { key: 'app.k', allowedContentTypes: ['text/plain; charset=utf-8'], allowedContentEncodings: ['identity'] }, { field: 'allowedContentTypes[0]', rule: 'pattern' }],
-    ['bad encoding', { key: 'app.k', allowedContentTypes: ['text/plain'], allowedContentEncodings: ['ut f'] }, { field: 'allowedContentEncodings[0]', rule: 'pattern' }],
-    ['too many types', { key: 'app.k', allowedContentTypes: Array.from({ length: 33 }, (_, i) => `text/t${i}`), allowedContentEncodings: ['identity'] }, { field: 'allowedContentTypes', rule: 'maxItems' }],
-    ['string flag', { key: 'app.k', allowedContentTypes: ['text/plain'], allowedContentEncodings: ['identity'], canBeEmpty: 'false' }, { field: 'canBeEmpty', rule: 'type' }],
-    ['channels', { key: 'app.k', allowedContentTypes: ['text/plain'], allowedContentEncodings: ['identity'], entityType: 'channels' }, { field: 'entityType', rule: 'entity_type' }],
+    [
+      'not a MIME type',
+      { key: 'app.k', allowedContentTypes: ['plain'], allowedContentEncodings: ['identity'] },
+      { field: 'allowedContentTypes[0]', rule: 'pattern' },
+    ],
+    [
+      'MIME parameters',
+      { key: 'app.k', allowedContentTypes: ['text/plain; charset=utf-8'], allowedContentEncodings: ['identity'] },
+      { field: 'allowedContentTypes[0]', rule: 'pattern' },
+    ],
+    [
+      'bad encoding',
+      { key: 'app.k', allowedContentTypes: ['text/plain'], allowedContentEncodings: ['ut f'] },
+      { field: 'allowedContentEncodings[0]', rule: 'pattern' },
+    ],
+    [
+      'too many types',
+      { key: 'app.k', allowedContentTypes: Array.from({ length: 33 }, (_, i) => `text/t${i}`), allowedContentEncodings: ['identity'] },
+      { field: 'allowedContentTypes', rule: 'maxItems' },
+    ],
+    [
+      'string flag',
+      { key: 'app.k', allowedContentTypes: ['text/plain'], allowedContentEncodings: ['identity'], canBeEmpty: 'false' },
+      { field: 'canBeEmpty', rule: 'type' },
+    ],
+    [
+      'channels',
+      { key: 'app.k', allowedContentTypes: ['text/plain'], allowedContentEncodings: ['identity'], entityType: 'channels' },
+      { field: 'entityType', rule: 'entity_type' },
+    ],
   ];
   for (const [name, body, diagnostics] of bad) {
     const response = await defineAttribute(test, body);
@@ -86,12 +134,12 @@ t.test('defs belong to one application', async (t) => {
   const asOther = { credentials: other };
   t.equal((await test.signed('GET', '/v1/attribute-def/users/app.Secret', asOther)).statusCode, 404);
   t.equal((await test.signed('GET', '/v1/attribute-def/users', asOther)).json().length, STANDARD_ATTRIBUTE_DEFS.length);
-  t.equal(
-    (await test.signed('POST', '/v1/users', { ...asOther, body: json({ userId: 'other-0001', screenName: { screenName: 'O' } }) })).statusCode,
-    200,
-  );
+  t.equal((await test.signed('POST', '/v1/users', { ...asOther, body: json({ userId: 'other-0001', screenName: { screenName: 'O' } }) })).statusCode, 200);
   const write = await test.signed('POST', '/v1/users/other-0001/profile/app.Secret', { ...asOther, body: json(text('app.Secret', 'x')) });
-  t.match({ status: write.statusCode, body: write.json() }, { status: 400, body: { errorCode: 'invalid_domain_attribute', diagnostics: { rule: 'undefined_key' } } });
+  t.match(
+    { status: write.statusCode, body: write.json() },
+    { status: 400, body: { errorCode: 'invalid_domain_attribute', diagnostics: { rule: 'undefined_key' } } },
+  );
   t.equal((await test.signed('GET', '/v1/users/user-0001/profile', asOther)).statusCode, 404, 'nor can it see the other application’s users');
 });
 
@@ -122,7 +170,9 @@ t.test('values: every rule answers 400 naming the key and the rule, and stores n
     const response = await test.signed('POST', `/v1/users/user-0001/profile/${key}`, { body: json(body) });
     t.equal(response.statusCode, 400, name);
     t.match(response.json(), { errorCode: 'invalid_domain_attribute', diagnostics: { key, rule } }, name);
-    const patched = await test.signed('POST', '/v1/users/user-0001/profile', { body: json({ attributes: [text('mitter.upa.Gender', 'fine'), body], patchType: 'Diff' }) });
+    const patched = await test.signed('POST', '/v1/users/user-0001/profile', {
+      body: json({ attributes: [text('mitter.upa.Gender', 'fine'), body], patchType: 'Diff' }),
+    });
     t.match(patched.json(), { errorCode: 'invalid_domain_attribute', diagnostics: { key, rule, field: 'attributes[1]' } }, `${name} in a patch`);
   }
 
@@ -135,7 +185,10 @@ t.test('values: every rule answers 400 naming the key and the rule, and stores n
     ['bad path key', 'bad key!', text('app.Note', 'x'), { field: 'key', rule: 'pattern' }],
   ];
   for (const [name, key, body, diagnostics] of shape) {
-    const response = await test.signed('POST', `/v1/users/user-0001/profile/${encodeURIComponent(key)}`, { body: json(body), signPath: `/v1/users/user-0001/profile/${encodeURIComponent(key)}` });
+    const response = await test.signed('POST', `/v1/users/user-0001/profile/${encodeURIComponent(key)}`, {
+      body: json(body),
+      signPath: `/v1/users/user-0001/profile/${encodeURIComponent(key)}`,
+    });
     t.equal(response.statusCode, 400, name);
     t.match(response.json(), { errorCode: 'invalid_entity', diagnostics }, name);
   }
@@ -173,32 +226,47 @@ t.test('values: what is accepted, and how it is stored', async (t) => {
     t.same({ status: response.statusCode, body: response.json() }, { status: 200, body: {} }, key);
   }
   const big = 'é'.repeat(32 * 1024);
-  t.equal((await test.signed('POST', '/v1/users/user-0002/profile/app.Note', { body: json(text('app.Note', big)) })).statusCode, 200, 'exactly 64 KiB of UTF-8 is accepted');
+  t.equal(
+    (await test.signed('POST', '/v1/users/user-0002/profile/app.Note', { body: json(text('app.Note', big)) })).statusCode,
+    200,
+    'exactly 64 KiB of UTF-8 is accepted',
+  );
   t.equal((await profileOf(test, 'user-0002')).attributes[0].value, big, 'and comes back intact');
 
   const profile = await profileOf(test, 'user-0001');
-  t.same(profile, {
-    entityId: { identifier: 'user-0001' },
-    attributes: [
-      { key: 'app.Avatar', contentType: 'image/png', contentEncoding: 'base64', value: Buffer.from('png bytes').toString('base64') },
-      { key: 'app.Note', contentType: 'text/plain', contentEncoding: 'UTF-8', value: 'x' },
-      { key: 'app.Prefs', contentType: 'application/json', contentEncoding: 'identity', value: '{"theme":"dark"}' },
-      { key: 'mitter.upa.Bio', contentType: 'text/plain', contentEncoding: 'identity', value: '' },
-      { key: 'mitter.upa.Email', contentType: 'text/plain', contentEncoding: 'identity', value: 'ada.lovelace@example.com' },
-      { key: 'mitter.upa.FirstName', contentType: 'text/plain', contentEncoding: 'identity', value: 'Ada' },
-      { key: 'mitter.upa.Mobile', contentType: 'text/plain', contentEncoding: 'identity', value: '+919876543210' },
-    ],
-  }, 'key order; type and encoding in the def’s spelling; defaults text/plain + identity; email and mobile normalised');
+  t.same(
+    profile,
+    {
+      entityId: { identifier: 'user-0001' },
+      attributes: [
+        { key: 'app.Avatar', contentType: 'image/png', contentEncoding: 'base64', value: Buffer.from('png bytes').toString('base64') },
+        { key: 'app.Note', contentType: 'text/plain', contentEncoding: 'UTF-8', value: 'x' },
+        { key: 'app.Prefs', contentType: 'application/json', contentEncoding: 'identity', value: '{"theme":"dark"}' },
+        { key: 'mitter.upa.Bio', contentType: 'text/plain', contentEncoding: 'identity', value: '' },
+        { key: 'mitter.upa.Email', contentType: 'text/plain', contentEncoding: 'identity', value: 'ada.lovelace@example.com' },
+        { key: 'mitter.upa.FirstName', contentType: 'text/plain', contentEncoding: 'identity', value: 'Ada' },
+        { key: 'mitter.upa.Mobile', contentType: 'text/plain', contentEncoding: 'identity', value: '+919876543210' },
+      ],
+    },
+    'key order; type and encoding in the def’s spelling; defaults text/plain + identity; email and mobile normalised',
+  );
 
   const some = await test.signed('GET', '/v1/users/user-0001/profile/mitter.upa.Mobile,app.Missing,app.Note,mitter.upa.Mobile');
-  t.same(some.json().map((a: { key: string }) => a.key), ['mitter.upa.Mobile', 'app.Note'], 'asked keys in the order asked, each once; absent ones left out');
+  t.same(
+    some.json().map((a: { key: string }) => a.key),
+    ['mitter.upa.Mobile', 'app.Note'],
+    'asked keys in the order asked, each once; absent ones left out',
+  );
 
   t.same((await test.signed('POST', '/v1/users/user-0001/profile/app.Note', { body: json(text('app.Note', 'y')) })).json(), {});
   t.equal((await test.signed('GET', '/v1/users/user-0001/profile/app.Note')).json()[0].value, 'y', 'a second write replaces the value');
 
   const removed = await test.signed('DELETE', '/v1/users/user-0001/profile/app.Note,mitter.upa.Bio,app.NeverSet');
   t.same({ status: removed.statusCode, body: removed.json() }, { status: 200, body: {} });
-  t.same((await profileOf(test, 'user-0001')).attributes.map((a: { key: string }) => a.key), ['app.Avatar', 'app.Prefs', 'mitter.upa.Email', 'mitter.upa.FirstName', 'mitter.upa.Mobile']);
+  t.same(
+    (await profileOf(test, 'user-0001')).attributes.map((a: { key: string }) => a.key),
+    ['app.Avatar', 'app.Prefs', 'mitter.upa.Email', 'mitter.upa.FirstName', 'mitter.upa.Mobile'],
+  );
 });
 
 t.test('patches: Set replaces, Diff upserts, one bad attribute changes nothing', async (t) => {
@@ -212,13 +280,20 @@ t.test('patches: Set replaces, Diff upserts, one bad attribute changes nothing',
   t.same(await keysAndValues(), ['app.Note=n1', 'mitter.upa.FirstName=Ada', 'mitter.upa.LastName=Lovelace']);
 
   t.equal((await patch([text('app.Note', 'n2'), text('mitter.upa.Bio', 'b')], 'Diff')).statusCode, 200);
-  t.same(await keysAndValues(), ['app.Note=n2', 'mitter.upa.Bio=b', 'mitter.upa.FirstName=Ada', 'mitter.upa.LastName=Lovelace'], 'Diff replaces and adds by key');
+  t.same(
+    await keysAndValues(),
+    ['app.Note=n2', 'mitter.upa.Bio=b', 'mitter.upa.FirstName=Ada', 'mitter.upa.LastName=Lovelace'],
+    'Diff replaces and adds by key',
+  );
   t.equal((await patch([text('mitter.upa.Gender', 'f')])).statusCode, 200, 'patchType defaults to Diff');
   t.same((await keysAndValues()).length, 5);
 
   const before = await keysAndValues();
   const refused = await patch([text('mitter.upa.FirstName', 'Grace'), text('app.Note', ''), text('mitter.upa.City', 'London')], 'Set');
-  t.match({ status: refused.statusCode, body: refused.json() }, { status: 400, body: { errorCode: 'invalid_domain_attribute', diagnostics: { key: 'app.Note', rule: 'empty', field: 'attributes[1]' } } });
+  t.match(
+    { status: refused.statusCode, body: refused.json() },
+    { status: 400, body: { errorCode: 'invalid_domain_attribute', diagnostics: { key: 'app.Note', rule: 'empty', field: 'attributes[1]' } } },
+  );
   t.same(await keysAndValues(), before, 'a Set patch with one bad attribute leaves the profile unchanged');
 
   t.equal((await patch([text('mitter.upa.address.City', 'London')], 'Set')).statusCode, 200);
@@ -245,10 +320,21 @@ t.test('a profile holds at most 100 attributes; a patch past that changes nothin
     )
     .execute();
   const attributes = (from: number, count: number) => Array.from({ length: count }, (_, i) => text(`app.k${String(from + i).padStart(3, '0')}`, 'v'));
-  t.equal((await test.signed('POST', '/v1/users/user-0001/profile', { body: json({ attributes: attributes(0, 100), patchType: 'Set' }) })).statusCode, 200, '100 fit');
+  t.equal(
+    (await test.signed('POST', '/v1/users/user-0001/profile', { body: json({ attributes: attributes(0, 100), patchType: 'Set' }) })).statusCode,
+    200,
+    '100 fit',
+  );
   const over = await test.signed('POST', '/v1/users/user-0001/profile/app.k100', { body: json(text('app.k100', 'v')) });
-  t.match({ status: over.statusCode, body: over.json() }, { status: 409, body: { errorCode: 'limit_exceeded', diagnostics: { limit: MAX_PROFILE_ATTRIBUTES } } });
-  t.equal((await test.signed('POST', '/v1/users/user-0001/profile/app.k000', { body: json(text('app.k000', 'new')) })).statusCode, 200, 'replacing a held key still works');
+  t.match(
+    { status: over.statusCode, body: over.json() },
+    { status: 409, body: { errorCode: 'limit_exceeded', diagnostics: { limit: MAX_PROFILE_ATTRIBUTES } } },
+  );
+  t.equal(
+    (await test.signed('POST', '/v1/users/user-0001/profile/app.k000', { body: json(text('app.k000', 'new')) })).statusCode,
+    200,
+    'replacing a held key still works',
+  );
   t.equal((await profileOf(test, 'user-0001')).attributes.length, 100);
 
   // Two concurrent Diff patches of 60 new keys each: the profile lock lets exactly one through.
@@ -266,7 +352,9 @@ t.test('a profile holds at most 100 attributes; a patch past that changes nothin
 t.test('user reads carry entityProfile when withProfileAttributes asks', async (t) => {
   const test = await setup(t);
   await test.signed('POST', '/v1/users', { body: json({ userId: 'user-0003', screenName: { screenName: 'C' }, userLocators: ['email:c@x.io'] }) });
-  await test.signed('POST', '/v1/users/user-0001/profile', { body: json({ attributes: [text('mitter.upa.FirstName', 'Ada'), text('mitter.upa.Bio', 'math')] }) });
+  await test.signed('POST', '/v1/users/user-0001/profile', {
+    body: json({ attributes: [text('mitter.upa.FirstName', 'Ada'), text('mitter.upa.Bio', 'math')] }),
+  });
   await test.signed('POST', '/v1/users/user-0003/profile', { body: json({ attributes: [text('mitter.upa.FirstName', 'Cy')] }) });
 
   t.equal((await test.signed('GET', '/v1/users/user-0001')).json().entityProfile, null, 'not asked: null');
@@ -276,20 +364,29 @@ t.test('user reads carry entityProfile when withProfileAttributes asks', async (
     attributes: [text('mitter.upa.Bio', 'math'), text('mitter.upa.FirstName', 'Ada')],
   });
   t.same(
-    (await test.signed('GET', '/v1/users/me', { query: 'withProfileAttributes=mitter.upa.Bio,app.None', headers: { 'x-mitter-sudo-user-id': 'user-0001' } })).json().entityProfile,
+    (
+      await test.signed('GET', '/v1/users/me', { query: 'withProfileAttributes=mitter.upa.Bio,app.None', headers: { 'x-mitter-sudo-user-id': 'user-0001' } })
+    ).json().entityProfile,
     { entityId: { identifier: 'user-0001' }, attributes: [text('mitter.upa.Bio', 'math')] },
     'only the keys asked for, on /me too',
   );
   const listed = (await test.signed('GET', '/v1/users', { query: 'withProfileAttributes=mitter.upa.FirstName' })).json();
   t.same(
     listed.map((u: { userId: string; entityProfile: { attributes: Array<{ value: string }> } }) => [u.userId, u.entityProfile.attributes.map((a) => a.value)]),
-    [['user-0001', ['Ada']], ['user-0002', []], ['user-0003', ['Cy']]],
+    [
+      ['user-0001', ['Ada']],
+      ['user-0002', []],
+      ['user-0003', ['Cy']],
+    ],
     'every listed user has its own profile (empty when it has none)',
   );
   const found = (await test.signed('GET', '/v1/users', { query: 'locators=email:c@x.io&withProfileAttributes=*' })).json();
   t.same(found[0].entityProfile, { entityId: { identifier: 'user-0003' }, attributes: [text('mitter.upa.FirstName', 'Cy')] }, 'lookups too');
   const bad = await test.signed('GET', '/v1/users/user-0001', { query: 'withProfileAttributes=a b' });
-  t.match({ status: bad.statusCode, body: bad.json() }, { status: 400, body: { errorCode: 'invalid_entity', diagnostics: { field: 'withProfileAttributes' } } });
+  t.match(
+    { status: bad.statusCode, body: bad.json() },
+    { status: 400, body: { errorCode: 'invalid_entity', diagnostics: { field: 'withProfileAttributes' } } },
+  );
 });
 
 t.test('unknown users are a 404 on every profile route; deleting a user deletes its profile', async (t) => {
@@ -303,7 +400,11 @@ t.test('unknown users are a 404 on every profile route; deleting a user deletes 
   ];
   for (const [method, path, body] of requests) {
     const response = await test.signed(method, path, body === undefined ? {} : { body: json(body) });
-    t.match({ status: response.statusCode, body: response.json() }, { status: 404, body: { errorCode: 'entity_not_found', diagnostics: { entityLocator: 'nobody-0001' } } }, `${method} ${path}`);
+    t.match(
+      { status: response.statusCode, body: response.json() },
+      { status: 404, body: { errorCode: 'entity_not_found', diagnostics: { entityLocator: 'nobody-0001' } } },
+      `${method} ${path}`,
+    );
   }
 
   await test.signed('POST', '/v1/users/user-0001/profile', { body: json({ attributes: [text('mitter.upa.Bio', 'x'), text('mitter.upa.Gender', 'f')] }) });

@@ -64,7 +64,11 @@ t.test('every failed check is a 401 naming the check', async (t) => {
   expect401(t, await signed('GET', ECHO, { date: new Date(clock.now() + 26_000).toUTCString() }), 'date');
   expect401(t, await signed('GET', ECHO, { date: 'not a date' }), 'date');
   expect401(t, await signed('GET', ECHO, { signPath: '/v1/test/application/by/other' }), 'digest');
-  expect401(t, await signed('GET', ECHO, { credentials: { accessKey: credentials.accessKey, accessSecret: Buffer.alloc(128, 1).toString('base64') } }), 'digest');
+  expect401(
+    t,
+    await signed('GET', ECHO, { credentials: { accessKey: credentials.accessKey, accessSecret: Buffer.alloc(128, 1).toString('base64') } }),
+    'digest',
+  );
   expect401(t, await signed('GET', ECHO, { headers: { 'content-md5': 'MFJkjtp8+GK2VaVkYMryZQ==' } }), 'content_md5');
   expect401(t, await signed('GET', ECHO, { credentials: { accessKey: 'UNKNOWNKEY000000', accessSecret: credentials.accessSecret } }), 'access_key');
   expect401(t, await signed('GET', ECHO, { headers: { 'x-mitter-application-id': 'AAAAA-BBBBB-CCCCC-DDDDD' } }), 'application_id');
@@ -98,7 +102,11 @@ t.test('signature plus user token is 400 invalid_parameter_set; tokens alone are
   const both = await app.inject({ method: 'GET', url: ECHO, headers: { ...signedHeaders('GET', ECHO), 'x-issued-mitter-user-authorization': 'a.b.c' } });
   t.equal(both.statusCode, 400);
   t.equal(both.json().errorCode, 'invalid_parameter_set');
-  const cookieAndSignature = await app.inject({ method: 'GET', url: ECHO, headers: { ...signedHeaders('GET', ECHO), cookie: 'x_issued_mitter_user_authorization=a.b.c' } });
+  const cookieAndSignature = await app.inject({
+    method: 'GET',
+    url: ECHO,
+    headers: { ...signedHeaders('GET', ECHO), cookie: 'x_issued_mitter_user_authorization=a.b.c' },
+  });
   t.equal(cookieAndSignature.json().errorCode, 'invalid_parameter_set');
   expect401(t, await app.inject({ method: 'GET', url: ECHO, headers: { authorization: 'Bearer a.b.c' } }), 'user_token');
 });
@@ -128,7 +136,13 @@ t.test('access keys: cached once warm, refused as soon as they are revoked', asy
   // Count database lookups by wrapping the store the service uses.
   let lookups = 0;
   const counting = new ApplicationsService({
-    store: { ...store, findActiveAccessKey: (key: string) => { lookups += 1; return store.findActiveAccessKey(key); } },
+    store: {
+      ...store,
+      findActiveAccessKey: (key: string) => {
+        lookups += 1;
+        return store.findActiveAccessKey(key);
+      },
+    },
     masterKey: app.locus.config.masterKey,
     clock: app.locus.clock,
   });

@@ -17,7 +17,10 @@ async function setup(t: Test, options: BuildOptions & { logLevel?: string } = {}
   if (options.logLevel) database.config.logLevel = options.logLevel as typeof database.config.logLevel;
   t.teardown(() => database.drop());
   const test = await buildTestApp(t, { ...options, database });
-  for (const [userId, locator] of [['user-0001', 'email:ada@example.com'], ['user-0002', 'tele:+12133734253']] as const) {
+  for (const [userId, locator] of [
+    ['user-0001', 'email:ada@example.com'],
+    ['user-0002', 'tele:+12133734253'],
+  ] as const) {
     const created = await test.signed('POST', '/v1/users', { body: json({ userId, screenName: { screenName: userId }, userLocators: [locator] }) });
     t.equal(created.statusCode, 200);
   }
@@ -32,7 +35,11 @@ async function issue(test: TestApp, userId: string, body?: unknown, query?: stri
   return response;
 }
 
-async function tokenFor(test: TestApp, userId: string, body?: unknown): Promise<{ signedToken: string; tokenId: string; logoutUrl: string; expiresAt: number; ttl: number }> {
+async function tokenFor(
+  test: TestApp,
+  userId: string,
+  body?: unknown,
+): Promise<{ signedToken: string; tokenId: string; logoutUrl: string; expiresAt: number; ttl: number }> {
   const response = await issue(test, userId, body);
   if (response.statusCode !== 200) throw new Error(`issue failed: ${response.body}`);
   return response.json().userToken;
@@ -65,13 +72,17 @@ t.test('issue: the response, the token clients decode, and every carrier', async
   });
   const [header, payload] = userToken.signedToken.split('.');
   t.notMatch(payload, /[-_]/, 'the payload segment has no base64url-only characters');
-  t.same(JSON.parse(atob(payload)), {
-    iss: 'locus',
-    userTokenId: userToken.tokenId,
-    applicationId: test.credentials.applicationId,
-    userId: 'user-0001',
-    iat: Math.floor(test.clock.now() / 1000),
-  }, 'atob decodes the payload, as @mitter-io/core does');
+  t.same(
+    JSON.parse(atob(payload)),
+    {
+      iss: 'locus',
+      userTokenId: userToken.tokenId,
+      applicationId: test.credentials.applicationId,
+      userId: 'user-0001',
+      iat: Math.floor(test.clock.now() / 1000),
+    },
+    'atob decodes the payload, as @mitter-io/core does',
+  );
   t.same(JSON.parse(Buffer.from(header, 'base64url').toString()), { alg: 'HS512', typ: 'JWT', kid: 'k1' });
 
   const token = userToken.signedToken;
@@ -91,11 +102,18 @@ t.test('issue: the response, the token clients decode, and every carrier', async
 
   const otherApp = await test.app.locus.applications.create('other');
   const mismatch = await asUser(test, token, 'GET', '/v1/users/me', undefined, { ...bearer(token), 'x-mitter-application-id': otherApp.applicationId });
-  t.match({ status: mismatch.statusCode, body: mismatch.json() }, { status: 401, body: { errorCode: 'authorization_exception', diagnostics: { check: 'application_id' } } });
+  t.match(
+    { status: mismatch.statusCode, body: mismatch.json() },
+    { status: 401, body: { errorCode: 'authorization_exception', diagnostics: { check: 'application_id' } } },
+  );
 
   const tampered = `${header}.${Buffer.from(JSON.stringify({ iss: 'locus', userTokenId: userToken.tokenId, applicationId: test.credentials.applicationId, userId: 'user-0002' })).toString('base64url')}.${token.split('.')[2]}`;
   const forged = await asUser(test, tampered, 'GET', '/v1/users/me');
-  t.match({ status: forged.statusCode, body: forged.json() }, { status: 401, body: { errorCode: 'authorization_exception' } }, 'a changed payload fails the signature');
+  t.match(
+    { status: forged.statusCode, body: forged.json() },
+    { status: 401, body: { errorCode: 'authorization_exception' } },
+    'a changed payload fails the signature',
+  );
   for (const garbage of ['x', 'a.b.c', `${token}x`]) {
     t.match((await asUser(test, garbage, 'GET', '/v1/users/me')).json(), { errorCode: 'authorization_exception' }, `malformed: ${garbage.slice(0, 8)}`);
   }
@@ -106,12 +124,20 @@ t.test('issue: the response, the token clients decode, and every carrier', async
 t.test('issue: who, to whom, and with what ttl', async (t) => {
   const test = await setup(t);
   const refused = await issue(test, '.system');
-  t.match({ status: refused.statusCode, body: refused.json() }, { status: 403, body: { errorCode: 'token_issuance_refused' } }, '.system cannot be issued a token');
+  t.match(
+    { status: refused.statusCode, body: refused.json() },
+    { status: 403, body: { errorCode: 'token_issuance_refused' } },
+    '.system cannot be issued a token',
+  );
   t.match((await issue(test, 'me')).json(), { errorCode: 'missing_context' });
   t.match((await issue(test, 'nobody-0001')).json(), { errorCode: 'entity_not_found' });
   const token = (await tokenFor(test, 'user-0001')).signedToken;
   const byUser = await asUser(test, token, 'POST', '/v1/users/user-0001/tokens', {});
-  t.match({ status: byUser.statusCode, body: byUser.json() }, { status: 403, body: { errorCode: 'missing_privilege' } }, 'a user cannot issue tokens, even to itself');
+  t.match(
+    { status: byUser.statusCode, body: byUser.json() },
+    { status: 403, body: { errorCode: 'missing_privilege' } },
+    'a user cannot issue tokens, even to itself',
+  );
 
   t.equal((await tokenFor(test, 'user-0001', { ttl: 60 })).ttl, 60, 'ttl in the body');
   t.equal((await issue(test, 'user-0001', undefined, 'ttl=120')).json().userToken.ttl, 120, 'or the query');
@@ -119,7 +145,10 @@ t.test('issue: who, to whom, and with what ttl', async (t) => {
   await test.app.locus.applications.updateSettings(test.credentials.applicationId, ['tokenDefaultTtl=3600', 'tokenMaxTtl=7200']);
   t.equal((await tokenFor(test, 'user-0001')).ttl, 3600, 'the application default');
   const tooLong = await issue(test, 'user-0001', { ttl: 7201 });
-  t.match({ status: tooLong.statusCode, body: tooLong.json() }, { status: 400, body: { errorCode: 'invalid_entity', diagnostics: { field: 'ttl', maximum: 7200 } } });
+  t.match(
+    { status: tooLong.statusCode, body: tooLong.json() },
+    { status: 400, body: { errorCode: 'invalid_entity', diagnostics: { field: 'ttl', maximum: 7200 } } },
+  );
   t.match((await issue(test, 'user-0001', { ttl: -1 })).json(), { errorCode: 'invalid_entity', diagnostics: { field: 'ttl' } });
   t.match((await issue(test, 'user-0001', { force: 'yes' })).json(), { errorCode: 'invalid_entity', diagnostics: { field: 'force' } });
 });
@@ -133,7 +162,10 @@ t.test('expiry and extension on a controlled clock; revocation on the next reque
   test.clock.advance(600_000 - 1);
   t.equal((await asUser(test, a.signedToken, 'GET', '/v1/users/me')).statusCode, 200, 'valid until its last millisecond');
   const extended = await asUser(test, a.signedToken, 'PATCH', `/v1/users/me/tokens/${a.tokenId}`, { ttl: 3600 });
-  t.match({ status: extended.statusCode, body: extended.json() }, { status: 200, body: { tokenId: a.tokenId, ttl: 3600, expiresAt: test.clock.now() + 3_600_000, current: true } });
+  t.match(
+    { status: extended.statusCode, body: extended.json() },
+    { status: 200, body: { tokenId: a.tokenId, ttl: 3600, expiresAt: test.clock.now() + 3_600_000, current: true } },
+  );
   test.clock.advance(1);
   const expired = await asUser(test, b.signedToken, 'GET', '/v1/users/me');
   t.match({ status: expired.statusCode, body: expired.json() }, { status: 401, body: { errorCode: 'claim_rejected' } }, 'b expired: claim_rejected');
@@ -148,7 +180,11 @@ t.test('expiry and extension on a controlled clock; revocation on the next reque
   t.same({ status: revoked.statusCode, body: revoked.json() }, { status: 200, body: {} }, 'unknown ids are ignored');
   const next = await asUser(test, a.signedToken, 'GET', '/v1/users/me');
   t.match({ status: next.statusCode, body: next.json() }, { status: 401, body: { errorCode: 'claim_rejected' } }, 'revoked on the very next request');
-  t.match((await test.signed('PATCH', `/v1/users/user-0001/tokens/${a.tokenId}`, { body: json({ ttl: 60 }) })).json(), { errorCode: 'ttl_extension_refused' }, 'nor a revoked one');
+  t.match(
+    (await test.signed('PATCH', `/v1/users/user-0001/tokens/${a.tokenId}`, { body: json({ ttl: 60 }) })).json(),
+    { errorCode: 'ttl_extension_refused' },
+    'nor a revoked one',
+  );
 
   const c = await tokenFor(test, 'user-0001');
   const d = await tokenFor(test, 'user-0001');
@@ -165,18 +201,35 @@ t.test('listing: active tokens only, never the signed token, the current one mar
   const listed = await asUser(test, a.signedToken, 'GET', '/v1/users/me/tokens', undefined, { ...bearer(a.signedToken), 'user-agent': 'tests/1.0' });
   t.equal(listed.statusCode, 200);
   const body = listed.json();
-  t.same(body.map((x: { tokenId: string }) => x.tokenId), [a.tokenId], 'b expired; user-0002’s token is not listed');
-  t.match(body[0], { ttl: 3600 - 61, current: true, issuedAt: test.clock.now() - 61_000, expiresAt: test.clock.now() + (3600 - 61) * 1000, lastUsedAt: test.clock.now() });
+  t.same(
+    body.map((x: { tokenId: string }) => x.tokenId),
+    [a.tokenId],
+    'b expired; user-0002’s token is not listed',
+  );
+  t.match(body[0], {
+    ttl: 3600 - 61,
+    current: true,
+    issuedAt: test.clock.now() - 61_000,
+    expiresAt: test.clock.now() + (3600 - 61) * 1000,
+    lastUsedAt: test.clock.now(),
+  });
   t.notOk(listed.body.includes(a.signedToken.split('.')[2] as string), 'the signed token is never returned');
   await test.app.locus.tokens.flush();
   const row = await test.app.locus.db.query.selectFrom('UserToken').select('lastUsedAt').where('id', '=', a.tokenId).executeTakeFirst();
   t.equal(row && readTime(row.lastUsedAt).getTime(), test.clock.now(), 'lastUsedAt reached the database');
   const bySystem = await test.signed('GET', '/v1/users/user-0001/tokens');
-  t.same(bySystem.json().map((x: { current: boolean }) => x.current), [false]);
+  t.same(
+    bySystem.json().map((x: { current: boolean }) => x.current),
+    [false],
+  );
   t.equal(b.ttl, 60);
   const c = await tokenFor(test, 'user-0001');
   t.equal((await test.signed('DELETE', `/v1/users/user-0001/tokens/${c.tokenId}`)).statusCode, 200);
-  t.same((await test.signed('GET', '/v1/users/user-0001/tokens')).json().map((x: { tokenId: string }) => x.tokenId), [a.tokenId], 'a revoked token is not listed');
+  t.same(
+    (await test.signed('GET', '/v1/users/user-0001/tokens')).json().map((x: { tokenId: string }) => x.tokenId),
+    [a.tokenId],
+    'a revoked token is not listed',
+  );
   t.match((await test.signed('GET', '/v1/users/nobody-0009/tokens')).json(), { errorCode: 'entity_not_found' }, 'an unknown user is a 404');
   t.equal((await test.signed('POST', '/v1/users', { body: json({ userId: 'user-0003', screenName: { screenName: 'Three' } }) })).statusCode, 200);
   t.same((await test.signed('GET', '/v1/users/user-0003/tokens')).json(), [], 'a user without tokens lists none');
@@ -188,7 +241,11 @@ t.test('listing: active tokens only, never the signed token, the current one mar
     ['DELETE', `/v1/users/user-0001/tokens/${a.tokenId}`, undefined],
   ] as const) {
     const response = await asUser(test, other.signedToken, method, url, body);
-    t.match({ status: response.statusCode, body: response.json() }, { status: 403, body: { errorCode: 'missing_privilege' } }, `another user: ${method} ${url}`);
+    t.match(
+      { status: response.statusCode, body: response.json() },
+      { status: 403, body: { errorCode: 'missing_privilege' } },
+      `another user: ${method} ${url}`,
+    );
   }
   t.equal((await asUser(test, a.signedToken, 'GET', '/v1/users/me')).statusCode, 200, 'a is untouched');
 });
@@ -197,7 +254,11 @@ t.test('at the instant a token expires it is neither listed nor accepted, on eit
   const test = await setup(t);
   const token = await tokenFor(test, 'user-0001', { ttl: 60 });
   test.clock.advance(59_999);
-  t.same((await test.signed('GET', '/v1/users/user-0001/tokens')).json().map((x: { tokenId: string }) => x.tokenId), [token.tokenId], '1 ms before: listed');
+  t.same(
+    (await test.signed('GET', '/v1/users/user-0001/tokens')).json().map((x: { tokenId: string }) => x.tokenId),
+    [token.tokenId],
+    '1 ms before: listed',
+  );
   test.clock.advance(1);
   t.same((await test.signed('GET', '/v1/users/user-0001/tokens')).json(), [], 'at expiry: not listed');
   t.match((await asUser(test, token.signedToken, 'GET', '/v1/users/me')).json(), { errorCode: 'claim_rejected' }, 'and not accepted');
@@ -219,7 +280,12 @@ t.test('logout: the presenting token, or all; as .system a 400', async (t) => {
 
 t.test('logout links: idempotent, never cached, never logged, redirect only to allowed origins', async (t) => {
   const lines: string[] = [];
-  const logStream = new Writable({ write(chunk, _encoding, done) { lines.push(String(chunk)); done(); } });
+  const logStream = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
   const test = await setup(t, { logger: undefined, logStream, logLevel: 'info' });
   await test.app.locus.applications.updateSettings(test.credentials.applicationId, ['allowedReturnOrigins=https://app.example.com']);
   const a = await tokenFor(test, 'user-0001');
@@ -251,9 +317,18 @@ t.test('logout links: idempotent, never cached, never logged, redirect only to a
   t.same([good.statusCode, good.headers.location, good.headers['cache-control']], [303, 'https://app.example.com/bye?x=1', 'no-store']);
 
   const logoutToken = bPath.split('/').at(-1) as string;
-  t.ok(lines.some((line) => line.includes('/v1/logout/[redacted]')), 'the route is logged');
-  t.notOk(lines.some((line) => line.includes(logoutToken)), 'the logout token never is');
-  t.notOk(lines.some((line) => line.includes(a.signedToken)), 'nor a signed token');
+  t.ok(
+    lines.some((line) => line.includes('/v1/logout/[redacted]')),
+    'the route is logged',
+  );
+  t.notOk(
+    lines.some((line) => line.includes(logoutToken)),
+    'the logout token never is',
+  );
+  t.notOk(
+    lines.some((line) => line.includes(a.signedToken)),
+    'nor a signed token',
+  );
 });
 
 t.test('session limit: force evicts the least recently used, force=false is a 409', async (t) => {
@@ -299,7 +374,11 @@ t.test('signing keys rotate; old tokens keep working', async (t) => {
   t.equal((await asUser(test, fresh.signedToken, 'GET', '/v1/users/me')).statusCode, 200, 'k2 verifies');
   const [, payload, signature] = fresh.signedToken.split('.');
   const header = Buffer.from(JSON.stringify({ alg: 'HS512', typ: 'JWT', kid: 'k9' })).toString('base64url');
-  t.match((await asUser(test, `${header}.${payload}.${signature}`, 'GET', '/v1/users/me')).json(), { errorCode: 'authorization_exception' }, 'a kid never used is refused');
+  t.match(
+    (await asUser(test, `${header}.${payload}.${signature}`, 'GET', '/v1/users/me')).json(),
+    { errorCode: 'authorization_exception' },
+    'a kid never used is refused',
+  );
 });
 
 t.test('passwords and login', async (t) => {
@@ -316,11 +395,24 @@ t.test('passwords and login', async (t) => {
   };
   const test = await setup(t, { passwordHasher: hasher });
   const login = (body: unknown) =>
-    test.app.inject({ method: 'POST', url: '/v1/login', headers: { 'content-type': 'application/json', 'x-mitter-application-id': test.credentials.applicationId }, payload: json(body) });
+    test.app.inject({
+      method: 'POST',
+      url: '/v1/login',
+      headers: { 'content-type': 'application/json', 'x-mitter-application-id': test.credentials.applicationId },
+      payload: json(body),
+    });
 
-  t.equal((await test.signed('PUT', '/v1/users/user-0001/password', { body: json({ password: 'correct horse battery' }) })).statusCode, 200, '.system sets a password');
+  t.equal(
+    (await test.signed('PUT', '/v1/users/user-0001/password', { body: json({ password: 'correct horse battery' }) })).statusCode,
+    200,
+    '.system sets a password',
+  );
   const disabled = await login({ userId: 'user-0001', password: 'correct horse battery' });
-  t.match({ status: disabled.statusCode, body: disabled.json() }, { status: 403, body: { errorCode: 'missing_privilege' } }, 'password login is off by default');
+  t.match(
+    { status: disabled.statusCode, body: disabled.json() },
+    { status: 403, body: { errorCode: 'missing_privilege' } },
+    'password login is off by default',
+  );
   await test.app.locus.applications.updateSettings(test.credentials.applicationId, ['passwordLogin=true']);
 
   const byId = await login({ userId: 'user-0001', password: 'correct horse battery' });
@@ -339,7 +431,11 @@ t.test('passwords and login', async (t) => {
   t.same(calls, ['verify'], 'so does a user without a password');
   for (const response of [wrong, unknown, noPassword]) {
     t.equal(response.statusCode, 401);
-    t.same({ ...response.json(), timestamp: 0 }, { errorCode: 'invalid_credentials', error_code: 'invalid_credentials', message: 'Unknown user or wrong password', timestamp: 0 }, 'the same answer');
+    t.same(
+      { ...response.json(), timestamp: 0 },
+      { errorCode: 'invalid_credentials', error_code: 'invalid_credentials', message: 'Unknown user or wrong password', timestamp: 0 },
+      'the same answer',
+    );
   }
   t.match((await login({ userId: 'user-0001', locator: 'email:ada@example.com', password: 'x' })).json(), { errorCode: 'invalid_parameter_set' });
   const asSystem = await test.signed('POST', '/v1/login', { body: json({ userId: 'user-0001', password: 'correct horse battery' }) });
@@ -357,12 +453,19 @@ t.test('passwords and login', async (t) => {
   const other = await tokenFor(test, 'user-0001');
   const noProof = await asUser(test, token, 'PUT', '/v1/users/me/password', { password: 'new secret phrase' });
   t.match({ status: noProof.statusCode, body: noProof.json() }, { status: 401, body: { errorCode: 'invalid_credentials' } });
-  const changed = await asUser(test, token, 'PUT', '/v1/users/me/password', { password: 'new secret phrase', currentPassword: 'correct horse battery', revokeOtherTokens: true });
+  const changed = await asUser(test, token, 'PUT', '/v1/users/me/password', {
+    password: 'new secret phrase',
+    currentPassword: 'correct horse battery',
+    revokeOtherTokens: true,
+  });
   t.equal(changed.statusCode, 200);
   t.equal((await asUser(test, token, 'GET', '/v1/users/me')).statusCode, 200, 'the presenting token stays');
   t.equal((await asUser(test, other.signedToken, 'GET', '/v1/users/me')).statusCode, 401, 'the others are revoked');
   t.equal((await login({ userId: 'user-0001', password: 'new secret phrase' })).statusCode, 200, 'the new password works');
-  t.match((await test.signed('PUT', '/v1/users/user-0001/password', { body: json({ password: 'short' }) })).json(), { errorCode: 'invalid_entity', diagnostics: { field: 'password' } });
+  t.match((await test.signed('PUT', '/v1/users/user-0001/password', { body: json({ password: 'short' }) })).json(), {
+    errorCode: 'invalid_entity',
+    diagnostics: { field: 'password' },
+  });
   const stored = await test.app.locus.db.query.selectFrom('UserCredential').select('passwordHash').executeTakeFirst();
   t.match(stored?.passwordHash, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/, 'Argon2id with the OWASP parameters');
 });
@@ -372,7 +475,12 @@ t.test('bad input on every token route is a 400 naming the field, and changes no
   const a = await tokenFor(test, 'user-0001');
   await test.app.locus.applications.updateSettings(test.credentials.applicationId, ['passwordLogin=true']);
   const login = (body: unknown) =>
-    test.app.inject({ method: 'POST', url: '/v1/login', headers: { 'content-type': 'application/json', 'x-mitter-application-id': test.credentials.applicationId }, payload: json(body) });
+    test.app.inject({
+      method: 'POST',
+      url: '/v1/login',
+      headers: { 'content-type': 'application/json', 'x-mitter-application-id': test.credentials.applicationId },
+      payload: json(body),
+    });
   const cases: Array<[string, Promise<{ statusCode: number; json(): unknown }>, Record<string, unknown>]> = [
     ['issue: a body that is not an object', issue(test, 'user-0001', [60]), { field: 'body', rule: 'type' }],
     ['issue: a fractional ttl', issue(test, 'user-0001', { ttl: 1.5 }), { field: 'ttl', rule: 'type' }],
@@ -380,7 +488,11 @@ t.test('bad input on every token route is a 400 naming the field, and changes no
     ['extend: a string ttl', test.signed('PATCH', `/v1/users/user-0001/tokens/${a.tokenId}`, { body: json({ ttl: '60' }) }), { field: 'ttl', rule: 'type' }],
     ['extend: a bad token id', test.signed('PATCH', '/v1/users/user-0001/tokens/not-a-token', { body: json({ ttl: 60 }) }), { field: 'tokenId' }],
     ['revoke: a bad token id', test.signed('DELETE', `/v1/users/user-0001/tokens/${a.tokenId},bad-id`), { field: 'tokenIds[1]', rule: 'pattern' }],
-    ['revoke: 101 ids', test.signed('DELETE', `/v1/users/user-0001/tokens/${Array.from({ length: 101 }, (_, i) => `T${i}`).join(',')}`), { field: 'tokenIds', rule: 'maxItems' }],
+    [
+      'revoke: 101 ids',
+      test.signed('DELETE', `/v1/users/user-0001/tokens/${Array.from({ length: 101 }, (_, i) => `T${i}`).join(',')}`),
+      { field: 'tokenIds', rule: 'maxItems' },
+    ],
     ['password: too short', test.signed('PUT', '/v1/users/user-0001/password', { body: json({ password: 'short' }) }), { field: 'password', rule: 'length' }],
     ['password: not a string', test.signed('PUT', '/v1/users/user-0001/password', { body: json({ password: 12345678 }) }), { field: 'password', rule: 'type' }],
     ['login: a malformed locator', login({ locator: 'email:not-an-address', password: 'whatever you like' }), { field: 'locator' }],
@@ -390,6 +502,10 @@ t.test('bad input on every token route is a 400 naming the field, and changes no
     const response = await pending;
     t.match({ status: response.statusCode, body: response.json() }, { status: 400, body: { errorCode: 'invalid_entity', diagnostics } }, name);
   }
-  t.same((await test.signed('GET', '/v1/users/user-0001/tokens')).json().map((x: { tokenId: string }) => x.tokenId), [a.tokenId], 'nothing issued or revoked');
+  t.same(
+    (await test.signed('GET', '/v1/users/user-0001/tokens')).json().map((x: { tokenId: string }) => x.tokenId),
+    [a.tokenId],
+    'nothing issued or revoked',
+  );
   t.equal((await test.app.locus.db.query.selectFrom('UserCredential').select('userInternalId').execute()).length, 0, 'no password set');
 });

@@ -30,38 +30,42 @@ t.test('create and read a user: the wire shape', async (t) => {
   t.equal(read.statusCode, 200, 'query flags accepted, unknown parameters ignored');
   const user = read.json();
   const [email, tele] = user.userLocators;
-  t.same(user, {
-    userId: 'user-0001',
-    identifier: 'user-0001',
-    internalId: user.internalId,
-    screenName: { screenName: 'Alice' },
-    userLocators: [
-      {
-        '@type': 'email',
-        locator: 'email:alice@example.com',
-        email: 'alice@example.com',
-        verificationStatus: 'StatusNotProvided',
-        userLocatorId: email.userLocatorId,
-        identifier: email.userLocatorId,
-        applicationId: { identifier: test.credentials.applicationId },
-      },
-      {
-        '@type': 'tele',
-        locator: 'tele:+919876543210',
-        phoneNumber: '+919876543210',
-        verificationStatus: 'Verified',
-        userLocatorId: tele.userLocatorId,
-        identifier: tele.userLocatorId,
-        applicationId: { identifier: test.credentials.applicationId },
-      },
-    ],
-    systemUser: false,
-    synthetic: false,
-    blocked: false,
-    entityProfile: { entityId: { identifier: 'user-0001' }, attributes: [] },
-    entityMetadata: null,
-    auditInfo: { createdAt: test.clock.now(), updatedAt: test.clock.now() },
-  }, 'every field, audit fields and internalId from the server, locators in the order given');
+  t.same(
+    user,
+    {
+      userId: 'user-0001',
+      identifier: 'user-0001',
+      internalId: user.internalId,
+      screenName: { screenName: 'Alice' },
+      userLocators: [
+        {
+          '@type': 'email',
+          locator: 'email:alice@example.com',
+          email: 'alice@example.com',
+          verificationStatus: 'StatusNotProvided',
+          userLocatorId: email.userLocatorId,
+          identifier: email.userLocatorId,
+          applicationId: { identifier: test.credentials.applicationId },
+        },
+        {
+          '@type': 'tele',
+          locator: 'tele:+919876543210',
+          phoneNumber: '+919876543210',
+          verificationStatus: 'Verified',
+          userLocatorId: tele.userLocatorId,
+          identifier: tele.userLocatorId,
+          applicationId: { identifier: test.credentials.applicationId },
+        },
+      ],
+      systemUser: false,
+      synthetic: false,
+      blocked: false,
+      entityProfile: { entityId: { identifier: 'user-0001' }, attributes: [] },
+      entityMetadata: null,
+      auditInfo: { createdAt: test.clock.now(), updatedAt: test.clock.now() },
+    },
+    'every field, audit fields and internalId from the server, locators in the order given',
+  );
   t.not(user.internalId, 'chosen-by-client');
   t.match(email.userLocatorId, /^[A-Za-z0-9]{5}(-[A-Za-z0-9]{5}){3}$/);
 
@@ -84,8 +88,16 @@ t.test('create: every rule answers 400 invalid_entity naming the field', async (
     ['bad email', { screenName: { screenName: 'S' }, userLocators: ['email:nope'] }, { field: 'userLocators[0]', rule: 'email' }],
     ['no region', { screenName: { screenName: 'S' }, userLocators: ['tele:98765 43210'] }, { field: 'userLocators[0]', rule: 'phone' }],
     ['extension', { screenName: { screenName: 'S' }, userLocators: ['tele:+1 213 373 4253 ext. 9'] }, { field: 'userLocators[0]', rule: 'phone_extension' }],
-    ['same locator twice', { screenName: { screenName: 'S' }, userLocators: ['tele:+12133734253', 'tele:+1 (213) 373-4253'] }, { field: 'userLocators[1]', rule: 'duplicate' }],
-    ['too many locators', { screenName: { screenName: 'S' }, userLocators: Array.from({ length: 21 }, (_, i) => `email:u${i}@example.com`) }, { field: 'userLocators', rule: 'maxItems' }],
+    [
+      'same locator twice',
+      { screenName: { screenName: 'S' }, userLocators: ['tele:+12133734253', 'tele:+1 (213) 373-4253'] },
+      { field: 'userLocators[1]', rule: 'duplicate' },
+    ],
+    [
+      'too many locators',
+      { screenName: { screenName: 'S' }, userLocators: Array.from({ length: 21 }, (_, i) => `email:u${i}@example.com`) },
+      { field: 'userLocators', rule: 'maxItems' },
+    ],
     // JSON bodies are typed: nothing is coerced into a string or a boolean.
     ['numeric id', { userId: 12345678, screenName: { screenName: 'S' } }, { field: 'userId', rule: 'type' }],
     ['numeric screen name', { screenName: { screenName: 12345 } }, { field: 'screenName.screenName', rule: 'type' }],
@@ -110,11 +122,19 @@ t.test('ids and locators are unique per application', async (t) => {
   const sameId = await createUser(test, { userId: 'user-0001', screenName: { screenName: 'B' } });
   t.match({ status: sameId.statusCode, body: sameId.json() }, { status: 409, body: { errorCode: 'duplicate_entity', diagnostics: { entityType: 'user' } } });
 
-  const sameLocator = await createUser(test, { userId: 'user-0002', screenName: { screenName: 'B' }, userLocators: ['tele:+12133734253', 'email:A@EXAMPLE.com'] });
-  t.match({ status: sameLocator.statusCode, body: sameLocator.json() }, {
-    status: 409,
-    body: { errorCode: 'duplicate_entity', diagnostics: { entityType: 'userLocator', locators: ['email:a@example.com'] } },
-  }, 'names the taken locator in its normalised form');
+  const sameLocator = await createUser(test, {
+    userId: 'user-0002',
+    screenName: { screenName: 'B' },
+    userLocators: ['tele:+12133734253', 'email:A@EXAMPLE.com'],
+  });
+  t.match(
+    { status: sameLocator.statusCode, body: sameLocator.json() },
+    {
+      status: 409,
+      body: { errorCode: 'duplicate_entity', diagnostics: { entityType: 'userLocator', locators: ['email:a@example.com'] } },
+    },
+    'names the taken locator in its normalised form',
+  );
   t.equal((await test.signed('GET', '/v1/users/user-0002')).statusCode, 404, 'the user was not created either');
   t.same((await test.signed('GET', '/v1/users', { query: 'locators=tele:%2B12133734253' })).json(), [], 'nor its other locator');
 
@@ -139,16 +159,27 @@ t.test('lookup by locators: repeated, comma-joined, any spelling', async (t) => 
     query: `locators=${encodeURIComponent('email:B@Example.com')}&locators=${encodeURIComponent('tele:+91 98765 43210,email:a@example.com')}&locators=email:nobody@example.com&sandboxed=false`,
   });
   t.equal(lookup.statusCode, 200);
-  t.same(lookup.json().map((u: { userId: string }) => u.userId), ['user-0002', 'user-0001'], 'each owner once, in request order; unknown locators find nothing');
+  t.same(
+    lookup.json().map((u: { userId: string }) => u.userId),
+    ['user-0002', 'user-0001'],
+    'each owner once, in request order; unknown locators find nothing',
+  );
   t.equal(lookup.headers['x-mitter-paginated-estimated-count'], '2');
 
   const bad = await test.signed('GET', '/v1/users', { query: 'locators=email:a@example.com,tele:12345' });
-  t.match({ status: bad.statusCode, body: bad.json() }, { status: 400, body: { errorCode: 'invalid_entity', diagnostics: { field: 'locators[1]', location: 'query', rule: 'phone' } } });
+  t.match(
+    { status: bad.statusCode, body: bad.json() },
+    { status: 400, body: { errorCode: 'invalid_entity', diagnostics: { field: 'locators[1]', location: 'query', rule: 'phone' } } },
+  );
 
   for (const empty of ['locators=', 'locators=,', 'locators=%20&locators=']) {
     for (const headers of [{}, { 'x-mitter-sudo-user-id': 'user-0003' }] as Array<Record<string, string>>) {
       const response = await test.signed('GET', '/v1/users', { query: empty, headers });
-      t.match({ status: response.statusCode, body: response.json() }, { status: 400, body: { diagnostics: { field: 'locators', rule: 'minItems' } } }, `${empty} is an empty lookup, never a listing`);
+      t.match(
+        { status: response.statusCode, body: response.json() },
+        { status: 400, body: { diagnostics: { field: 'locators', rule: 'minItems' } } },
+        `${empty} is an empty lookup, never a listing`,
+      );
     }
   }
 
@@ -191,9 +222,15 @@ t.test('reading users and screen names', async (t) => {
   await createUser(test, { userId: 'user-0002', screenName: { screenName: 'B' } });
 
   const unknown = await test.signed('GET', '/v1/users/user-9999');
-  t.match({ status: unknown.statusCode, body: unknown.json() }, { status: 404, body: { errorCode: 'entity_not_found', diagnostics: { entityType: 'user', entityLocator: 'user-9999' } } });
+  t.match(
+    { status: unknown.statusCode, body: unknown.json() },
+    { status: 404, body: { errorCode: 'entity_not_found', diagnostics: { entityType: 'user', entityLocator: 'user-9999' } } },
+  );
   const invalid = await test.signed('GET', '/v1/users/bad');
-  t.match({ status: invalid.statusCode, body: invalid.json() }, { status: 400, body: { errorCode: 'invalid_entity', diagnostics: { field: 'userId', location: 'path' } } });
+  t.match(
+    { status: invalid.statusCode, body: invalid.json() },
+    { status: 400, body: { errorCode: 'invalid_entity', diagnostics: { field: 'userId', location: 'path' } } },
+  );
   const badProfileKeys = await test.signed('GET', '/v1/users/user-0001', { query: 'withProfileAttributes=a,b%20c' });
   t.match({ status: badProfileKeys.statusCode, body: badProfileKeys.json() }, { status: 400, body: { diagnostics: { field: 'withProfileAttributes' } } });
 
@@ -204,7 +241,10 @@ t.test('reading users and screen names', async (t) => {
   const hundred = Array.from({ length: 100 }, () => 'user-0001').join(',');
   t.equal((await test.signed('GET', `/v1/users/${hundred}/screenname`)).json().screenNames.length, 100, '100 ids (a long path parameter)');
   const tooMany = `${hundred},user-0001`;
-  t.match((await test.signed('GET', `/v1/users/${tooMany}/screenname`)).json(), { errorCode: 'invalid_entity', diagnostics: { field: 'userIds', rule: 'maxItems' } });
+  t.match((await test.signed('GET', `/v1/users/${tooMany}/screenname`)).json(), {
+    errorCode: 'invalid_entity',
+    diagnostics: { field: 'userIds', rule: 'maxItems' },
+  });
 
   test.clock.advance(60_000);
   const renamed = await test.signed('PUT', '/v1/users/user-0001/screenname', { body: json({ screenName: 'Alice' }) });
@@ -223,14 +263,29 @@ t.test('adding and removing locators', async (t) => {
 
   const added = await test.signed('POST', '/v1/users/user-0001/locators', { body: json('tele:+44 20 7946 0958') });
   t.same({ status: added.statusCode, body: added.json() }, { status: 200, body: {} }, 'a bare string');
-  t.equal((await test.signed('POST', '/v1/users/user-0001/locators', { body: json({ '@type': 'email', email: 'A@x.io', locatorSerializationPrefix: 'email', verificationStatus: 2 }) })).statusCode, 200, 'an SDK entity');
+  t.equal(
+    (
+      await test.signed('POST', '/v1/users/user-0001/locators', {
+        body: json({ '@type': 'email', email: 'A@x.io', locatorSerializationPrefix: 'email', verificationStatus: 2 }),
+      })
+    ).statusCode,
+    200,
+    'an SDK entity',
+  );
   const taken = await test.signed('POST', '/v1/users/user-0002/locators', { body: json('email:a@X.IO') });
-  t.match({ status: taken.statusCode, body: taken.json() }, { status: 409, body: { errorCode: 'duplicate_entity', diagnostics: { locators: ['email:a@x.io'] } } });
+  t.match(
+    { status: taken.statusCode, body: taken.json() },
+    { status: 409, body: { errorCode: 'duplicate_entity', diagnostics: { locators: ['email:a@x.io'] } } },
+  );
   t.equal((await test.signed('POST', '/v1/users/user-0404/locators', { body: json('email:z@x.io') })).statusCode, 404);
   t.equal((await test.signed('POST', '/v1/users/user-0001/locators', { body: json({ locator: 'email:nope' }) })).statusCode, 400);
 
   const user = (await test.signed('GET', '/v1/users/user-0001')).json();
-  t.same(user.userLocators.map((l: { locator: string }) => l.locator), ['tele:+442079460958', 'email:a@x.io'], 'in the order added');
+  t.same(
+    user.userLocators.map((l: { locator: string }) => l.locator),
+    ['tele:+442079460958', 'email:a@x.io'],
+    'in the order added',
+  );
 
   const emailId = user.userLocators[1].userLocatorId;
   t.equal((await test.signed('DELETE', `/v1/users/user-0002/locators/${emailId}`)).statusCode, 404, "another user's locator id is not found");
@@ -251,8 +306,15 @@ t.test('only .system may store a locator as verified', async (t) => {
   await createUser(test, { userId: 'user-0001', screenName: { screenName: 'A' } });
   const asSelf = { headers: { 'x-mitter-sudo-user-id': 'user-0001' } };
   const claim = await test.signed('POST', '/v1/users/user-0001/locators', { ...asSelf, body: json({ email: 'a@x.io', verificationStatus: 'Verified' }) });
-  t.match({ status: claim.statusCode, body: claim.json() }, { status: 403, body: { errorCode: 'missing_privilege', diagnostics: { missingPrivileges: ['users.locators.attest'] } } });
-  t.equal((await test.signed('POST', '/v1/users/me/locators', { ...asSelf, body: json({ email: 'a@x.io', verificationStatus: 'Unverified' }) })).statusCode, 200, 'an unverified one is fine');
+  t.match(
+    { status: claim.statusCode, body: claim.json() },
+    { status: 403, body: { errorCode: 'missing_privilege', diagnostics: { missingPrivileges: ['users.locators.attest'] } } },
+  );
+  t.equal(
+    (await test.signed('POST', '/v1/users/me/locators', { ...asSelf, body: json({ email: 'a@x.io', verificationStatus: 'Unverified' }) })).statusCode,
+    200,
+    'an unverified one is fine',
+  );
   t.equal((await test.signed('POST', '/v1/users/user-0001/locators', { body: json({ email: 'b@x.io', verificationStatus: 'Verified' }) })).statusCode, 200);
   const statuses = (await test.signed('GET', '/v1/users/me', asSelf)).json().userLocators.map((l: { verificationStatus: string }) => l.verificationStatus);
   t.same(statuses, ['Unverified', 'Verified']);
@@ -267,7 +329,10 @@ t.test('deletion frees locators, runs hooks in its transaction, and quarantines 
   let failNext = true;
   const seen: string[] = [];
   users.onDelete(async (tx, _emit, user) => {
-    t.ok(await tx.selectFrom('User').select('id').where('id', '=', user.id).executeTakeFirst(), 'the hook runs while the user still exists, inside the transaction');
+    t.ok(
+      await tx.selectFrom('User').select('id').where('id', '=', user.id).executeTakeFirst(),
+      'the hook runs while the user still exists, inside the transaction',
+    );
     if (failNext) throw new Error('hook failed');
     seen.push(`in-tx:${user.userId}`);
   });
@@ -285,13 +350,21 @@ t.test('deletion frees locators, runs hooks in its transaction, and quarantines 
   t.equal((await test.signed('GET', '/v1/users/user-0001')).statusCode, 404);
   t.equal((await test.signed('DELETE', '/v1/users/user-0001')).statusCode, 404, 'deleting twice is a 404');
   t.equal(await locatorRows(test), 0, 'its locators are gone');
-  t.equal((await createUser(test, { userId: 'user-0002', screenName: { screenName: 'B' }, userLocators: ['email:a@x.io'] })).statusCode, 200, 'and free for reuse');
+  t.equal(
+    (await createUser(test, { userId: 'user-0002', screenName: { screenName: 'B' }, userLocators: ['email:a@x.io'] })).statusCode,
+    200,
+    'and free for reuse',
+  );
 
   const again = await createUser(test, { userId: 'user-0001', screenName: { screenName: 'A again' } });
-  t.match({ status: again.statusCode, body: again.json() }, {
-    status: 409,
-    body: { errorCode: 'duplicate_entity', diagnostics: { entityLocator: 'user-0001', reusableAt: test.clock.now() + 30 * 86_400_000 } },
-  }, 'a deleted id cannot be re-created for 30 days');
+  t.match(
+    { status: again.statusCode, body: again.json() },
+    {
+      status: 409,
+      body: { errorCode: 'duplicate_entity', diagnostics: { entityLocator: 'user-0001', reusableAt: test.clock.now() + 30 * 86_400_000 } },
+    },
+    'a deleted id cannot be re-created for 30 days',
+  );
   test.clock.advance(30 * 86_400_000 + 1);
   t.equal((await createUser(test, { userId: 'user-0001', screenName: { screenName: 'A again' } })).statusCode, 200, 'after 30 days it can');
 });
@@ -335,7 +408,7 @@ t.test('request logs carry the path, never the query string or credentials', asy
   t.equal(lookup.json().length, 1);
   const log = lines.join('');
   t.match(log, /"path":"\/v1\/users"/, 'the path is logged');
-  t.match(log, new RegExp(`"requestId":"${lookup.headers['x-request-id']}"`), 'with the request id');
+  t.match(log, new RegExp(`"requestId":"${String(lookup.headers['x-request-id'])}"`), 'with the request id');
   t.notMatch(log, /secret\.person|locators=/, 'the lookup’s query string is not');
   t.notMatch(log, new RegExp(test.credentials.accessKey), 'nor the access key');
 });

@@ -130,7 +130,11 @@ t.test('a failing receiver gets the event on the third attempt, signed; order pe
   await test.settle();
 
   const accepted = hooks.accepted();
-  t.same(accepted.map((d) => d.event.data.screenName), ['two-a', 'one-a', 'one-b', 'one-c'], 'the third attempt succeeded, then the rest of the lane in order');
+  t.same(
+    accepted.map((d) => d.event.data.screenName),
+    ['two-a', 'one-a', 'one-b', 'one-c'],
+    'the third attempt succeeded, then the rest of the lane in order',
+  );
   const first = accepted[1] as Delivery;
   t.equal(first.event.id, failFirst);
   t.equal(first.headers['content-type'], 'application/json');
@@ -158,7 +162,10 @@ t.test('a restart resumes after the stored cursor; events 24 h old are abandoned
 
   await test.rename('user-0001', 'before');
   await test.settle();
-  t.same(hooks.accepted().map((d) => d.event.data.screenName), ['before']);
+  t.same(
+    hooks.accepted().map((d) => d.event.data.screenName),
+    ['before'],
+  );
   await test.app.close();
 
   // Changes while no server runs are delivered by the next one, and only those.
@@ -167,7 +174,11 @@ t.test('a restart resumes after the stored cursor; events 24 h old are abandoned
   await next.locus.users.setScreenName(appId, 'user-0002', 'while-down');
   await next.locus.webhooks.reload();
   await next.locus.webhooks.settle();
-  t.same(hooks.accepted().map((d) => d.event.data.screenName), ['before', 'while-down'], 'nothing delivered twice, nothing missed');
+  t.same(
+    hooks.accepted().map((d) => d.event.data.screenName),
+    ['before', 'while-down'],
+    'nothing delivered twice, nothing missed',
+  );
 
   // A receiver that stays down: retried with backoff until the event is a day old, then abandoned.
   down = true;

@@ -94,7 +94,11 @@ t.test('kv (redis): setIfAbsent is atomic across connections (one winner of many
   const results = await Promise.all(Array.from({ length: 40 }, (_, i) => (stores[i % stores.length] as RedisKv).setIfAbsent('nonce:race', String(i), 60_000)));
   t.equal(results.filter(Boolean).length, 1);
   const counts = await Promise.all(Array.from({ length: 40 }, (_, i) => (stores[i % stores.length] as RedisKv).increment('count:race', 60_000)));
-  t.same([...counts].sort((a, b) => a - b), Array.from({ length: 40 }, (_, i) => i + 1), 'every increment counted once');
+  t.same(
+    [...counts].sort((a, b) => a - b),
+    Array.from({ length: 40 }, (_, i) => i + 1),
+    'every increment counted once',
+  );
 });
 
 async function eventually(check: () => boolean): Promise<void> {
@@ -134,6 +138,14 @@ t.test('bus (redis): another instance hears every message once, this one does no
   await new Promise((resolve) => setTimeout(resolve, 50)); // SUBSCRIBE reaches Redis
   for (let n = 0; n < 5; n++) a.publish('events', { n });
   await eventually(() => heardByB.length >= 5);
-  t.same(heardByB, [0, 1, 2, 3, 4].map((n) => ({ n })), 'in order, once each');
-  t.same(heardByA, [0, 1, 2, 3, 4].map((n) => ({ n })), 'the publisher heard each once (locally)');
+  t.same(
+    heardByB,
+    [0, 1, 2, 3, 4].map((n) => ({ n })),
+    'in order, once each',
+  );
+  t.same(
+    heardByA,
+    [0, 1, 2, 3, 4].map((n) => ({ n })),
+    'the publisher heard each once (locally)',
+  );
 });

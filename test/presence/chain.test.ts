@@ -3,15 +3,7 @@
 import t from 'tap';
 import fc from 'fast-check';
 import { ApiError } from '../../src/errors.ts';
-import {
-  chainLength,
-  lastSeen,
-  MAX_CHAIN_LINKS,
-  nextTransition,
-  parsePresence,
-  resolvePresence,
-  type PresenceLink,
-} from '../../src/modules/presence/chain.ts';
+import { chainLength, lastSeen, MAX_CHAIN_LINKS, nextTransition, parsePresence, resolvePresence, type PresenceLink } from '../../src/modules/presence/chain.ts';
 import { TransitionSchedule } from '../../src/modules/presence/schedule.ts';
 import { toWirePresence } from '../../src/wire/presence.ts';
 
@@ -64,7 +56,11 @@ t.test('lastSeen', async (t) => {
 t.test('parsePresence: examples', async (t) => {
   t.same(parsePresence({ type: 'Online', timeToLive: 10, expiresTo: { type: 'Away' } }), link('Online', 10, link('Away', 0)));
   t.same(parsePresence({ type: 'Online', timeToLive: null, expiresTo: null }), link('Online', 0));
-  t.same(parsePresence({ type: 'Online', timeToLive: 0, expiresTo: { type: 'Away', timeToLive: 5 } }), link('Online', 0), 'links after a static one are dropped');
+  t.same(
+    parsePresence({ type: 'Online', timeToLive: 0, expiresTo: { type: 'Away', timeToLive: 5 } }),
+    link('Online', 0),
+    'links after a static one are dropped',
+  );
   const deepest = (n: number): unknown => (n === 1 ? { type: 'x', timeToLive: 1 } : { type: 'x', timeToLive: 1, expiresTo: deepest(n - 1) });
   t.equal(chainLength(parsePresence(deepest(MAX_CHAIN_LINKS))), MAX_CHAIN_LINKS);
   t.throws(() => parsePresence(deepest(MAX_CHAIN_LINKS + 1)), { code: 'invalid_entity', diagnostics: { rule: 'maxDepth' } });

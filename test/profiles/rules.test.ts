@@ -11,7 +11,6 @@ import { standardDef, STANDARD_ATTRIBUTE_DEFS } from '../../src/modules/profiles
 
 const where: Where = { field: 'attributes[0]', location: 'body' };
 
-
 const def = (overrides: Partial<AttributeDefinition> = {}): AttributeDefinition => ({
   key: 'app.k',
   allowedContentTypes: ['text/plain', 'application/json'],
@@ -27,7 +26,7 @@ t.test('standard defs', async (t) => {
   t.equal(standardDef('mitter.upa.Email')?.canBeEmpty, false, 'an email cannot be empty');
   t.equal(standardDef('mitter.upa.Mobile')?.canBeEmpty, false, 'nor a mobile number');
   t.equal(standardDef('mitter.upa.City'), undefined, 'address keys are mitter.upa.address.*');
-  t.throws(() => (STANDARD_ATTRIBUTE_DEFS[0] as { canBeEmpty: boolean }).canBeEmpty = false, 'frozen');
+  t.throws(() => ((STANDARD_ATTRIBUTE_DEFS[0] as { canBeEmpty: boolean }).canBeEmpty = false), 'frozen');
 });
 
 const input = (value: string, contentType = 'text/plain', contentEncoding = 'identity', key = 'app.k') => ({ key, contentType, contentEncoding, value });
@@ -39,8 +38,14 @@ t.test('checkAttribute: what is accepted, by example', async (t) => {
   t.equal(checkAttribute(input('[1,2]', 'application/json'), def(), where).value, '[1,2]');
   t.equal(checkAttribute(input('{', 'text/plain'), def(), where).value, '{', 'JSON is checked only for JSON types');
   t.equal(checkAttribute(input('x'.repeat(MAX_VALUE_BYTES)), def(), where).value.length, MAX_VALUE_BYTES, 'exactly 64 KiB is accepted');
-  t.equal(checkAttribute(input(' A@Example.com ', 'text/plain', 'identity', 'mitter.upa.Email'), standardDef('mitter.upa.Email'), where).value, 'a@example.com');
-  t.equal(checkAttribute(input('+1 (213) 373-4253', 'text/plain', 'UTF-8', 'mitter.upa.Mobile'), standardDef('mitter.upa.Mobile'), where).value, '+12133734253');
+  t.equal(
+    checkAttribute(input(' A@Example.com ', 'text/plain', 'identity', 'mitter.upa.Email'), standardDef('mitter.upa.Email'), where).value,
+    'a@example.com',
+  );
+  t.equal(
+    checkAttribute(input('+1 (213) 373-4253', 'text/plain', 'UTF-8', 'mitter.upa.Mobile'), standardDef('mitter.upa.Mobile'), where).value,
+    '+12133734253',
+  );
 });
 
 t.test('checkAttribute: refusals name the key and the rule', async (t) => {
@@ -65,12 +70,28 @@ t.test('checkAttribute: refusals name the key and the rule', async (t) => {
 });
 
 t.test('parseAttributeInput and parseKeyList', async (t) => {
-  t.same(parseAttributeInput({ value: 'v' }, { field: 'body', location: 'body' }, 'app.k'), input('v'), 'key from the path; text/plain and identity by default');
-  t.match(outcome(() => parseAttributeInput({ key: 'app.other', value: 'v' }, { field: 'body', location: 'body' }, 'app.k')), { ok: false, error: { code: 'invalid_entity', diagnostics: { field: 'key', rule: 'key_mismatch' } } });
-  t.match(outcome(() => parseAttributeInput({ key: 'app.k', value: 'v', contentType: 7 }, where)), { ok: false, error: { diagnostics: { field: 'attributes[0].contentType', rule: 'type' } } });
+  t.same(
+    parseAttributeInput({ value: 'v' }, { field: 'body', location: 'body' }, 'app.k'),
+    input('v'),
+    'key from the path; text/plain and identity by default',
+  );
+  t.match(
+    outcome(() => parseAttributeInput({ key: 'app.other', value: 'v' }, { field: 'body', location: 'body' }, 'app.k')),
+    { ok: false, error: { code: 'invalid_entity', diagnostics: { field: 'key', rule: 'key_mismatch' } } },
+  );
+  t.match(
+    outcome(() => parseAttributeInput({ key: 'app.k', value: 'v', contentType: 7 }, where)),
+    { ok: false, error: { diagnostics: { field: 'attributes[0].contentType', rule: 'type' } } },
+  );
   t.same(parseKeyList('a.b, c,a.b', { field: 'keys', location: 'path' }), ['a.b', 'c'], 'trimmed, each once, in order');
-  t.match(outcome(() => parseKeyList('a,,b', { field: 'keys', location: 'path' })), { ok: false, error: { diagnostics: { field: 'keys[1]', rule: 'pattern' } } });
-  t.match(outcome(() => parseKeyList(Array.from({ length: 101 }, (_, i) => `k${i}`).join(','), { field: 'keys', location: 'path' })), { ok: false, error: { diagnostics: { rule: 'maxItems' } } });
+  t.match(
+    outcome(() => parseKeyList('a,,b', { field: 'keys', location: 'path' })),
+    { ok: false, error: { diagnostics: { field: 'keys[1]', rule: 'pattern' } } },
+  );
+  t.match(
+    outcome(() => parseKeyList(Array.from({ length: 101 }, (_, i) => `k${i}`).join(','), { field: 'keys', location: 'path' })),
+    { ok: false, error: { diagnostics: { rule: 'maxItems' } } },
+  );
 });
 
 // Any UTF-16 code unit, lone surrogates included: what a JSON body can carry.
@@ -82,7 +103,13 @@ t.test('property: defs parse or fail with a 4xx, and what parses is well-formed'
   fc.assert(
     fc.property(
       fc.record(
-        { key: fc.oneof(anyText, fc.constantFrom('app.k', 'a'.repeat(128))), allowedContentTypes: anyJson, allowedContentEncodings: anyJson, canBeEmpty: anyJson, entityType: anyJson },
+        {
+          key: fc.oneof(anyText, fc.constantFrom('app.k', 'a'.repeat(128))),
+          allowedContentTypes: anyJson,
+          allowedContentEncodings: anyJson,
+          canBeEmpty: anyJson,
+          entityType: anyJson,
+        },
         { requiredKeys: [] },
       ),
       (body) => {

@@ -45,6 +45,7 @@ export class ApplicationRequestError extends Error {
 
 export function validateApplicationName(name: string): string {
   const trimmed = name.trim();
+  // eslint-disable-next-line no-control-regex -- control characters are what it refuses
   if (trimmed.length < 1 || trimmed.length > 128 || /[\u0000-\u001f\u007f]/.test(trimmed)) {
     throw new ApplicationRequestError('the application name must be 1 to 128 characters without control characters');
   }

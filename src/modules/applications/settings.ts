@@ -54,6 +54,7 @@ function list(item: (text: string) => string | null, { min }: { min: number }) {
   };
 }
 
+// eslint-disable-next-line no-control-regex -- control characters are what it refuses
 const presenceType = (text: string): string | null => (text.length >= 1 && text.length <= 128 && !/[\u0000-\u001f\u007f]/.test(text) ? text : null);
 
 function origin(text: string): string | null {
@@ -101,7 +102,7 @@ export function resolveSettings(storedJson: string): ApplicationSettings {
   } catch {
     stored = {};
   }
-  const settings: ApplicationSettings = structuredClone(DEFAULT_SETTINGS) as ApplicationSettings;
+  const settings: ApplicationSettings = structuredClone(DEFAULT_SETTINGS);
   if (typeof stored === 'object' && stored !== null) {
     for (const [name, value] of Object.entries(stored)) {
       if (isSettingName(name)) (settings as unknown as Record<string, unknown>)[name] = value;

@@ -49,10 +49,17 @@ export function createApplicationsStore(db: Db) {
   }
 
   /** The application and its first key (the server's clock, as every other write). */
-  async function insertWithKey(tx: DbTransaction, application: { id: string; name: string }, key: { accessKey: string; secretEncrypted: string }): Promise<void> {
+  async function insertWithKey(
+    tx: DbTransaction,
+    application: { id: string; name: string },
+    key: { accessKey: string; secretEncrypted: string },
+  ): Promise<void> {
     const now = dialect.time(new Date());
     await tx.insertInto('Application').values({ id: application.id, name: application.name, createdAt: now, updatedAt: now }).execute();
-    await tx.insertInto('AccessKey').values({ accessKey: key.accessKey, applicationId: application.id, secretEncrypted: key.secretEncrypted, createdAt: now }).execute();
+    await tx
+      .insertInto('AccessKey')
+      .values({ accessKey: key.accessKey, applicationId: application.id, secretEncrypted: key.secretEncrypted, createdAt: now })
+      .execute();
     await bumpRevision(tx);
   }
 
@@ -81,7 +88,11 @@ export function createApplicationsStore(db: Db) {
         query.selectFrom('Application').select(['id', 'name', 'settings', 'createdAt']).orderBy('createdAt').orderBy('id'),
       );
       const keys = await db.rows<StoredAccessKey>(
-        query.selectFrom('AccessKey').select(['accessKey', 'applicationId', 'secretEncrypted', 'createdAt', 'revokedAt']).orderBy('createdAt').orderBy('accessKey'),
+        query
+          .selectFrom('AccessKey')
+          .select(['accessKey', 'applicationId', 'secretEncrypted', 'createdAt', 'revokedAt'])
+          .orderBy('createdAt')
+          .orderBy('accessKey'),
       );
       return applications.map((application) => ({
         ...application,
@@ -91,7 +102,9 @@ export function createApplicationsStore(db: Db) {
     },
 
     async findApplication(id: string): Promise<ApplicationRow | null> {
-      const [row] = await db.rows<ApplicationRow & { createdAt: Date | string }>(query.selectFrom('Application').select(['id', 'name', 'settings', 'createdAt']).where('id', '=', id));
+      const [row] = await db.rows<ApplicationRow & { createdAt: Date | string }>(
+        query.selectFrom('Application').select(['id', 'name', 'settings', 'createdAt']).where('id', '=', id),
+      );
       return row === undefined ? null : { ...row, createdAt: readTime(row.createdAt) };
     },
 

@@ -38,14 +38,22 @@ function resumePoint(request: FastifyRequest, query: string | undefined): number
   const value = fromHeader !== undefined && fromHeader !== '' ? fromHeader : query;
   if (value === undefined || value === '') return null;
   if (!EVENT_ID_PATTERN.test(value)) {
-    const where = fromHeader !== undefined && fromHeader !== '' ? { field: 'Last-Event-ID', location: 'header' as const } : { field: 'lastEventId', location: 'query' as const };
+    const where =
+      fromHeader !== undefined && fromHeader !== ''
+        ? { field: 'Last-Event-ID', location: 'header' as const }
+        : { field: 'lastEventId', location: 'query' as const };
     throw invalidEntity(where, 'pattern', 'must be an event id (decimal digits) received from this server');
   }
   return Number(value);
 }
 
 function commaList(value: string | undefined): string[] {
-  return value === undefined ? [] : value.split(',').map((part) => part.trim()).filter((part) => part !== '');
+  return value === undefined
+    ? []
+    : value
+        .split(',')
+        .map((part) => part.trim())
+        .filter((part) => part !== '');
 }
 
 /**
@@ -155,13 +163,18 @@ export async function eventRoutes(app: RouteApp): Promise<void> {
       if (references.length > MAX_WATCHED_USERS) {
         throw invalidEntity({ field: 'presenceOf', location: 'query' }, 'maxItems', `at most ${MAX_WATCHED_USERS} user ids`);
       }
-      const watched = new Set(references.map((reference, i) => parseUserId(resolveUserReference(request.principal, reference), { field: `presenceOf[${i}]`, location: 'query' })));
+      const watched = new Set(
+        references.map((reference, i) => parseUserId(resolveUserReference(request.principal, reference), { field: `presenceOf[${i}]`, location: 'query' })),
+      );
       const missing = await users.missing(applicationId, [...watched]);
       if (missing.length > 0) throw usersNotFound(missing);
       const after = resumePoint(request, request.query.lastEventId);
       const tokenId = tokenIdOf(request.principal);
       const isOwnRevocation = (event: LoggedEvent) =>
-        event.type === 'token.revoked' && event.userId === userId && tokenId !== null && (JSON.parse(event.json) as { data: { tokenId?: string } }).data.tokenId === tokenId;
+        event.type === 'token.revoked' &&
+        event.userId === userId &&
+        tokenId !== null &&
+        (JSON.parse(event.json) as { data: { tokenId?: string } }).data.tokenId === tokenId;
 
       const sink = openStream(request, reply);
       const subscription = await events.subscribe({

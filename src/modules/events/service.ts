@@ -220,7 +220,11 @@ export class EventsService implements EventRecorder {
     let cursor = after;
     if (after < position.prunedThrough || after > position.last) {
       await subscription.options.sink
-        .control('reset', { reason: after > position.last ? 'unknown_event_id' : 'expired', lastEventId: String(after), resumedAfter: String(position.prunedThrough) })
+        .control('reset', {
+          reason: after > position.last ? 'unknown_event_id' : 'expired',
+          lastEventId: String(after),
+          resumedAfter: String(position.prunedThrough),
+        })
         .catch(() => subscription.disconnected());
       cursor = position.prunedThrough;
     }
@@ -316,8 +320,18 @@ export class EventsService implements EventRecorder {
     this.#timers = timers;
     if (timers === null) return;
     this.#loops = [
-      repeat(timers, KEEP_ALIVE_MS, () => this.keepAlive(), (error) => this.#deps.log?.error({ err: error }, 'event keep-alive failed')),
-      repeat(timers, PRUNE_INTERVAL_MS, () => this.prune(), (error) => this.#deps.log?.error({ err: error }, 'event retention failed; will retry')),
+      repeat(
+        timers,
+        KEEP_ALIVE_MS,
+        () => this.keepAlive(),
+        (error) => this.#deps.log?.error({ err: error }, 'event keep-alive failed'),
+      ),
+      repeat(
+        timers,
+        PRUNE_INTERVAL_MS,
+        () => this.prune(),
+        (error) => this.#deps.log?.error({ err: error }, 'event retention failed; will retry'),
+      ),
     ];
   }
 
@@ -328,10 +342,9 @@ export class EventsService implements EventRecorder {
       for (const subscription of feed.subscriptions) {
         if (subscription.closed) continue;
         subscription.options.sink.comment();
-        const check = subscription.options.stillAllowed;
-        if (check) {
+        if (subscription.options.stillAllowed) {
           checks.push(
-            check().then(
+            subscription.options.stillAllowed().then(
               (reason) => (reason === null ? undefined : subscription.end(reason)),
               () => undefined,
             ),

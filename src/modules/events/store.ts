@@ -40,7 +40,14 @@ export function eventJson(seq: number, applicationId: string, type: string, user
 function toEvent(applicationId: string, row: EventRow): LoggedEvent {
   const seq = Number(row.seq);
   const occurredAtMs = Number(row.occurredAtMs);
-  return { seq, applicationId, type: row.type as EventType, userId: row.userId, occurredAtMs, json: eventJson(seq, applicationId, row.type, row.userId, occurredAtMs, row.data) };
+  return {
+    seq,
+    applicationId,
+    type: row.type as EventType,
+    userId: row.userId,
+    occurredAtMs,
+    json: eventJson(seq, applicationId, row.type, row.userId, occurredAtMs, row.data),
+  };
 }
 
 export interface EventFilter {
@@ -81,7 +88,9 @@ export function createEventsStore(db: Db) {
      * statements (each application's sequence bump, then its rows numbered from it).
      */
     async appendBatch(groups: Map<string, EventDraft[]>, occurredAtMs: number): Promise<void> {
-      const statements = [...groups].filter(([, drafts]) => drafts.length > 0).flatMap(([applicationId, drafts]) => appendStatements(db, applicationId, drafts, occurredAtMs));
+      const statements = [...groups]
+        .filter(([, drafts]) => drafts.length > 0)
+        .flatMap(([applicationId, drafts]) => appendStatements(db, applicationId, drafts, occurredAtMs));
       if (statements.length > 0) await db.batch(statements);
     },
 

@@ -45,7 +45,9 @@ export function createPresenceStore(db: Db) {
         let page = query.selectFrom('UserPresence').select(['applicationId', 'userId', 'state']);
         if (after !== null) {
           const { applicationId, userId } = after;
-          page = page.where((eb) => eb.or([eb('applicationId', '>', applicationId), eb.and([eb('applicationId', '=', applicationId), eb('userId', '>', userId)])]));
+          page = page.where((eb) =>
+            eb.or([eb('applicationId', '>', applicationId), eb.and([eb('applicationId', '=', applicationId), eb('userId', '>', userId)])]),
+          );
         }
         const rows = await db.rows<PresenceRow>(page.orderBy('applicationId').orderBy('userId').limit(LOAD_PAGE_ROWS));
         if (rows.length === 0) return;

@@ -15,7 +15,11 @@ const KeysParam = Type.String({ maxLength: MAX_PATCH_ATTRIBUTES * 129, descripti
 const AttributeDefBody = Type.Object(
   {
     key: Type.String({ description: '1–128 characters: letters, digits, ., _ or -' }),
-    allowedContentTypes: Type.Array(Type.String(), { minItems: 1, maxItems: MAX_DEF_LIST_ENTRIES, description: 'MIME types (type/subtype), matched case-insensitively' }),
+    allowedContentTypes: Type.Array(Type.String(), {
+      minItems: 1,
+      maxItems: MAX_DEF_LIST_ENTRIES,
+      description: 'MIME types (type/subtype), matched case-insensitively',
+    }),
     allowedContentEncodings: Type.Array(Type.String(), { minItems: 1, maxItems: MAX_DEF_LIST_ENTRIES, description: 'e.g. identity, UTF-8, base64' }),
     canBeEmpty: Type.Optional(Type.Boolean({ default: true })),
     entityType: Type.Optional(Type.String({ description: 'users (the default)' })),
@@ -36,7 +40,9 @@ const AttributeBody = Type.Object(
 const PatchBody = Type.Object(
   {
     attributes: Type.Array(Type.Unknown({ description: 'An Attribute (key required)' }), { maxItems: MAX_PATCH_ATTRIBUTES }),
-    patchType: Type.Optional(Type.Unsafe<PatchType>({ type: 'string', enum: ['Set', 'Diff'], description: 'Set replaces the whole profile; Diff (the default) upserts by key' })),
+    patchType: Type.Optional(
+      Type.Unsafe<PatchType>({ type: 'string', enum: ['Set', 'Diff'], description: 'Set replaces the whole profile; Diff (the default) upserts by key' }),
+    ),
   },
   { additionalProperties: true },
 );

@@ -112,7 +112,13 @@ export class ProfilesService {
     }
     const defs = await this.defsFor(applicationId, [...new Set(inputs.map(({ input }) => input.key))]);
     const attributes = inputs.map(({ input, where }) => checkAttribute(input, defs.get(input.key), where));
-    const outcome = await this.store.writeAttributes(applicationId, userId, attributes, { replace: patchType === 'Set', limit: MAX_PROFILE_ATTRIBUTES }, this.now());
+    const outcome = await this.store.writeAttributes(
+      applicationId,
+      userId,
+      attributes,
+      { replace: patchType === 'Set', limit: MAX_PROFILE_ATTRIBUTES },
+      this.now(),
+    );
     this.raise(outcome, userId);
   }
 

@@ -61,7 +61,10 @@ export function createProfilesStore(db: Db, events: EventRecorder) {
       .where('u.userId', '=', userId),
   );
   const attributesOf = prepared(db, (q, userInternalIds: readonly string[]) =>
-    q.selectFrom('ProfileAttribute').select(['userInternalId', 'key', 'contentType', 'contentEncoding', 'value']).where('userInternalId', 'in', userInternalIds),
+    q
+      .selectFrom('ProfileAttribute')
+      .select(['userInternalId', 'key', 'contentType', 'contentEncoding', 'value'])
+      .where('userInternalId', 'in', userInternalIds),
   );
 
   /**
@@ -131,7 +134,9 @@ export function createProfilesStore(db: Db, events: EventRecorder) {
         keys === null
           ? await wholeProfile(applicationId, userId)
           : keys.length === 0
-            ? await db.rows<ProfileRow>(query.selectFrom('User').select('id as userInternalId').where('applicationId', '=', applicationId).where('userId', '=', userId))
+            ? await db.rows<ProfileRow>(
+                query.selectFrom('User').select('id as userInternalId').where('applicationId', '=', applicationId).where('userId', '=', userId),
+              )
             : await db.rows<ProfileRow>(
                 query
                   .selectFrom('User as u')
@@ -141,7 +146,10 @@ export function createProfilesStore(db: Db, events: EventRecorder) {
                   .where('u.userId', '=', userId),
               );
       if (rows.length === 0) return null;
-      return rows.map(toAttribute).filter((attribute) => attribute !== null).sort(byKey);
+      return rows
+        .map(toAttribute)
+        .filter((attribute) => attribute !== null)
+        .sort(byKey);
     },
 
     /** The attributes of several users (by internal id), only `keys` when given, grouped per user. */
@@ -196,7 +204,11 @@ export function createProfilesStore(db: Db, events: EventRecorder) {
             .execute();
         }
         if (!options.replace) {
-          const held = await tx.selectFrom('ProfileAttribute').select((eb) => eb.fn.countAll<number>().as('count')).where('userInternalId', '=', userInternalId).executeTakeFirstOrThrow();
+          const held = await tx
+            .selectFrom('ProfileAttribute')
+            .select((eb) => eb.fn.countAll<number>().as('count'))
+            .where('userInternalId', '=', userInternalId)
+            .executeTakeFirstOrThrow();
           if (Number(held.count) > options.limit) throw new ProfileLimitReached();
         }
         return [...new Set([...dropped, ...keys])];
@@ -207,7 +219,12 @@ export function createProfilesStore(db: Db, events: EventRecorder) {
     async deleteAttributes(applicationId: string, userId: string, keys: string[], now: Date): Promise<ProfileWrite> {
       return inProfileTransaction(applicationId, userId, now, async (tx, userInternalId) => {
         if (keys.length === 0) return [];
-        const removed = await tx.deleteFrom('ProfileAttribute').where('userInternalId', '=', userInternalId).where('key', 'in', keys).returning('key').execute();
+        const removed = await tx
+          .deleteFrom('ProfileAttribute')
+          .where('userInternalId', '=', userInternalId)
+          .where('key', 'in', keys)
+          .returning('key')
+          .execute();
         return removed.map((row) => row.key);
       });
     },

@@ -91,7 +91,12 @@ export class PasswordsService {
     const now = this.#deps.clock.now();
     if (lockedUntil !== null && Number(lockedUntil) > now) {
       const retryAfter = Math.ceil((Number(lockedUntil) - now) / 1000);
-      throw new ApiError('too_many_attempts', 'Too many failed logins: try again later', { retryAfterSeconds: retryAfter }, { 'retry-after': String(retryAfter) });
+      throw new ApiError(
+        'too_many_attempts',
+        'Too many failed logins: try again later',
+        { retryAfterSeconds: retryAfter },
+        { 'retry-after': String(retryAfter) },
+      );
     }
     const passwordHash = stored?.passwordHash ?? UNKNOWN_USER_HASH;
     const matches = await this.#deps.hasher.verify(passwordHash, password);

@@ -142,7 +142,7 @@ export async function tokenRoutes(app: RouteApp): Promise<void> {
       if (body !== undefined && !isRecord(body)) throw invalidEntity({ field: 'body', location: 'body' }, 'type', 'must be an object when sent');
       const ttl = parseTtl(body?.ttl, 'ttl', 'body') ?? query.ttl ?? null;
       if (body?.force !== undefined && typeof body.force !== 'boolean') throw invalidEntity({ field: 'force', location: 'body' }, 'type', 'must be a boolean');
-      const force = (body?.force as boolean | undefined) ?? query.force ?? true;
+      const force = body?.force ?? query.force ?? true;
       return issuedBody(await tokens.issue(applicationOf(request.principal), userId, { ttl, force }, clientOf(request)));
     },
   );
@@ -172,7 +172,10 @@ export async function tokenRoutes(app: RouteApp): Promise<void> {
         tags,
         security,
         params: Type.Object({ userId: UserParams.properties.userId, tokenId: Type.String({ pattern: TOKEN_ID_PATTERN.source }) }),
-        body: Type.Object({ ttl: Type.Integer({ minimum: 0, maximum: MAX_TTL_SECONDS, description: 'Seconds from now (0 = the application default)' }) }, { additionalProperties: true }),
+        body: Type.Object(
+          { ttl: Type.Integer({ minimum: 0, maximum: MAX_TTL_SECONDS, description: 'Seconds from now (0 = the application default)' }) },
+          { additionalProperties: true },
+        ),
         response: { 200: Type.Ref('UserTokenListing'), ...errorResponses('missing_privilege', 'ttl_extension_refused', 'entity_not_found') },
       },
     },

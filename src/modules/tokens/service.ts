@@ -262,7 +262,11 @@ export class TokensService {
     const settings = await this.settings(applicationId);
     const ttl = options.ttl === null || options.ttl === 0 ? settings.tokenDefaultTtl : options.ttl;
     if (ttl > settings.tokenMaxTtl) {
-      throw new ApiError('invalid_entity', `ttl: at most ${settings.tokenMaxTtl} seconds in this application`, { field: 'ttl', rule: 'maximum', maximum: settings.tokenMaxTtl });
+      throw new ApiError('invalid_entity', `ttl: at most ${settings.tokenMaxTtl} seconds in this application`, {
+        field: 'ttl',
+        rule: 'maximum',
+        maximum: settings.tokenMaxTtl,
+      });
     }
     const kid = await this.#signingKid();
     const now = this.#deps.clock.now();
@@ -289,7 +293,11 @@ export class TokensService {
       );
     } catch (error) {
       if (error instanceof SessionLimitReached) {
-        throw new ApiError('limit_exceeded', `This user already holds ${limit} active tokens (the application's limit); issue with force=true to replace the least recently used`, { limit });
+        throw new ApiError(
+          'limit_exceeded',
+          `This user already holds ${limit} active tokens (the application's limit); issue with force=true to replace the least recently used`,
+          { limit },
+        );
       }
       throw error;
     }

@@ -155,11 +155,17 @@ export function createTokensStore(db: Db, events: EventRecorder) {
           .where('userId', '=', row.userId)
           .where('revokedAt', 'is', null)
           .where('expiresAt', '>', dialect.time(row.issuedAt))
-          .orderBy('issuedAt').orderBy('id')
+          .orderBy('issuedAt')
+          .orderBy('id')
           .execute();
         const revoked = choose(active.map(toToken));
         if (revoked.length > 0) {
-          await tx.updateTable('UserToken').set({ revokedAt: dialect.time(row.issuedAt) }).where('id', 'in', revoked).where('revokedAt', 'is', null).execute();
+          await tx
+            .updateTable('UserToken')
+            .set({ revokedAt: dialect.time(row.issuedAt) })
+            .where('id', 'in', revoked)
+            .where('revokedAt', 'is', null)
+            .execute();
         }
         await tx
           .insertInto('UserToken')
@@ -170,7 +176,11 @@ export function createTokensStore(db: Db, events: EventRecorder) {
             lastUsedAt: dialect.time(row.lastUsedAt),
           })
           .execute();
-        emit(...revokedEvents(row.userId, revoked), { type: 'token.issued', userId: row.userId, data: { tokenId: row.id, expiresAtMs: row.expiresAt.getTime() } });
+        emit(...revokedEvents(row.userId, revoked), {
+          type: 'token.issued',
+          userId: row.userId,
+          data: { tokenId: row.id, expiresAtMs: row.expiresAt.getTime() },
+        });
         return { revoked };
       });
     },
@@ -205,7 +215,9 @@ export function createTokensStore(db: Db, events: EventRecorder) {
 
     /** Revokes one token (a logout link); false when it was revoked already. */
     async revokeToken(token: Pick<TokenRow, 'id' | 'applicationId' | 'userId'>, now: Date): Promise<boolean> {
-      const revoked = await events.transaction(token.applicationId, (tx, emit) => revokeIn(tx, emit, token.applicationId, token.userId, { ids: [token.id] }, now));
+      const revoked = await events.transaction(token.applicationId, (tx, emit) =>
+        revokeIn(tx, emit, token.applicationId, token.userId, { ids: [token.id] }, now),
+      );
       return revoked.length === 1;
     },
 

@@ -124,7 +124,8 @@ export function parseLocatorInput(input: unknown, where: Where): LocatorInput {
   if (!isRecord(input)) throw invalidEntity(where, 'type', 'must be a locator string or a locator object');
 
   const verificationStatus = parseVerificationStatus(input.verificationStatus, { ...where, field: `${where.field}.verificationStatus` });
-  const fromString = input.locator === undefined || input.locator === null ? null : parseLocatorString(input.locator, { ...where, field: `${where.field}.locator` });
+  const fromString =
+    input.locator === undefined || input.locator === null ? null : parseLocatorString(input.locator, { ...where, field: `${where.field}.locator` });
   const declared = input['@type'] === undefined || input['@type'] === null ? null : locatorType(input['@type'], { ...where, field: `${where.field}.@type` });
   const type = declared ?? fromString?.type ?? (input.email !== undefined ? 'email' : input.phoneNumber !== undefined ? 'tele' : null);
   if (type === null) throw invalidEntity(where, 'required', 'needs "locator", "email" or "phoneNumber"');

@@ -58,7 +58,9 @@ const LocatorInputSchema = Type.Union(
 
 const CreateUserBody = Type.Object(
   {
-    userId: Type.Optional(Type.Unsafe<string | null>({ type: 'string', nullable: true, description: 'Generated (XXXXX-XXXXX-XXXXX-XXXXX) when absent or null' })),
+    userId: Type.Optional(
+      Type.Unsafe<string | null>({ type: 'string', nullable: true, description: 'Generated (XXXXX-XXXXX-XXXXX-XXXXX) when absent or null' }),
+    ),
     screenName: Type.Object({ screenName: Type.String() }, { additionalProperties: true }),
     userLocators: Type.Optional(Type.Array(LocatorInputSchema, { maxItems: MAX_LOCATORS_PER_USER })),
     systemUser: Type.Optional(Type.Boolean({ description: 'Must be false or absent' })),
@@ -103,7 +105,11 @@ function parseProfileSelection(value: string | undefined): ProfileSelection {
   if (value.trim() === '*') return '*';
   const keys = value.split(',').map((key) => key.trim());
   if (keys.length > MAX_LIST_ENTRIES || !keys.every((key) => ATTRIBUTE_KEY_PATTERN.test(key))) {
-    throw invalidEntity({ field: 'withProfileAttributes', location: 'query' }, 'pattern', 'comma-separated attribute keys ([A-Za-z0-9._-], 1–128 characters), at most 100, or *');
+    throw invalidEntity(
+      { field: 'withProfileAttributes', location: 'query' },
+      'pattern',
+      'comma-separated attribute keys ([A-Za-z0-9._-], 1–128 characters), at most 100, or *',
+    );
   }
   return [...new Set(keys)];
 }
@@ -119,7 +125,10 @@ async function toWireUsers(profiles: ProfilesService, users: StoredUser[], selec
 }
 
 function splitList(values: string[]): string[] {
-  return values.flatMap((value) => value.split(',')).map((value) => value.trim()).filter((value) => value !== '');
+  return values
+    .flatMap((value) => value.split(','))
+    .map((value) => value.trim())
+    .filter((value) => value !== '');
 }
 
 function encodeCursor(userId: string): string {

@@ -140,7 +140,13 @@ export class UsersService {
       return user;
     } catch (error) {
       const fields = uniqueViolationFields(error);
-      if (fields?.includes('locator')) throw locatorsTaken(await this.store.takenLocators(applicationId, locators.map((l) => l.locator)));
+      if (fields?.includes('locator'))
+        throw locatorsTaken(
+          await this.store.takenLocators(
+            applicationId,
+            locators.map((l) => l.locator),
+          ),
+        );
       if (fields !== null) throw new ApiError('duplicate_entity', `A user with id "${userId}" already exists`, { entityType: 'user', entityLocator: userId });
       throw error;
     }

@@ -92,7 +92,12 @@ export async function lockUserRow(db: Db, tx: DbTransaction, applicationId: stri
 export function createUsersStore(db: Db, events: EventRecorder) {
   const { query, dialect } = db;
   const userById = prepared(db, (q, applicationId: string, userId: string) =>
-    usersWithLocators(q).where('u.applicationId', '=', applicationId).where('u.userId', '=', userId).orderBy('l.position').orderBy('l.createdAt').orderBy('l.id'),
+    usersWithLocators(q)
+      .where('u.applicationId', '=', applicationId)
+      .where('u.userId', '=', userId)
+      .orderBy('l.position')
+      .orderBy('l.createdAt')
+      .orderBy('l.id'),
   );
   const userExists = prepared(db, (q, applicationId: string, userId: string) =>
     q.selectFrom('User').select('id').where('applicationId', '=', applicationId).where('userId', '=', userId),
@@ -176,14 +181,32 @@ export function createUsersStore(db: Db, events: EventRecorder) {
         query
           .selectFrom(page.orderBy('userId').limit(take).as('u'))
           .leftJoin('UserLocator as l', 'l.userInternalId', 'u.id')
-          .select(['u.id', 'u.applicationId', 'u.userId', 'u.screenName', 'u.createdAt', 'u.updatedAt', 'l.id as locatorId', 'l.locator', 'l.verificationStatus'])
-          .orderBy('u.userId').orderBy('l.position').orderBy('l.createdAt').orderBy('l.id'),
+          .select([
+            'u.id',
+            'u.applicationId',
+            'u.userId',
+            'u.screenName',
+            'u.createdAt',
+            'u.updatedAt',
+            'l.id as locatorId',
+            'l.locator',
+            'l.verificationStatus',
+          ])
+          .orderBy('u.userId')
+          .orderBy('l.position')
+          .orderBy('l.createdAt')
+          .orderBy('l.id'),
       );
       return foldUsers(rows);
     },
 
     async countUsers(applicationId: string): Promise<number> {
-      const [row] = await db.rows<{ count: number }>(query.selectFrom('User').select((eb) => eb.fn.countAll<number>().as('count')).where('applicationId', '=', applicationId));
+      const [row] = await db.rows<{ count: number }>(
+        query
+          .selectFrom('User')
+          .select((eb) => eb.fn.countAll<number>().as('count'))
+          .where('applicationId', '=', applicationId),
+      );
       return Number(row?.count ?? 0);
     },
 
@@ -212,7 +235,14 @@ export function createUsersStore(db: Db, events: EventRecorder) {
      * concurrent additions for one user (a row lock on PostgreSQL, the write lock on SQLite), so the
      * count cannot be raced past the limit. Null when the user does not exist.
      */
-    async insertLocator(applicationId: string, userId: string, locator: NewLocatorRow, limit: number, now: Date, drafts: EventDraft[]): Promise<'added' | 'limit' | null> {
+    async insertLocator(
+      applicationId: string,
+      userId: string,
+      locator: NewLocatorRow,
+      limit: number,
+      now: Date,
+      drafts: EventDraft[],
+    ): Promise<'added' | 'limit' | null> {
       return events.transaction(applicationId, async (tx, emit) => {
         const userInternalId = await lockUserRow(db, tx, applicationId, userId, now);
         if (userInternalId === null) return null;
@@ -244,7 +274,11 @@ export function createUsersStore(db: Db, events: EventRecorder) {
           .returning('locator')
           .executeTakeFirst();
         if (removed === undefined) return false;
-        await tx.updateTable('User').set({ updatedAt: dialect.time(now) }).where('id', '=', userInternalId).execute();
+        await tx
+          .updateTable('User')
+          .set({ updatedAt: dialect.time(now) })
+          .where('id', '=', userInternalId)
+          .execute();
         emit({ type: 'locator.removed', userId, data: { locatorId, locator: removed.locator } });
         return true;
       });
@@ -252,7 +286,9 @@ export function createUsersStore(db: Db, events: EventRecorder) {
 
     async takenLocators(applicationId: string, locators: string[]): Promise<string[]> {
       if (locators.length === 0) return [];
-      const rows = await db.rows<{ locator: string }>(query.selectFrom('UserLocator').select('locator').where('applicationId', '=', applicationId).where('locator', 'in', locators));
+      const rows = await db.rows<{ locator: string }>(
+        query.selectFrom('UserLocator').select('locator').where('applicationId', '=', applicationId).where('locator', 'in', locators),
+      );
       return rows.map((row) => row.locator);
     },
 

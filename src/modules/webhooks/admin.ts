@@ -38,7 +38,14 @@ export function parseWebhookUrl(input: string): URL {
 
 export function parseWebhookTypes(input: string | undefined): string[] | null {
   if (input === undefined) return null;
-  const types = [...new Set(input.split(',').map((type) => type.trim()).filter((type) => type !== ''))];
+  const types = [
+    ...new Set(
+      input
+        .split(',')
+        .map((type) => type.trim())
+        .filter((type) => type !== ''),
+    ),
+  ];
   const unknown = types.filter((type) => !isEventType(type));
   if (types.length === 0 || unknown.length > 0) throw new WebhookRequestError(`--types takes event types among ${EVENT_TYPES.join(', ')}`);
   return types;
@@ -68,7 +75,9 @@ export class WebhooksAdmin {
   readonly #events: EventsStore;
   readonly #key: Buffer;
 
-  constructor(private readonly deps: { store: WebhooksStore; eventLog: EventsStore; masterKey: Buffer; clock: Clock; applicationExists(id: string): Promise<boolean> }) {
+  constructor(
+    private readonly deps: { store: WebhooksStore; eventLog: EventsStore; masterKey: Buffer; clock: Clock; applicationExists(id: string): Promise<boolean> },
+  ) {
     this.#store = deps.store;
     this.#events = deps.eventLog;
     this.#key = deriveKey(deps.masterKey, SECRET_PURPOSE);

@@ -113,7 +113,13 @@ export class WebhookDispatcher {
   async start(timers: Timers | null): Promise<void> {
     this.#timers = timers;
     await this.reload();
-    if (timers !== null) this.#reloading = repeat(timers, WEBHOOKS_RELOAD_MS, () => this.reload(), (error) => this.#deps.log?.warn({ err: error }, 'could not reload webhooks'));
+    if (timers !== null)
+      this.#reloading = repeat(
+        timers,
+        WEBHOOKS_RELOAD_MS,
+        () => this.reload(),
+        (error) => this.#deps.log?.warn({ err: error }, 'could not reload webhooks'),
+      );
   }
 
   /**
@@ -300,11 +306,14 @@ export class WebhookDispatcher {
     if (timers === null || at >= this.#retryTimerAt) return;
     if (this.#retryTimer !== null) timers.clear(this.#retryTimer);
     this.#retryTimerAt = at;
-    this.#retryTimer = timers.set(() => {
-      this.#retryTimer = null;
-      this.#retryTimerAt = Number.POSITIVE_INFINITY;
-      this.retryDue();
-    }, Math.max(0, at - this.#deps.clock.now()));
+    this.#retryTimer = timers.set(
+      () => {
+        this.#retryTimer = null;
+        this.#retryTimerAt = Number.POSITIVE_INFINITY;
+        this.retryDue();
+      },
+      Math.max(0, at - this.#deps.clock.now()),
+    );
   }
 
   /** Sends what is due on every endpoint (the retry timer runs this; tests may too). */

@@ -11,7 +11,12 @@ export const MAX_IN_FLIGHT = 8;
 export type WebhookSender = (url: string, headers: Record<string, string>, body: string) => Promise<number>;
 
 export function undiciSender(): { send: WebhookSender; close: () => Promise<void> } {
-  const agent = new Agent({ connections: MAX_IN_FLIGHT, connectTimeout: DELIVERY_TIMEOUT_MS, headersTimeout: DELIVERY_TIMEOUT_MS, bodyTimeout: DELIVERY_TIMEOUT_MS });
+  const agent = new Agent({
+    connections: MAX_IN_FLIGHT,
+    connectTimeout: DELIVERY_TIMEOUT_MS,
+    headersTimeout: DELIVERY_TIMEOUT_MS,
+    bodyTimeout: DELIVERY_TIMEOUT_MS,
+  });
   return {
     async send(url, headers, body) {
       const response = await request(url, { method: 'POST', headers, body, dispatcher: agent });

@@ -14,7 +14,13 @@ export function signWebhook(secret: string, timestampSeconds: number, body: stri
 }
 
 /** What a receiver runs: true when `header` signs `body` with `secret` and is recent enough. */
-export function verifyWebhookSignature(secret: string, header: string | undefined, body: string, nowSeconds: number, toleranceSeconds = SIGNATURE_TOLERANCE_SECONDS): boolean {
+export function verifyWebhookSignature(
+  secret: string,
+  header: string | undefined,
+  body: string,
+  nowSeconds: number,
+  toleranceSeconds = SIGNATURE_TOLERANCE_SECONDS,
+): boolean {
   if (header === undefined) return false;
   const parts = new Map(header.split(',').map((part) => [part.slice(0, part.indexOf('=')), part.slice(part.indexOf('=') + 1)] as const));
   const timestamp = Number(parts.get('t'));

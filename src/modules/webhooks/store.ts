@@ -74,7 +74,12 @@ export function createWebhooksStore(db: Db) {
     },
 
     async count(applicationId: string): Promise<number> {
-      const [row] = await db.rows<{ count: number }>(query.selectFrom('Webhook').select((eb) => eb.fn.countAll<number>().as('count')).where('applicationId', '=', applicationId));
+      const [row] = await db.rows<{ count: number }>(
+        query
+          .selectFrom('Webhook')
+          .select((eb) => eb.fn.countAll<number>().as('count'))
+          .where('applicationId', '=', applicationId),
+      );
       return Number(row?.count ?? 0);
     },
 
@@ -109,7 +114,11 @@ export function createWebhooksStore(db: Db) {
 
     /** Events after the cursor not yet delivered, by the endpoint's types (for `webhook list`). */
     async pending(applicationId: string, cursor: number, types: string[] | null): Promise<number> {
-      let select = query.selectFrom('Event').select((eb) => eb.fn.countAll<number>().as('count')).where('applicationId', '=', applicationId).where('seq', '>', cursor);
+      let select = query
+        .selectFrom('Event')
+        .select((eb) => eb.fn.countAll<number>().as('count'))
+        .where('applicationId', '=', applicationId)
+        .where('seq', '>', cursor);
       if (types !== null) select = types.length === 0 ? select.where(sql<boolean>`false`) : select.where('type', 'in', types);
       const [row] = await db.rows<{ count: number }>(select);
       return Number(row?.count ?? 0);
