@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
+import type { Compilable } from 'kysely';
 import { signRequestHeaders } from '../../src/auth/signature.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createDb } from '../../src/platform/db.ts';
@@ -259,14 +260,27 @@ export function tokenRequest(
   };
 }
 
-/** Users with nothing but an id and a screen name, inserted directly (before the server starts). */
-export async function seedUsers(db: Db, applicationId: string, userIds: string[]): Promise<void> {
+/**
+ * Users inserted directly (before the server starts), 1,000 to a transaction: an id and a screen
+ * name (the id unless `screenName` says), and the rows `extra` gives for each (locators, a profile).
+ */
+export async function seedUsers(
+  db: Db,
+  applicationId: string,
+  userIds: string[],
+  options: { screenName?: (i: number) => string; extra?: (i: number, internalId: string, now: Date | string) => Compilable[] } = {},
+): Promise<void> {
   const now = db.dialect.time(new Date());
-  for (let start = 0; start < userIds.length; start += 5_000) {
-    await db.batch(
-      userIds
-        .slice(start, start + 5_000)
-        .map((userId) => db.query.insertInto('User').values({ id: randomUUID(), applicationId, userId, screenName: userId, createdAt: now, updatedAt: now })),
-    );
+  for (let start = 0; start < userIds.length; start += 1_000) {
+    const statements = userIds.slice(start, start + 1_000).flatMap((userId, k) => {
+      const i = start + k;
+      const id = randomUUID();
+      const screenName = options.screenName?.(i) ?? userId;
+      return [
+        db.query.insertInto('User').values({ id, applicationId, userId, screenName, createdAt: now, updatedAt: now }),
+        ...(options.extra?.(i, id, now) ?? []),
+      ];
+    });
+    await db.batch(statements);
   }
 }

@@ -2,29 +2,24 @@
 // signed `GET /v1/users/{id}/profile` against a bare route running the same query, and signed
 // `GET /v1/users/{id}?withProfileAttributes=*` against `GET /v1/users/{id}` (the cost of the
 // profile in a user read). Pairs run ABBA, as in the users bench.
-import { randomUUID } from 'node:crypto';
-import { load, loadAbba, report, signedGet, startBenchServer } from './harness.ts';
+import { load, loadAbba, report, seedUsers, signedGet, startBenchServer } from './harness.ts';
 
 const USERS = 2_000;
 const ATTRIBUTES = ['mitter.upa.FirstName', 'mitter.upa.LastName', 'mitter.upa.Bio', 'mitter.upa.Gender', 'mitter.upa.address.City'];
 const userId = (i: number) => `bench-user-${String(i).padStart(5, '0')}`;
 
 export async function benchProfiles(): Promise<void> {
-  const server = await startBenchServer(async (db, credentials) => {
-    const now = db.dialect.time(new Date());
-    for (let start = 0; start < USERS; start += 500) {
-      const statements = [];
-      for (let i = start; i < Math.min(USERS, start + 500); i += 1) {
-        const id = randomUUID();
-        statements.push(
-          db.query
-            .insertInto('User')
-            .values({ id, applicationId: credentials.applicationId, userId: userId(i), screenName: `Bench ${i}`, createdAt: now, updatedAt: now }),
-        );
-        statements.push(
+  const server = await startBenchServer((db, credentials) =>
+    seedUsers(
+      db,
+      credentials.applicationId,
+      Array.from({ length: USERS }, (_, i) => userId(i)),
+      {
+        screenName: (i) => `Bench ${i}`,
+        extra: (i, internalId, now) => [
           db.query.insertInto('ProfileAttribute').values(
             ATTRIBUTES.map((key) => ({
-              userInternalId: id,
+              userInternalId: internalId,
               key,
               contentType: 'text/plain',
               contentEncoding: 'identity',
@@ -32,11 +27,10 @@ export async function benchProfiles(): Promise<void> {
               updatedAt: now,
             })),
           ),
-        );
-      }
-      await db.batch(statements);
-    }
-  });
+        ],
+      },
+    ),
+  );
   try {
     const { credentials } = server;
     let next = 0;

@@ -3,9 +3,8 @@
 // server, in the same run. Every request targets a different seeded user, chosen and signed per
 // request by the client for both sides, so the client path is the same and only the server differs.
 // Each pair runs bare, signed, signed, bare (means reported), so drift during the run hits both.
-import { randomUUID } from 'node:crypto';
 import { domainId } from '../../src/platform/ids.ts';
-import { load, loadAbba, report, signedGet, startBenchServer } from './harness.ts';
+import { load, loadAbba, report, seedUsers, signedGet, startBenchServer } from './harness.ts';
 
 const USERS = 2_000;
 const userId = (i: number) => `bench-user-${String(i).padStart(5, '0')}`;
@@ -13,34 +12,29 @@ const email = (i: number) => `email:bench${i}@example.com`;
 const phone = (i: number) => `tele:+1213555${String(i).padStart(4, '0')}`;
 
 export async function benchUsers(): Promise<void> {
-  const server = await startBenchServer(async (db, credentials) => {
-    const now = db.dialect.time(new Date());
-    for (let start = 0; start < USERS; start += 500) {
-      const statements = [];
-      for (let i = start; i < Math.min(USERS, start + 500); i += 1) {
-        const id = randomUUID();
-        statements.push(
-          db.query
-            .insertInto('User')
-            .values({ id, applicationId: credentials.applicationId, userId: userId(i), screenName: `Bench ${i}`, createdAt: now, updatedAt: now }),
-        );
-        statements.push(
+  const server = await startBenchServer((db, credentials) =>
+    seedUsers(
+      db,
+      credentials.applicationId,
+      Array.from({ length: USERS }, (_, i) => userId(i)),
+      {
+        screenName: (i) => `Bench ${i}`,
+        extra: (i, internalId, now) => [
           db.query.insertInto('UserLocator').values(
             [email(i), phone(i)].map((locator, position) => ({
               id: domainId(),
               applicationId: credentials.applicationId,
-              userInternalId: id,
+              userInternalId: internalId,
               locator,
               verificationStatus: 'StatusNotProvided',
               position,
               createdAt: now,
             })),
           ),
-        );
-      }
-      await db.batch(statements);
-    }
-  });
+        ],
+      },
+    ),
+  );
   try {
     const { credentials } = server;
     let next = 0;
