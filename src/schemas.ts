@@ -1,8 +1,10 @@
 // Schemas shared by every route: the error body (docs/api.md) and the error responses routes declare;
-// and the one shape check that parsers validating in code (rather than by schema) all need.
+// the one shape check that parsers validating in code (rather than by schema) all need; and the one
+// reader of comma lists in requests.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { ERROR_STATUS, type ErrorCode } from './errors.ts';
+import { ERROR_STATUS, invalidEntity, type ErrorCode, type Where } from './errors.ts';
+import { splitCommaList } from './platform/lists.ts';
 
 export const ErrorBodySchema = Type.Object(
   {
@@ -33,3 +35,31 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 
 /** The instance route plugins receive: params, query and body typed by the route's TypeBox schemas. */
 export type RouteApp = Parameters<FastifyPluginAsyncTypebox>[0];
+
+export interface CommaListRules<T> {
+  /** The list's field and location: a count error names it, an entry error names `field[i]`. */
+  where: Where;
+  /** At most this many entries (`maxItems`); no bound when absent. */
+  max?: number;
+  maxMessage?: string;
+  /** At least this many (`minItems`). */
+  min?: number;
+  minMessage?: string;
+  /** Drop empty entries (`a,,b`) instead of handing them to `entry` to refuse. */
+  dropEmpty?: boolean;
+  /** Drop repeated entries before counting and checking (positions are then those of the kept ones). */
+  distinct?: boolean;
+  /** Parses one entry, throwing a 4xx that names `where` (given as `field[i]`). */
+  entry?: (value: string, where: Where) => T;
+}
+
+/** A comma list from a request (one string, or a repeated query parameter), counted and checked entry by entry. */
+export function parseCommaList<T = string>(input: string | readonly string[] | undefined, rules: CommaListRules<T>): T[] {
+  let entries = input === undefined ? [] : splitCommaList(input, { dropEmpty: rules.dropEmpty ?? false });
+  if (rules.distinct) entries = [...new Set(entries)];
+  if (rules.min !== undefined && entries.length < rules.min) throw invalidEntity(rules.where, 'minItems', rules.minMessage ?? `at least ${rules.min}`);
+  if (rules.max !== undefined && entries.length > rules.max) throw invalidEntity(rules.where, 'maxItems', rules.maxMessage ?? `at most ${rules.max}`);
+  const { entry } = rules;
+  if (entry === undefined) return entries as T[];
+  return entries.map((value, i) => entry(value, { ...rules.where, field: `${rules.where.field}[${i}]` }));
+}

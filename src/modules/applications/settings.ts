@@ -1,5 +1,6 @@
 // Per-application settings (docs/api.md): their types, defaults and validation. Only values that differ
 // from the defaults are stored, so a default changed in a later release reaches every application.
+import { splitCommaList } from '../../platform/lists.ts';
 
 export interface ApplicationSettings {
   /** Seconds a user token lives when issued without a ttl (docs/tokens.md). */
@@ -43,7 +44,7 @@ function integer(min: number, max: number) {
 
 function list(item: (text: string) => string | null, { min }: { min: number }) {
   return (text: string): Parsed<string[]> => {
-    const items = text === '' ? [] : text.split(',').map((s) => s.trim());
+    const items = text === '' ? [] : splitCommaList(text);
     if (items.length < min) return { ok: false, problem: `needs at least ${min} comma-separated value(s)` };
     if (items.length > 100) return { ok: false, problem: 'takes at most 100 values' };
     for (const value of items) {

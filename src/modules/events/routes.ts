@@ -11,7 +11,7 @@ import { Type } from 'typebox';
 import { applicationOf, tokenIdOf } from '../../auth/principal.ts';
 import { invalidEntity } from '../../errors.ts';
 import { ME, resolveUserReference } from '../../policy/authorize.ts';
-import { type RouteApp, errorResponses, SIGNED_OR_TOKEN } from '../../schemas.ts';
+import { type RouteApp, errorResponses, parseCommaList, SIGNED_OR_TOKEN } from '../../schemas.ts';
 import { usersNotFound } from '../users/service.ts';
 import { parseUserId } from '../users/rules.ts';
 import type { EventSink } from './subscription.ts';
@@ -45,15 +45,6 @@ function resumePoint(request: FastifyRequest, query: string | undefined): number
     throw invalidEntity(where, 'pattern', 'must be an event id (decimal digits) received from this server');
   }
   return Number(value);
-}
-
-function commaList(value: string | undefined): string[] {
-  return value === undefined
-    ? []
-    : value
-        .split(',')
-        .map((part) => part.trim())
-        .filter((part) => part !== '');
 }
 
 /**
@@ -115,9 +106,13 @@ export async function eventRoutes(app: RouteApp): Promise<void> {
     },
     async (request, reply) => {
       const applicationId = applicationOf(request.principal);
-      const typeList = commaList(request.query.types);
-      typeList.forEach((type, i) => {
-        if (!isEventType(type)) throw invalidEntity({ field: `types[${i}]`, location: 'query' }, 'enum', `must be one of ${EVENT_TYPES.join(', ')}`);
+      const typeList = parseCommaList(request.query.types, {
+        where: { field: 'types', location: 'query' },
+        dropEmpty: true,
+        entry: (type, where) => {
+          if (!isEventType(type)) throw invalidEntity(where, 'enum', `must be one of ${EVENT_TYPES.join(', ')}`);
+          return type;
+        },
       });
       const types = typeList.length === 0 ? null : new Set(typeList);
       const after = resumePoint(request, request.query.lastEventId);
@@ -159,12 +154,14 @@ export async function eventRoutes(app: RouteApp): Promise<void> {
     async (request, reply) => {
       const userId = resolveUserReference(request.principal, ME);
       const applicationId = applicationOf(request.principal);
-      const references = commaList(request.query.presenceOf);
-      if (references.length > MAX_WATCHED_USERS) {
-        throw invalidEntity({ field: 'presenceOf', location: 'query' }, 'maxItems', `at most ${MAX_WATCHED_USERS} user ids`);
-      }
       const watched = new Set(
-        references.map((reference, i) => parseUserId(resolveUserReference(request.principal, reference), { field: `presenceOf[${i}]`, location: 'query' })),
+        parseCommaList(request.query.presenceOf, {
+          where: { field: 'presenceOf', location: 'query' },
+          dropEmpty: true,
+          max: MAX_WATCHED_USERS,
+          maxMessage: `at most ${MAX_WATCHED_USERS} user ids`,
+          entry: (reference, where) => parseUserId(resolveUserReference(request.principal, reference), where),
+        }),
       );
       const missing = await users.missing(applicationId, [...watched]);
       if (missing.length > 0) throw usersNotFound(missing);

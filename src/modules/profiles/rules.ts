@@ -3,7 +3,7 @@
 // that its def does not allow is `invalid_domain_attribute` (key + field + rule).
 import validator from 'validator';
 import { ApiError, invalidEntity, type Where } from '../../errors.ts';
-import { isRecord } from '../../schemas.ts';
+import { isRecord, parseCommaList } from '../../schemas.ts';
 import type { AttributeDefinition, StoredAttribute } from './types.ts';
 import { normaliseEmail, normalisePhoneNumber } from '../users/locators.ts';
 import { EMAIL_KEY, MOBILE_KEY } from './standard.ts';
@@ -35,9 +35,9 @@ export function parseAttributeKey(input: unknown, where: Where): string {
 
 /** A comma list of keys in a path: each once, in the order given, at most 100. */
 export function parseKeyList(input: string, where: Where): string[] {
-  const keys = input.split(',').map((key) => key.trim());
-  if (keys.length > MAX_PATCH_ATTRIBUTES) throw invalidEntity(where, 'maxItems', `at most ${MAX_PATCH_ATTRIBUTES} keys`);
-  return [...new Set(keys.map((key, i) => parseAttributeKey(key, { ...where, field: `${where.field}[${i}]` })))];
+  return [
+    ...new Set(parseCommaList(input, { where, max: MAX_PATCH_ATTRIBUTES, maxMessage: `at most ${MAX_PATCH_ATTRIBUTES} keys`, entry: parseAttributeKey })),
+  ];
 }
 
 function parseVocabulary(input: unknown, pattern: RegExp, what: string, where: Where): string[] {

@@ -3,7 +3,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { ApiError, invalidEntity } from '../../errors.ts';
-import { type RouteApp, errorResponses, isRecord, SIGNED_OR_TOKEN } from '../../schemas.ts';
+import { type RouteApp, errorResponses, parseCommaList, isRecord, SIGNED_OR_TOKEN } from '../../schemas.ts';
 import { applicationOf, tokenIdOf } from '../../auth/principal.ts';
 import { ME, resolveUserReference, targetUserOf } from '../../policy/authorize.ts';
 import { RESERVED_USER_IDS, USER_ID_PATTERN } from '../users/rules.ts';
@@ -201,16 +201,19 @@ export async function tokenRoutes(app: RouteApp): Promise<void> {
     },
     async (request) => {
       const raw = request.params.tokenIds;
-      let ids: string[] | '*';
-      if (raw.trim() === '*') {
-        ids = '*';
-      } else {
-        ids = [...new Set(raw.split(',').map((id) => id.trim()))];
-        if (ids.length > 100) throw invalidEntity({ field: 'tokenIds', location: 'path' }, 'maxItems', 'at most 100 ids');
-        ids.forEach((id, i) => {
-          if (!TOKEN_ID_PATTERN.test(id)) throw invalidEntity({ field: `tokenIds[${i}]`, location: 'path' }, 'pattern', 'is not a token id');
-        });
-      }
+      const ids: string[] | '*' =
+        raw.trim() === '*'
+          ? '*'
+          : parseCommaList(raw, {
+              where: { field: 'tokenIds', location: 'path' },
+              distinct: true,
+              max: 100,
+              maxMessage: 'at most 100 ids',
+              entry: (id, where) => {
+                if (!TOKEN_ID_PATTERN.test(id)) throw invalidEntity(where, 'pattern', 'is not a token id');
+                return id;
+              },
+            });
       await tokens.revoke(applicationOf(request.principal), targetUserOf(request), ids);
       return {};
     },

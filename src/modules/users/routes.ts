@@ -2,8 +2,9 @@
 // service, shape with the wire module.
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { splitCommaList } from '../../platform/lists.ts';
 import { invalidEntity } from '../../errors.ts';
-import { type RouteApp, errorResponses, SIGNED_OR_TOKEN } from '../../schemas.ts';
+import { type RouteApp, errorResponses, parseCommaList, SIGNED_OR_TOKEN } from '../../schemas.ts';
 import { applicationOf, type Principal } from '../../auth/principal.ts';
 import { authorize, ME, resolveUserReference, targetUserOf } from '../../policy/authorize.ts';
 import { toWireUser, type WireUser } from '../../wire/users.ts';
@@ -29,11 +30,11 @@ export const UserIdsParams = Type.Object({ userIds: Type.String({ description: '
 
 /** The ids of a `userIds` comma list, in order (`me` resolved for `principal`), each checked; at most 100. */
 export function userIdsOf(principal: Principal, userIds: string): string[] {
-  const references = userIds.split(',');
-  if (references.length > MAX_LIST_ENTRIES) {
-    throw invalidEntity({ field: 'userIds', location: 'path' }, 'maxItems', `at most ${MAX_LIST_ENTRIES}`);
-  }
-  return references.map((reference, i) => parseUserId(resolveUserReference(principal, reference.trim()), { field: `userIds[${i}]`, location: 'path' }));
+  return parseCommaList(userIds, {
+    where: { field: 'userIds', location: 'path' },
+    max: MAX_LIST_ENTRIES,
+    entry: (reference, where) => parseUserId(resolveUserReference(principal, reference), where),
+  });
 }
 
 export const EmptyObject = Type.Object({}, { description: 'Nothing to say' });
@@ -103,7 +104,7 @@ type ProfileSelection = null | '*' | string[];
 function parseProfileSelection(value: string | undefined): ProfileSelection {
   if (value === undefined || value.trim() === '') return null;
   if (value.trim() === '*') return '*';
-  const keys = value.split(',').map((key) => key.trim());
+  const keys = splitCommaList(value);
   if (keys.length > MAX_LIST_ENTRIES || !keys.every((key) => ATTRIBUTE_KEY_PATTERN.test(key))) {
     throw invalidEntity(
       { field: 'withProfileAttributes', location: 'query' },
@@ -122,13 +123,6 @@ async function toWireUsers(profiles: ProfilesService, users: StoredUser[], selec
     selection === '*' ? null : selection,
   );
   return users.map((user) => toWireUser(user, { entityProfile: toWireEntityProfile(user.userId, attributes.get(user.id) ?? []) }));
-}
-
-function splitList(values: string[]): string[] {
-  return values
-    .flatMap((value) => value.split(','))
-    .map((value) => value.trim())
-    .filter((value) => value !== '');
 }
 
 function encodeCursor(userId: string): string {
@@ -207,14 +201,14 @@ export async function userRoutes(app: RouteApp): Promise<void> {
       const applicationId = applicationOf(request.principal);
       if (hasLocatorQuery(request)) {
         // The policy allowed a lookup, so this branch must never fall through to the listing.
-        const lookups = splitList(query.locators ?? []);
-        if (lookups.length === 0) {
-          throw invalidEntity({ field: 'locators', location: 'query' }, 'minItems', 'give at least one locator');
-        }
-        if (lookups.length > MAX_LIST_ENTRIES) {
-          throw invalidEntity({ field: 'locators', location: 'query' }, 'maxItems', `at most ${MAX_LIST_ENTRIES}`);
-        }
-        const locators: Locator[] = lookups.map((value, i) => parseLocatorString(value, { field: `locators[${i}]`, location: 'query' }));
+        const locators: Locator[] = parseCommaList(query.locators, {
+          where: { field: 'locators', location: 'query' },
+          dropEmpty: true,
+          min: 1,
+          minMessage: 'give at least one locator',
+          max: MAX_LIST_ENTRIES,
+          entry: parseLocatorString,
+        });
         const found = await users.findByLocators(applicationId, locators);
         reply.header('x-mitter-paginated-estimated-count', String(found.length));
         return toWireUsers(profiles, found, selection);

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../platform/clock.ts';
 import { deriveKey, seal } from '../../platform/crypto.ts';
 import { domainId } from '../../platform/ids.ts';
+import { splitCommaList } from '../../platform/lists.ts';
 import type { EventsStore } from '../events/store.ts';
 import { EVENT_TYPES, isEventType } from '../events/types.ts';
 import type { WebhookState, WebhooksStore } from './store.ts';
@@ -38,14 +39,7 @@ export function parseWebhookUrl(input: string): URL {
 
 export function parseWebhookTypes(input: string | undefined): string[] | null {
   if (input === undefined) return null;
-  const types = [
-    ...new Set(
-      input
-        .split(',')
-        .map((type) => type.trim())
-        .filter((type) => type !== ''),
-    ),
-  ];
+  const types = [...new Set(splitCommaList(input, { dropEmpty: true }))];
   const unknown = types.filter((type) => !isEventType(type));
   if (types.length === 0 || unknown.length > 0) throw new WebhookRequestError(`--types takes event types among ${EVENT_TYPES.join(', ')}`);
   return types;
