@@ -15,19 +15,8 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type autocannon from 'autocannon';
-import {
-  issueTokens,
-  load,
-  loadAbba,
-  PRESENCE_CHAIN,
-  report,
-  signedGet,
-  signedHeaders,
-  startBenchServer,
-  tokenRequest,
-  type BenchServer,
-  type LoadResult,
-} from './harness.ts';
+import { issueTokens, load, loadAbba, PRESENCE_CHAIN, report, signedGet, signedHeaders, startBenchServer, tokenRequest } from './harness.ts';
+import type { BenchServer, LoadResult } from './harness.ts';
 
 const USERS = 1_000;
 const ATTRIBUTES = ['mitter.upa.FirstName', 'mitter.upa.LastName', 'mitter.upa.Bio', 'mitter.upa.Gender', 'mitter.upa.address.City'];

@@ -260,6 +260,9 @@ export function tokenRequest(
   };
 }
 
+/** The screen name of seeded user i in the users and profiles benches. */
+export const benchScreenName = (i: number): string => `Bench ${i}`;
+
 /**
  * Users inserted directly (before the server starts), 1,000 to a transaction: an id and a screen
  * name (the id unless `screenName` says), and the rows `extra` gives for each (locators, a profile).

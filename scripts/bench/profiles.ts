@@ -2,34 +2,30 @@
 // signed `GET /v1/users/{id}/profile` against a bare route running the same query, and signed
 // `GET /v1/users/{id}?withProfileAttributes=*` against `GET /v1/users/{id}` (the cost of the
 // profile in a user read). Pairs run ABBA, as in the users bench.
-import { load, loadAbba, report, seedUsers, signedGet, startBenchServer } from './harness.ts';
+import { benchScreenName, load, loadAbba, report, seedUsers, signedGet, startBenchServer } from './harness.ts';
 
 const USERS = 2_000;
 const ATTRIBUTES = ['mitter.upa.FirstName', 'mitter.upa.LastName', 'mitter.upa.Bio', 'mitter.upa.Gender', 'mitter.upa.address.City'];
 const userId = (i: number) => `bench-user-${String(i).padStart(5, '0')}`;
 
 export async function benchProfiles(): Promise<void> {
-  const server = await startBenchServer((db, credentials) =>
-    seedUsers(
-      db,
-      credentials.applicationId,
-      Array.from({ length: USERS }, (_, i) => userId(i)),
-      {
-        screenName: (i) => `Bench ${i}`,
-        extra: (i, internalId, now) => [
-          db.query.insertInto('ProfileAttribute').values(
-            ATTRIBUTES.map((key) => ({
-              userInternalId: internalId,
-              key,
-              contentType: 'text/plain',
-              contentEncoding: 'identity',
-              value: `${key} of user ${i}`,
-              updatedAt: now,
-            })),
-          ),
-        ],
-      },
-    ),
+  const ids = Array.from({ length: USERS }, (_, i) => userId(i));
+  const server = await startBenchServer((db, { applicationId }) =>
+    seedUsers(db, applicationId, ids, {
+      screenName: benchScreenName,
+      extra: (i, internalId, now) => [
+        db.query.insertInto('ProfileAttribute').values(
+          ATTRIBUTES.map((key) => ({
+            userInternalId: internalId,
+            key,
+            contentType: 'text/plain',
+            contentEncoding: 'identity',
+            value: `${key} of user ${i}`,
+            updatedAt: now,
+          })),
+        ),
+      ],
+    }),
   );
   try {
     const { credentials } = server;

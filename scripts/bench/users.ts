@@ -4,7 +4,7 @@
 // request by the client for both sides, so the client path is the same and only the server differs.
 // Each pair runs bare, signed, signed, bare (means reported), so drift during the run hits both.
 import { domainId } from '../../src/platform/ids.ts';
-import { load, loadAbba, report, seedUsers, signedGet, startBenchServer } from './harness.ts';
+import { benchScreenName, load, loadAbba, report, seedUsers, signedGet, startBenchServer } from './harness.ts';
 
 const USERS = 2_000;
 const userId = (i: number) => `bench-user-${String(i).padStart(5, '0')}`;
@@ -12,28 +12,24 @@ const email = (i: number) => `email:bench${i}@example.com`;
 const phone = (i: number) => `tele:+1213555${String(i).padStart(4, '0')}`;
 
 export async function benchUsers(): Promise<void> {
-  const server = await startBenchServer((db, credentials) =>
-    seedUsers(
-      db,
-      credentials.applicationId,
-      Array.from({ length: USERS }, (_, i) => userId(i)),
-      {
-        screenName: (i) => `Bench ${i}`,
-        extra: (i, internalId, now) => [
-          db.query.insertInto('UserLocator').values(
-            [email(i), phone(i)].map((locator, position) => ({
-              id: domainId(),
-              applicationId: credentials.applicationId,
-              userInternalId: internalId,
-              locator,
-              verificationStatus: 'StatusNotProvided',
-              position,
-              createdAt: now,
-            })),
-          ),
-        ],
-      },
-    ),
+  const ids = Array.from({ length: USERS }, (_, i) => userId(i));
+  const server = await startBenchServer((db, { applicationId }) =>
+    seedUsers(db, applicationId, ids, {
+      screenName: benchScreenName,
+      extra: (i, internalId, now) => [
+        db.query.insertInto('UserLocator').values(
+          [email(i), phone(i)].map((locator, position) => ({
+            id: domainId(),
+            applicationId,
+            userInternalId: internalId,
+            locator,
+            verificationStatus: 'StatusNotProvided',
+            position,
+            createdAt: now,
+          })),
+        ),
+      ],
+    }),
   );
   try {
     const { credentials } = server;
