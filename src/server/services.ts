@@ -41,8 +41,8 @@ export function createServices(app: FastifyInstance, config: Config, db: Db, clo
   const applications = new ApplicationsService({ store: createApplicationsStore(db), masterKey: config.masterKey, clock, log });
   const eventLog = createEventsStore(db);
   const events = new EventsService({ db, store: eventLog, clock, bus, applications, log });
-  const users = new UsersService({ store: createUsersStore(db, events), clock, events, bus, log });
-  const profiles = new ProfilesService({ store: createProfilesStore(db, events), clock, users, events });
+  const users = new UsersService({ store: createUsersStore(db, events), clock, bus, log });
+  const profiles = new ProfilesService({ store: createProfilesStore(db, events), clock, users });
   const tokensStore = createTokensStore(db, events);
   const tokens = new TokensService({
     store: tokensStore,
@@ -50,12 +50,11 @@ export function createServices(app: FastifyInstance, config: Config, db: Db, clo
     signer: new TokenSigner(app.jwt, config.masterKey),
     applications,
     users,
-    events,
     bus,
     publicUrl: config.publicUrl,
     log,
   });
-  const passwords = new PasswordsService({ store: tokensStore, tokens, users, events, hasher: options.passwordHasher ?? argon2idHasher, kv, clock });
+  const passwords = new PasswordsService({ store: tokensStore, tokens, users, hasher: options.passwordHasher ?? argon2idHasher, kv, clock });
   const presence = new PresenceService({
     clock,
     kv,

@@ -5,7 +5,6 @@ import { ApiError, invalidEntity, type Where } from '../../errors.ts';
 import type { Clock } from '../../platform/clock.ts';
 import { uniqueViolationFields } from '../../platform/dialect.ts';
 import type { AttributeDefinition, StoredAttribute } from './types.ts';
-import type { EventRecorder } from '../events/service.ts';
 import { userNotFound, type UsersService } from '../users/service.ts';
 import { checkAttribute, type AttributeInput } from './rules.ts';
 import { STANDARD_ATTRIBUTE_DEFS, standardDef } from './standard.ts';
@@ -32,7 +31,7 @@ export class ProfilesService {
   /** Defs found in the database, per application. Defs never change or disappear, so hits never go stale. */
   private readonly defCache = new Map<string, Map<string, AttributeDefinition>>();
 
-  constructor(private readonly deps: { store: ProfilesStore; clock: Clock; users: UsersService; events: EventRecorder }) {
+  constructor(private readonly deps: { store: ProfilesStore; clock: Clock; users: UsersService }) {
     // A user's attributes go with its row (foreign key, on delete cascade): no deletion hook.
     this.store = deps.store;
   }

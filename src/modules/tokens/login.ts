@@ -3,7 +3,6 @@
 import { ApiError } from '../../errors.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { Kv } from '../../platform/kv.ts';
-import type { EventRecorder } from '../events/service.ts';
 import type { Locator } from '../users/locators.ts';
 import { userNotFound, type UsersService } from '../users/service.ts';
 import type { PasswordHasher } from './passwords.ts';
@@ -25,7 +24,6 @@ export interface PasswordsServiceDeps {
   store: TokensStore;
   tokens: TokensService;
   users: UsersService;
-  events: EventRecorder;
   hasher: PasswordHasher;
   kv: Kv;
   clock: Clock;

@@ -15,7 +15,6 @@ import type { ApplicationsService } from '../applications/service.ts';
 import type { ApplicationSettings } from '../applications/settings.ts';
 import { userNotFound, type UsersService } from '../users/service.ts';
 import { kidNumber, type TokenSigner } from './signing.ts';
-import type { EventRecorder } from '../events/service.ts';
 import { broadcaster, type Bus } from '../../platform/bus.ts';
 import { SessionLimitReached, type TokenRow, type TokensStore } from './store.ts';
 
@@ -92,7 +91,6 @@ export interface TokensServiceDeps {
   signer: TokenSigner;
   applications: ApplicationsService;
   users: UsersService;
-  events: EventRecorder;
   bus: Bus;
   publicUrl: string;
   log?: FastifyBaseLogger;

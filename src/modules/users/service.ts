@@ -9,7 +9,7 @@ import { uniqueViolationFields } from '../../platform/dialect.ts';
 import { domainId } from '../../platform/ids.ts';
 import { toWireLocator, toWireUser } from '../../wire/users.ts';
 import type { StoredUser } from './types.ts';
-import type { Emit, EventRecorder } from '../events/service.ts';
+import type { Emit } from '../events/service.ts';
 import { broadcaster, type Bus } from '../../platform/bus.ts';
 import type { Locator, LocatorInput } from './locators.ts';
 import { generateUserId } from './rules.ts';
@@ -78,7 +78,7 @@ export class UsersService {
   /** Tells the other instances sharing the bus that a user was deleted (they drop what they cached). */
   private readonly announceDeletion: (user: DeletedUserRow) => void;
 
-  constructor(private readonly deps: { store: UsersStore; clock: Clock; events: EventRecorder; bus: Bus; log?: { error(obj: unknown, msg: string): void } }) {
+  constructor(private readonly deps: { store: UsersStore; clock: Clock; bus: Bus; log?: { error(obj: unknown, msg: string): void } }) {
     this.store = deps.store;
     this.announceDeletion = broadcaster<DeletedUserRow>(deps.bus, USERS_DELETED_TOPIC, (user) => void this.forget(user));
   }
