@@ -105,6 +105,17 @@ export function prepared<Args extends PreparedArgument[], Row>(
 
 const compiled = (query: CompiledQuery | Compilable): CompiledQuery => ('compile' in query ? query.compile() : query);
 
+/** `rows` and `compiledRows` from the driver's one way of running a read statement. */
+function reads(run: Db['compiledRows']): Pick<Db, 'rows' | 'compiledRows'> {
+  return {
+    rows: (statement) => {
+      const { sql, parameters } = compiled(statement);
+      return run(sql, parameters);
+    },
+    compiledRows: run,
+  };
+}
+
 /** A better-sqlite3 connection whose statements are prepared once per SQL text. */
 class StatementCache {
   readonly #statements = new Map<string, Database.Statement>();
@@ -161,13 +172,7 @@ function createSqliteDb(path: string): Db {
     provider: 'sqlite',
     dialect: sqlDialect('sqlite'),
     query,
-    async rows<Row>(statement: CompiledQuery | Compilable) {
-      const { sql, parameters } = compiled(statement);
-      return reader.prepare(sql).all(parameters) as Row[];
-    },
-    async compiledRows<Row>(sql: string, parameters: readonly unknown[]) {
-      return reader.prepare(sql).all(parameters) as Row[];
-    },
+    ...reads(async <Row>(sql: string, parameters: readonly unknown[]) => reader.prepare(sql).all(parameters) as Row[]),
     transaction: (work) => query.transaction().execute(work),
     async batch(queries) {
       const statements = queries.map(compiled);
@@ -234,13 +239,7 @@ function createPostgresDb(url: string): Db {
     provider: 'postgresql',
     dialect: sqlDialect('postgresql'),
     query,
-    async rows<Row>(statement: CompiledQuery | Compilable) {
-      const { sql, parameters } = compiled(statement);
-      return (await pool.query(sql, parameters as unknown[])).rows as Row[];
-    },
-    async compiledRows<Row>(sql: string, parameters: readonly unknown[]) {
-      return (await pool.query(sql, parameters as unknown[])).rows as Row[];
-    },
+    ...reads(async <Row>(sql: string, parameters: readonly unknown[]) => (await pool.query(sql, parameters as unknown[])).rows as Row[]),
     transaction: (work) => query.transaction().execute(work),
     async batch(queries) {
       await query.transaction().execute(async (tx) => {
