@@ -61,6 +61,18 @@ export const RULES = {
   /** Read presences and last seen. */
   'presence.read': { system: 'allow', user: 'allow' },
 
+  /** Block or unblock users on a user's behalf. */
+  'social.blocks.write': { system: 'allow', user: 'self' },
+  /** Whom a user blocks, and who blocks it. */
+  'social.blocks.read': { system: 'allow', user: 'self' },
+  /** Add to or remove from a user's contacts. */
+  'social.contacts.write': { system: 'allow', user: 'self' },
+  /** A user's contact list (with presence and last seen). */
+  'social.contacts.read': { system: 'allow', user: 'self' },
+  /** A user's privacy settings. */
+  'social.privacy.read': { system: 'allow', user: 'self' },
+  'social.privacy.write': { system: 'allow', user: 'self' },
+
   /** The application's event log (GET /v1/events). */
   'events.read': { system: 'allow' },
   /** A user's own event stream (`me`: .system needs a sudo user). */

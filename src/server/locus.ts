@@ -16,6 +16,7 @@ import type { PasswordHasher } from '../modules/tokens/passwords.ts';
 import type { PasswordsService } from '../modules/tokens/login.ts';
 import type { TokensService } from '../modules/tokens/service.ts';
 import type { UsersService } from '../modules/users/service.ts';
+import type { SocialService } from '../modules/social/service.ts';
 import type { WebhookDispatcher } from '../modules/webhooks/dispatcher.ts';
 import type { WebhookSender } from '../modules/webhooks/sender.ts';
 
@@ -39,6 +40,8 @@ export interface Locus {
   /** Passwords and password login. */
   passwords: PasswordsService;
   presence: PresenceService;
+  /** Blocks, contacts, privacy, and what a caller may see of other users. */
+  social: SocialService;
   events: EventsService;
   webhooks: WebhookDispatcher;
   bus: Bus;

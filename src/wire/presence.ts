@@ -27,6 +27,11 @@ export const WiredPresenceSchema = Type.Object(
   { $id: 'WiredPresence', title: 'WiredPresence' },
 );
 
+/** A presence or null, inline (a `$ref` cannot carry `nullable`). */
+export const NullablePresenceSchema = Type.Unsafe<WirePresence | null>(
+  Type.Object(PresenceFields, { nullable: true, description: 'The link active now, with the rest of its chain; null if none' }),
+);
+
 export const LastSeenSchema = Type.Object(
   {
     userId: Type.Ref('Identifiable'),

@@ -90,7 +90,7 @@ export function toWireUser(stored: StoredUser, extras: WireUserExtras = {}): Wir
     userLocators: stored.locators.map(toWireLocator),
     systemUser: false,
     synthetic: false,
-    blocked: false,
+    blocked: stored.suspended,
     entityProfile: extras.entityProfile ?? null,
     entityMetadata: extras.entityMetadata ?? null,
     auditInfo: { createdAt: stored.createdAt.getTime(), updatedAt: stored.updatedAt.getTime() },

@@ -1,4 +1,4 @@
-// The event types of docs/events.md (block.changed arrives with blocking).
+// The event types of docs/events.md.
 export const EVENT_TYPES = [
   'user.created',
   'user.deleted',
@@ -10,6 +10,9 @@ export const EVENT_TYPES = [
   'token.issued',
   'token.revoked',
   'block.changed',
+  'contacts.changed',
+  'user.suspended',
+  'user.reinstated',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

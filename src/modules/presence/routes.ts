@@ -15,7 +15,7 @@ const PresenceBody = Type.Unsafe<unknown>({
 });
 
 export async function presenceRoutes(app: RouteApp): Promise<void> {
-  const presence = app.locus.presence;
+  const { presence, social } = app.locus;
   const tags = ['presence'];
   const security = SIGNED_OR_TOKEN;
   for (const schema of PRESENCE_WIRE_SCHEMAS) app.addSchema(schema);
@@ -54,8 +54,12 @@ export async function presenceRoutes(app: RouteApp): Promise<void> {
       },
     },
     async (request) => {
-      const readings = await presence.read(applicationOf(request.principal), userIdsOf(request.principal, request.params.userIds));
-      return readings.map((reading) => toWiredPresence(reading.userId, reading.presence, reading.setTimeMs));
+      const userIds = userIdsOf(request.principal, request.params.userIds);
+      const [readings, view] = await Promise.all([presence.read(applicationOf(request.principal), userIds), social.viewpoint(request.principal, userIds)]);
+      // Hidden (blocked, private, suspended) reads exactly like a presence never set.
+      return readings.map((reading) =>
+        view.presence(reading.userId) ? toWiredPresence(reading.userId, reading.presence, reading.setTimeMs) : toWiredPresence(reading.userId, null, null),
+      );
     },
   );
 
@@ -72,8 +76,13 @@ export async function presenceRoutes(app: RouteApp): Promise<void> {
       },
     },
     async (request) => {
-      const readings = await presence.lastSeen(applicationOf(request.principal), userIdsOf(request.principal, request.params.userIds));
-      return readings.map((reading) => ({ userId: { identifier: reading.userId }, online: reading.online, lastSeenMs: reading.lastSeenMs }));
+      const userIds = userIdsOf(request.principal, request.params.userIds);
+      const [readings, view] = await Promise.all([presence.lastSeen(applicationOf(request.principal), userIds), social.viewpoint(request.principal, userIds)]);
+      return readings.map((reading) =>
+        view.lastSeen(reading.userId)
+          ? { userId: { identifier: reading.userId }, online: reading.online, lastSeenMs: reading.lastSeenMs }
+          : { userId: { identifier: reading.userId }, online: false, lastSeenMs: null },
+      );
     },
   );
 }

@@ -52,7 +52,7 @@ const UserKeysParams = Type.Object({ userId: UserParams.properties.userId, keys:
 
 /** The target user resolved by the policy hook. */
 export async function profileRoutes(app: RouteApp): Promise<void> {
-  const profiles = app.locus.profiles;
+  const { profiles, social } = app.locus;
   const tags = ['profiles'];
   const security = SIGNED_OR_TOKEN;
 
@@ -118,7 +118,9 @@ export async function profileRoutes(app: RouteApp): Promise<void> {
     },
     async (request) => {
       const userId = targetUserOf(request);
-      return toWireEntityProfile(userId, await profiles.profile(applicationOf(request.principal), userId));
+      const [attributes, view] = await Promise.all([profiles.profile(applicationOf(request.principal), userId), social.viewpoint(request.principal, [userId])]);
+      // A blocker's profile reads as empty to the users it blocks.
+      return toWireEntityProfile(userId, view.profile(userId) ? attributes : []);
     },
   );
 
@@ -137,7 +139,9 @@ export async function profileRoutes(app: RouteApp): Promise<void> {
     },
     async (request) => {
       const keys = parseKeyList(request.params.keys, { field: 'keys', location: 'path' });
-      return (await profiles.attributes(applicationOf(request.principal), targetUserOf(request), keys)).map(toWireAttribute);
+      const userId = targetUserOf(request);
+      const [attributes, view] = await Promise.all([profiles.attributes(applicationOf(request.principal), userId, keys), social.viewpoint(request.principal, [userId])]);
+      return view.profile(userId) ? attributes.map(toWireAttribute) : [];
     },
   );
 

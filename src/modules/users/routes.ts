@@ -25,6 +25,8 @@ const USER_REFERENCE_PATTERN = `^(${ME}|${USER_ID_PATTERN.source.slice(1, -1)})$
 export const UserParams = Type.Object({
   userId: Type.String({ pattern: USER_REFERENCE_PATTERN, description: 'A user id, or `me` for the acting user' }),
 });
+/** A path parameter naming another user by id. */
+export const USER_ID_PARAM = Type.String({ pattern: USER_ID_PATTERN.source, description: 'A user id' });
 /** The path parameter of routes that take a comma list of users. */
 export const UserIdsParams = Type.Object({ userIds: Type.String({ description: 'Comma-separated user ids (`me` allowed), at most 100' }) });
 
@@ -125,11 +127,11 @@ async function toWireUsers(profiles: ProfilesService, users: StoredUser[], selec
   return users.map((user) => toWireUser(user, { entityProfile: toWireEntityProfile(user.userId, attributes.get(user.id) ?? []) }));
 }
 
-function encodeCursor(userId: string): string {
+export function encodeCursor(userId: string): string {
   return Buffer.from(userId, 'utf8').toString('base64url');
 }
 
-function decodeCursor(cursor: string): string {
+export function decodeCursor(cursor: string): string {
   const userId = Buffer.from(cursor, 'base64url').toString('utf8');
   if (!USER_ID_PATTERN.test(userId)) {
     throw invalidEntity({ field: 'after', location: 'query' }, 'cursor', 'not a cursor from this API');

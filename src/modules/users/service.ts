@@ -134,7 +134,7 @@ export class UsersService {
       }
     }
     const locators = input.locators.map(({ locator, verificationStatus }) => ({ id: domainId(), applicationId, locator: locator.locator, verificationStatus }));
-    const user: StoredUser = { id: randomUUID(), applicationId, userId, screenName: input.screenName, createdAt: now, updatedAt: now, locators };
+    const user: StoredUser = { id: randomUUID(), applicationId, userId, screenName: input.screenName, createdAt: now, updatedAt: now, suspended: false, locators };
     try {
       await this.store.insertUser(user, [{ type: 'user.created', userId, data: { user: toWireUser(user) } }]);
       return user;
@@ -156,6 +156,12 @@ export class UsersService {
     const user = await this.store.findUser(applicationId, userId);
     if (!user) throw userNotFound(userId);
     return user;
+  }
+
+  /** These users in the order of `userIds`, skipping ids that name no user. */
+  async getMany(applicationId: string, userIds: string[]): Promise<StoredUser[]> {
+    const byId = new Map((await this.store.findUsers(applicationId, [...new Set(userIds)])).map((user) => [user.userId, user]));
+    return userIds.flatMap((id) => byId.get(id) ?? []);
   }
 
   /** The owners of these locators, each once, in the order of the first locator that found them. */

@@ -17,6 +17,7 @@ interface UserLocatorRow {
   screenName: string;
   createdAt: Date | string;
   updatedAt: Date | string;
+  suspendedAt: Date | string | null;
   locatorId: string | null;
   locator: string | null;
   verificationStatus: string | null;
@@ -27,7 +28,18 @@ function usersWithLocators(query: Queries) {
   return query
     .selectFrom('User as u')
     .leftJoin('UserLocator as l', 'l.userInternalId', 'u.id')
-    .select(['u.id', 'u.applicationId', 'u.userId', 'u.screenName', 'u.createdAt', 'u.updatedAt', 'l.id as locatorId', 'l.locator', 'l.verificationStatus']);
+    .select([
+      'u.id',
+      'u.applicationId',
+      'u.userId',
+      'u.screenName',
+      'u.createdAt',
+      'u.updatedAt',
+      'u.suspendedAt',
+      'l.id as locatorId',
+      'l.locator',
+      'l.verificationStatus',
+    ]);
 }
 
 /** Folds join rows (one per locator, or one with null locator columns) into users, in row order. */
@@ -43,6 +55,7 @@ function foldUsers(rows: UserLocatorRow[]): StoredUser[] {
         screenName: row.screenName,
         createdAt: readTime(row.createdAt),
         updatedAt: readTime(row.updatedAt),
+        suspended: row.suspendedAt !== null,
         locators: [],
       };
       users.set(row.id, user);
@@ -153,6 +166,26 @@ export function createUsersStore(db: Db, events: EventRecorder) {
       return foldUsers(await userById(applicationId, userId))[0] ?? null;
     },
 
+    /** The users among these ids (at most a few thousand), in no particular order. */
+    async findUsers(applicationId: string, userIds: string[]): Promise<StoredUser[]> {
+      if (userIds.length === 0) return [];
+      const found: StoredUser[] = [];
+      // Bounded IN lists: SQLite and PostgreSQL both cap bound parameters per statement.
+      for (let i = 0; i < userIds.length; i += 500) {
+        const rows = await db.rows<UserLocatorRow>(
+          usersWithLocators(query)
+            .where('u.applicationId', '=', applicationId)
+            .where('u.userId', 'in', userIds.slice(i, i + 500))
+            .orderBy('u.id')
+            .orderBy('l.position')
+            .orderBy('l.createdAt')
+            .orderBy('l.id'),
+        );
+        found.push(...foldUsers(rows));
+      }
+      return found;
+    },
+
     /** On the path of every sudo request: one prepared statement. */
     async userExists(applicationId: string, userId: string): Promise<boolean> {
       return (await userExists(applicationId, userId)).length > 0;
@@ -188,6 +221,7 @@ export function createUsersStore(db: Db, events: EventRecorder) {
             'u.screenName',
             'u.createdAt',
             'u.updatedAt',
+            'u.suspendedAt',
             'l.id as locatorId',
             'l.locator',
             'l.verificationStatus',

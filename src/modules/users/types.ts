@@ -15,5 +15,7 @@ export interface StoredUser {
   screenName: string;
   createdAt: Date;
   updatedAt: Date;
+  /** Suspended by an operator (docs/social.md): the wire's `blocked`. */
+  suspended: boolean;
   locators: StoredLocator[];
 }
