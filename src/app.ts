@@ -17,6 +17,7 @@ import { systemRoutes } from './modules/system/routes.ts';
 import { tokenRoutes } from './modules/tokens/routes.ts';
 import { userRoutes } from './modules/users/routes.ts';
 import { socialRoutes } from './modules/social/routes.ts';
+import { metadataRoutes } from './modules/metadata/routes.ts';
 import { registerDocsUi, registerSchemas } from './server/docs.ts';
 import { fastifyOptions } from './server/http-options.ts';
 import { start } from './server/lifecycle.ts';
@@ -69,6 +70,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(tokenRoutes);
   await app.register(presenceRoutes);
   await app.register(socialRoutes);
+  await app.register(metadataRoutes);
   // Keep-alive comments come from the events service (one shared, testable timer), not the plugin.
   await app.register(fastifySSE, { heartbeatInterval: 0 });
   await app.register(eventRoutes);

@@ -7,6 +7,7 @@
 // - row locks: `FOR UPDATE` on PostgreSQL; on SQLite every write transaction already holds the
 //   database's write lock from its first statement (BEGIN IMMEDIATE, src/platform/db.ts);
 // - a JSON array parameter as a table (batched writes): json_array_elements / json_each;
+// - substring search (case-sensitive, no wildcards): instr() / strpos();
 // - unique violations: SQLITE_CONSTRAINT_* with "T.a, T.b" in the message / 23505 with the key
 //   columns in the detail.
 // What does not differ, and needs nothing here: `INSERT … ON CONFLICT … DO UPDATE` (upserts),
@@ -28,6 +29,8 @@ export interface SqlDialect {
    * position) and each of `fields` as text (numbers stay numbers on SQLite; cast where it matters).
    */
   jsonRows(json: string, fields: readonly string[]): RawBuilder<unknown>;
+  /** True when the text column contains `text` exactly (case-sensitive; `%` and `_` are plain characters). */
+  contains(column: string, text: string): RawBuilder<boolean>;
 }
 
 const FIELD_NAME = /^[A-Za-z][A-Za-z0-9]*$/;
@@ -47,6 +50,7 @@ const sqlite: SqlDialect = {
     const columns = checkedFields(fields).map((field) => sql`json_extract(j.value, ${sql.lit(`$.${field}`)}) AS ${sql.id(field)}`);
     return sql`(SELECT j.key AS "ord", ${sql.join(columns)} FROM json_each(${json}) j)`;
   },
+  contains: (column, text) => sql<boolean>`instr(${sql.ref(column)}, ${text}) > 0`,
 };
 
 const postgresql: SqlDialect = {
@@ -58,6 +62,7 @@ const postgresql: SqlDialect = {
     const columns = checkedFields(fields).map((field) => sql`j.value->>${sql.lit(field)} AS ${sql.id(field)}`);
     return sql`(SELECT j.ord - 1 AS "ord", ${sql.join(columns)} FROM json_array_elements(CAST(${json} AS json)) WITH ORDINALITY AS j(value, ord))`;
   },
+  contains: (column, text) => sql<boolean>`strpos(${sql.ref(column)}, ${text}) > 0`,
 };
 
 export function sqlDialect(provider: DatabaseProvider): SqlDialect {

@@ -61,6 +61,11 @@ export const RULES = {
   /** Read presences and last seen. */
   'presence.read': { system: 'allow', user: 'allow' },
 
+  /** Set or remove a user's metadata keys. */
+  'metadata.write': { system: 'allow', user: 'self' },
+  /** Read a user's metadata. */
+  'metadata.read': { system: 'allow', user: 'allow' },
+
   /** Block or unblock users on a user's behalf. */
   'social.blocks.write': { system: 'allow', user: 'self' },
   /** Whom a user blocks, and who blocks it. */

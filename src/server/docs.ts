@@ -6,11 +6,13 @@ import swaggerUi from '@fastify/swagger-ui';
 import { ErrorBodySchema } from '../schemas.ts';
 import { USER_WIRE_SCHEMAS } from '../wire/users.ts';
 import { PROFILE_WIRE_SCHEMAS } from '../wire/profiles.ts';
+import { PRESENCE_WIRE_SCHEMAS } from '../wire/presence.ts';
+import { METADATA_WIRE_SCHEMAS } from '../wire/metadata.ts';
 
 /** The shared schemas and the OpenAPI generator: before any route is registered. */
 export async function registerSchemas(app: FastifyInstance): Promise<void> {
   app.addSchema(ErrorBodySchema);
-  for (const schema of [...USER_WIRE_SCHEMAS, ...PROFILE_WIRE_SCHEMAS]) app.addSchema(schema);
+  for (const schema of [...USER_WIRE_SCHEMAS, ...PROFILE_WIRE_SCHEMAS, ...PRESENCE_WIRE_SCHEMAS, ...METADATA_WIRE_SCHEMAS]) app.addSchema(schema);
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',

@@ -17,6 +17,7 @@ import type { PasswordsService } from '../modules/tokens/login.ts';
 import type { TokensService } from '../modules/tokens/service.ts';
 import type { UsersService } from '../modules/users/service.ts';
 import type { SocialService } from '../modules/social/service.ts';
+import type { MetadataService } from '../modules/metadata/service.ts';
 import type { WebhookDispatcher } from '../modules/webhooks/dispatcher.ts';
 import type { WebhookSender } from '../modules/webhooks/sender.ts';
 
@@ -42,6 +43,8 @@ export interface Locus {
   presence: PresenceService;
   /** Blocks, contacts, privacy, and what a caller may see of other users. */
   social: SocialService;
+  /** Entity metadata of users. */
+  metadata: MetadataService;
   events: EventsService;
   webhooks: WebhookDispatcher;
   bus: Bus;

@@ -26,6 +26,8 @@ import { UsersService } from '../modules/users/service.ts';
 import { createUsersStore } from '../modules/users/store.ts';
 import { SocialService } from '../modules/social/service.ts';
 import { createSocialStore } from '../modules/social/store.ts';
+import { MetadataService } from '../modules/metadata/service.ts';
+import { createMetadataStore } from '../modules/metadata/store.ts';
 import { WebhookDispatcher } from '../modules/webhooks/dispatcher.ts';
 import { createWebhooksStore } from '../modules/webhooks/store.ts';
 import type { BuildOptions, Locus } from './locus.ts';
@@ -45,6 +47,7 @@ export function createServices(app: FastifyInstance, config: Config, db: Db, clo
   const events = new EventsService({ db, store: eventLog, clock, bus, applications, log });
   const users = new UsersService({ store: createUsersStore(db, events), clock, bus, log });
   const social = new SocialService({ store: createSocialStore(db, events), clock, bus, users });
+  const metadata = new MetadataService({ store: createMetadataStore(db), clock, users });
   const profiles = new ProfilesService({ store: createProfilesStore(db, events), clock, users });
   const tokensStore = createTokensStore(db, events);
   const tokens = new TokensService({
@@ -79,5 +82,5 @@ export function createServices(app: FastifyInstance, config: Config, db: Db, clo
     ...(options.webhookSender ? { sender: options.webhookSender } : {}),
     ...(redis ? { lease: new RedisLease(redis.client, 'webhooks', { prefix: redis.prefix, ttlMs: WEBHOOK_LEASE_MS }) } : {}),
   });
-  return { config, db, clock, kv, bus, applications, users, profiles, tokens, presence, social, events, webhooks, redis: redis?.client ?? null, passwords };
+  return { config, db, clock, kv, bus, applications, users, profiles, tokens, presence, social, metadata, events, webhooks, redis: redis?.client ?? null, passwords };
 }

@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { type RouteApp, errorResponses, SIGNED_OR_TOKEN } from '../../schemas.ts';
 import { applicationOf } from '../../auth/principal.ts';
 import { targetUserOf } from '../../policy/authorize.ts';
-import { PRESENCE_WIRE_SCHEMAS, toWiredPresence } from '../../wire/presence.ts';
+import { toWiredPresence } from '../../wire/presence.ts';
 import { EmptyObject, UserIdsParams, userIdsOf, UserParams } from '../users/routes.ts';
 import { parsePresence } from './chain.ts';
 
@@ -18,7 +18,6 @@ export async function presenceRoutes(app: RouteApp): Promise<void> {
   const { presence, social } = app.locus;
   const tags = ['presence'];
   const security = SIGNED_OR_TOKEN;
-  for (const schema of PRESENCE_WIRE_SCHEMAS) app.addSchema(schema);
 
   app.post(
     '/v1/users/:userId/presence',

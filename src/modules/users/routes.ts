@@ -11,7 +11,9 @@ import { toWireUser, type WireUser } from '../../wire/users.ts';
 import type { StoredUser } from './types.ts';
 import { toWireEntityProfile } from '../../wire/profiles.ts';
 import { ATTRIBUTE_KEY_PATTERN } from '../profiles/rules.ts';
-import type { ProfilesService } from '../profiles/service.ts';
+import type { Locus } from '../../server/locus.ts';
+import { meetsConditions, parseMetadataFilter } from '../metadata/rules.ts';
+import { toWireMetadata } from '../../wire/metadata.ts';
 import { ATTESTED_STATUSES, parseLocatorInput, parseLocatorString, type Locator, type LocatorInput } from './locators.ts';
 import { parseScreenName, parseUserId, USER_ID_PATTERN } from './rules.ts';
 import { MAX_LOCATORS_PER_USER } from './service.ts';
@@ -78,8 +80,15 @@ const UsersQuery = Type.Object(
     ),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: DEFAULT_PAGE_SIZE })),
     after: Type.Optional(Type.String({ maxLength: 200, description: 'Cursor from the previous page’s Link header' })),
-    shouldFetchMetadata: Type.Optional(Type.Boolean()),
+    shouldFetchMetadata: Type.Optional(Type.Boolean({ description: 'true: each user carries entityMetadata' })),
     withProfileAttributes: Type.Optional(Type.String({ description: 'Comma-separated attribute keys, or *' })),
+    metadata: Type.Optional(
+      Type.String({
+        maxLength: 8_192,
+        description:
+          'Only users whose metadata matches: a JSON object {"key","value","operator":"Equals"|"Contains"}, or a JSON array of {"key","value"} that must all equal',
+      }),
+    ),
     sandboxed: Type.Optional(Type.String({ description: 'Accepted and ignored' })),
   },
   { additionalProperties: true },
@@ -117,14 +126,47 @@ function parseProfileSelection(value: string | undefined): ProfileSelection {
   return [...new Set(keys)];
 }
 
-/** Users in the wire shape; with a profile selection, each carries `entityProfile` (one query for all). */
-async function toWireUsers(profiles: ProfilesService, users: StoredUser[], selection: ProfileSelection): Promise<WireUser[]> {
-  if (selection === null) return users.map((user) => toWireUser(user));
-  const attributes = await profiles.profilesOf(
-    users.map((user) => user.id),
-    selection === '*' ? null : selection,
+/** What a user read adds to each user: profile attributes (`withProfileAttributes`), metadata (`shouldFetchMetadata`). */
+interface UserExtras {
+  selection: ProfileSelection;
+  metadata: boolean;
+}
+
+/**
+ * Users in the wire shape, with what `extras` asks for (one query per kind for all of them). A
+ * profile hidden from the caller (the user blocks it) reads as empty.
+ */
+async function toWireUsers(locus: Locus, principal: Principal, users: StoredUser[], extras: UserExtras): Promise<WireUser[]> {
+  if (extras.selection === null && !extras.metadata) return users.map((user) => toWireUser(user));
+  const applicationId = applicationOf(principal);
+  const [attributes, view, metadata] = await Promise.all([
+    extras.selection === null
+      ? null
+      : locus.profiles.profilesOf(
+          users.map((user) => user.id),
+          extras.selection === '*' ? null : extras.selection,
+        ),
+    extras.selection === null
+      ? null
+      : locus.social.viewpoint(
+          principal,
+          users.map((user) => user.userId),
+        ),
+    extras.metadata
+      ? locus.metadata.ofUsers(
+          applicationId,
+          users.map((user) => user.userId),
+        )
+      : null,
+  ]);
+  return users.map((user) =>
+    toWireUser(user, {
+      ...(attributes && view
+        ? { entityProfile: toWireEntityProfile(user.userId, view.profile(user.userId) ? (attributes.get(user.id) ?? []) : []) }
+        : {}),
+      ...(metadata ? { entityMetadata: { metadata: (metadata.get(user.userId) ?? []).map(toWireMetadata) } } : {}),
+    }),
   );
-  return users.map((user) => toWireUser(user, { entityProfile: toWireEntityProfile(user.userId, attributes.get(user.id) ?? []) }));
 }
 
 export function encodeCursor(userId: string): string {
@@ -152,8 +194,8 @@ function parseNewUserLocators(inputs: unknown[]): LocatorInput[] {
 
 /** The target user resolved by the policy hook (routes that declare `targetUser`). */
 export async function userRoutes(app: RouteApp): Promise<void> {
-  const users = app.locus.users;
-  const profiles = app.locus.profiles;
+  const { locus } = app;
+  const users = locus.users;
   const tags = ['users'];
   const security = SIGNED_OR_TOKEN;
 
@@ -199,7 +241,8 @@ export async function userRoutes(app: RouteApp): Promise<void> {
     },
     async (request, reply) => {
       const query = request.query;
-      const selection = parseProfileSelection(query.withProfileAttributes);
+      const extras = { selection: parseProfileSelection(query.withProfileAttributes), metadata: query.shouldFetchMetadata === true };
+      const conditions = query.metadata === undefined || query.metadata === '' ? [] : parseMetadataFilter(query.metadata);
       const applicationId = applicationOf(request.principal);
       if (hasLocatorQuery(request)) {
         // The policy allowed a lookup, so this branch must never fall through to the listing.
@@ -211,16 +254,32 @@ export async function userRoutes(app: RouteApp): Promise<void> {
           max: MAX_LIST_ENTRIES,
           entry: parseLocatorString,
         });
-        const found = await users.findByLocators(applicationId, locators);
+        let found = await users.findByLocators(applicationId, locators);
+        // A user that blocks the caller is not found by its locators.
+        const view = await locus.social.viewpoint(
+          request.principal,
+          found.map((user) => user.userId),
+        );
+        found = found.filter((user) => view.finds(user.userId));
+        if (conditions.length > 0) {
+          const metadata = await locus.metadata.ofUsers(
+            applicationId,
+            found.map((user) => user.userId),
+          );
+          found = found.filter((user) => meetsConditions(metadata.get(user.userId) ?? [], conditions));
+        }
         reply.header('x-mitter-paginated-estimated-count', String(found.length));
-        return toWireUsers(profiles, found, selection);
+        return toWireUsers(locus, request.principal, found, extras);
       }
       const limit = query.limit ?? DEFAULT_PAGE_SIZE;
       const after = query.after === undefined || query.after === '' ? null : decodeCursor(query.after);
-      const [page, total] = await Promise.all([users.list(applicationId, { limit, after }), users.count(applicationId)]);
+      const [page, total] = await Promise.all([users.list(applicationId, { limit, after, metadata: conditions }), users.count(applicationId, conditions)]);
       reply.header('x-mitter-paginated-estimated-count', String(total));
-      if (page.nextAfter !== null) reply.header('link', `</v1/users?limit=${limit}&after=${encodeCursor(page.nextAfter)}>; rel="next"`);
-      return toWireUsers(profiles, page.users, selection);
+      if (page.nextAfter !== null) {
+        const filter = conditions.length > 0 ? `&metadata=${encodeURIComponent(query.metadata ?? '')}` : '';
+        reply.header('link', `</v1/users?limit=${limit}&after=${encodeCursor(page.nextAfter)}${filter}>; rel="next"`);
+      }
+      return toWireUsers(locus, request.principal, page.users, extras);
     },
   );
 
@@ -238,8 +297,8 @@ export async function userRoutes(app: RouteApp): Promise<void> {
       },
     },
     async (request) => {
-      const selection = parseProfileSelection(request.query.withProfileAttributes);
-      const [user] = await toWireUsers(profiles, [await users.get(applicationOf(request.principal), targetUserOf(request))], selection);
+      const extras = { selection: parseProfileSelection(request.query.withProfileAttributes), metadata: request.query.shouldFetchMetadata === true };
+      const [user] = await toWireUsers(locus, request.principal, [await users.get(applicationOf(request.principal), targetUserOf(request))], extras);
       return user;
     },
   );

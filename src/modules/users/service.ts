@@ -9,6 +9,7 @@ import { uniqueViolationFields } from '../../platform/dialect.ts';
 import { domainId } from '../../platform/ids.ts';
 import { toWireLocator, toWireUser } from '../../wire/users.ts';
 import type { StoredUser } from './types.ts';
+import type { MetadataCondition } from '../metadata/rules.ts';
 import type { Emit } from '../events/service.ts';
 import { broadcaster, type Bus } from '../../platform/bus.ts';
 import type { Locator, LocatorInput } from './locators.ts';
@@ -178,14 +179,15 @@ export class UsersService {
     return [...users.values()];
   }
 
-  async list(applicationId: string, options: { limit: number; after: string | null }): Promise<UsersPage> {
-    const rows = await this.store.listUsers(applicationId, options.after, options.limit + 1);
+  /** One page of the application's users; with `metadata`, only those whose metadata meets every condition. */
+  async list(applicationId: string, options: { limit: number; after: string | null; metadata?: MetadataCondition[] }): Promise<UsersPage> {
+    const rows = await this.store.listUsers(applicationId, options.after, options.limit + 1, options.metadata);
     const users = rows.slice(0, options.limit);
     return { users, nextAfter: rows.length > options.limit ? (users.at(-1)?.userId ?? null) : null };
   }
 
-  async count(applicationId: string): Promise<number> {
-    return this.store.countUsers(applicationId);
+  async count(applicationId: string, metadata: MetadataCondition[] = []): Promise<number> {
+    return this.store.countUsers(applicationId, metadata);
   }
 
   /** Screen names in request order (repeats included); 404 naming every unknown id. */

@@ -3,12 +3,15 @@
 //
 // A whole user (user + locators) is one join; the lookups on every request's path (a user by id,
 // whether a user exists) are compiled once and run as prepared statements (src/platform/db.ts).
+import { sql, type SelectQueryBuilder } from 'kysely';
+import type { DB } from '../../generated/db.ts';
 import type { Db, DbTransaction, Queries } from '../../platform/db.ts';
 import { prepared } from '../../platform/db.ts';
 import { readTime } from '../../platform/dialect.ts';
 import type { Emit, EventRecorder } from '../events/service.ts';
 import type { EventDraft } from '../events/store.ts';
 import type { StoredUser } from './types.ts';
+import type { MetadataCondition } from '../metadata/rules.ts';
 
 interface UserLocatorRow {
   id: string;
@@ -130,6 +133,25 @@ export function createUsersStore(db: Db, events: EventRecorder) {
       .orderBy('l.id'),
   );
 
+  /** Narrows a query on `User` to the users whose metadata meets every condition (docs/social.md). */
+  function withMetadata<O>(select: SelectQueryBuilder<DB, 'User', O>, conditions: MetadataCondition[]): SelectQueryBuilder<DB, 'User', O> {
+    let narrowed = select;
+    for (const condition of conditions) {
+      narrowed = narrowed.where(({ exists, selectFrom }) =>
+        exists(
+          selectFrom('UserMetadata as m')
+            .select('m.key')
+            .whereRef('m.applicationId', '=', 'User.applicationId')
+            .whereRef('m.userId', '=', 'User.userId')
+            .where('m.key', '=', condition.key)
+            .where('m.type', '=', condition.value.type)
+            .where(condition.operator === 'Contains' && condition.value.type === 'string' ? dialect.contains('m.value', condition.value.text) : sql<boolean>`m.value = ${condition.value.text}`),
+        ),
+      );
+    }
+    return narrowed;
+  }
+
   return {
     /**
      * The user and its locators, created at `user.createdAt`, in one transaction with `drafts` (its
@@ -206,9 +228,9 @@ export function createUsersStore(db: Db, events: EventRecorder) {
       return foldUsers(rows).map((user) => ({ matched: [...(matched.get(user.id) ?? [])], user }));
     },
 
-    /** One page in user-id order, starting after `after`; `take` users at most. */
-    async listUsers(applicationId: string, after: string | null, take: number): Promise<StoredUser[]> {
-      let page = query.selectFrom('User').selectAll().where('applicationId', '=', applicationId);
+    /** One page in user-id order, starting after `after`; `take` users at most; only users whose metadata meets every condition. */
+    async listUsers(applicationId: string, after: string | null, take: number, conditions: MetadataCondition[] = []): Promise<StoredUser[]> {
+      let page = withMetadata(query.selectFrom('User').selectAll().where('applicationId', '=', applicationId), conditions);
       if (after !== null) page = page.where('userId', '>', after);
       const rows = await db.rows<UserLocatorRow>(
         query
@@ -234,12 +256,15 @@ export function createUsersStore(db: Db, events: EventRecorder) {
       return foldUsers(rows);
     },
 
-    async countUsers(applicationId: string): Promise<number> {
+    async countUsers(applicationId: string, conditions: MetadataCondition[] = []): Promise<number> {
       const [row] = await db.rows<{ count: number }>(
-        query
-          .selectFrom('User')
-          .select((eb) => eb.fn.countAll<number>().as('count'))
-          .where('applicationId', '=', applicationId),
+        withMetadata(
+          query
+            .selectFrom('User')
+            .select((eb) => eb.fn.countAll<number>().as('count'))
+            .where('applicationId', '=', applicationId),
+          conditions,
+        ),
       );
       return Number(row?.count ?? 0);
     },
