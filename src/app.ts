@@ -18,6 +18,7 @@ import { tokenRoutes } from './modules/tokens/routes.ts';
 import { userRoutes } from './modules/users/routes.ts';
 import { socialRoutes } from './modules/social/routes.ts';
 import { metadataRoutes } from './modules/metadata/routes.ts';
+import { moderationRoutes } from './modules/moderation/routes.ts';
 import { registerDocsUi, registerSchemas } from './server/docs.ts';
 import { fastifyOptions } from './server/http-options.ts';
 import { start } from './server/lifecycle.ts';
@@ -71,6 +72,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(presenceRoutes);
   await app.register(socialRoutes);
   await app.register(metadataRoutes);
+  await app.register(moderationRoutes);
   // Keep-alive comments come from the events service (one shared, testable timer), not the plugin.
   await app.register(fastifySSE, { heartbeatInterval: 0 });
   await app.register(eventRoutes);

@@ -13,6 +13,7 @@ export const ERROR_STATUS = {
   missing_privilege: 403,
   token_issuance_refused: 403,
   ttl_extension_refused: 403,
+  user_suspended: 403,
   entity_not_found: 404,
   duplicate_entity: 409,
   limit_exceeded: 409,

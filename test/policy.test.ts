@@ -69,6 +69,21 @@ t.test('the decision table', async (t) => {
     ['presence.read', true, true, true, false],
     ['events.read', true, false, false, false],
     ['events.user', true, true, true, false],
+    ['users.delete_self', false, true, false, false],
+    ['users.deletions.read', true, false, false, false],
+    ['metadata.write', true, true, false, false],
+    ['metadata.read', true, true, true, false],
+    ['social.blocks.write', true, true, false, false],
+    ['social.blocks.read', true, true, false, false],
+    ['social.contacts.write', true, true, false, false],
+    ['social.contacts.read', true, true, false, false],
+    ['social.privacy.read', true, true, false, false],
+    ['social.privacy.write', true, true, false, false],
+    ['reports.create', false, true, true, false],
+    ['reports.read', true, false, false, false],
+    ['feedback.create', false, true, true, false],
+    ['feedback.read', true, false, false, false],
+    ['users.suspension.write', true, false, false, false],
   ];
   t.equal(expected.length, Object.keys(RULES).length, 'every rule is in this table');
   for (const [action, sys, self, other, anon] of expected) {
@@ -108,6 +123,8 @@ t.test('every users, profiles, tokens, presence and events route, per principal 
   const users = app.locus.users;
   const actor = 'user-self01';
   const other = 'user-othr01';
+  /** A user that `other` blocks: it acts on `other` with its own token (the matrix's "blocked user" column). */
+  const blocked = 'user-blkd01';
   const sudo = { 'x-mitter-sudo-user-id': actor };
   let serial = 0;
   await app.locus.applications.updateSettings(test.credentials.applicationId, ['passwordLogin=true']);
@@ -118,11 +135,15 @@ t.test('every users, profiles, tokens, presence and events route, per principal 
   // A fresh pair of users per request: each row starts from the same state, whatever earlier rows did.
   async function freshUsers() {
     serial += 1;
-    for (const userId of [actor, other]) {
+    for (const userId of [actor, other, blocked]) {
       if (await users.exists(test.credentials.applicationId, userId)) {
         await app.locus.db.query.deleteFrom('User').where('userId', '=', userId).execute();
       }
       await app.locus.db.query.deleteFrom('DeletedUser').where('userId', '=', userId).execute();
+      await app.locus.db.query
+        .deleteFrom('UserBlock')
+        .where((eb) => eb.or([eb('blockerId', '=', userId), eb('blockedId', '=', userId)]))
+        .execute();
       await users.create(test.credentials.applicationId, { userId, screenName: userId, locators: [] });
       await users.addLocator(test.credentials.applicationId, userId, {
         locator: { type: 'email', value: `${userId}-${serial}@x.io`, locator: `email:${userId}-${serial}@x.io` },
@@ -135,10 +156,12 @@ t.test('every users, profiles, tokens, presence and events route, per principal 
       .insertInto('UserCredential')
       .values({ userInternalId: self.id, passwordHash: loginHash, updatedAt: app.locus.db.dialect.time(new Date(test.clock.now())) })
       .execute();
-    const [selfToken, otherToken] = await Promise.all([
+    const [selfToken, otherToken, blockedToken] = await Promise.all([
       app.locus.tokens.issue(applicationId, actor, { ttl: null, force: true }, noClient),
       app.locus.tokens.issue(applicationId, other, { ttl: null, force: true }, noClient),
+      app.locus.tokens.issue(applicationId, blocked, { ttl: null, force: true }, noClient),
     ]);
+    await app.locus.social.block(applicationId, other, blocked);
     return {
       self: actor,
       other,
@@ -147,12 +170,13 @@ t.test('every users, profiles, tokens, presence and events route, per principal 
       selfTokenId: selfToken.tokenId,
       otherTokenId: otherToken.tokenId,
       actorToken: selfToken.signedToken,
+      blockedToken: blockedToken.signedToken,
     };
   }
 
   type Subject = 'system' | 'self' | 'other' | 'anonymous';
   /** The acting user through a sudo header (`self`, `other`) or through its own token (`token…`). */
-  type Who = Subject | 'tokenSelf' | 'tokenOther';
+  type Who = Subject | 'tokenSelf' | 'tokenOther' | 'tokenBlocked';
   interface Row {
     method: string;
     url: string;
@@ -187,7 +211,94 @@ t.test('every users, profiles, tokens, presence and events route, per principal 
     {
       method: 'DELETE',
       url: '/v1/users/:userId',
-      request: (ids, who) => ({ path: `/v1/users/${who === 'self' ? ids.self : ids.other}` }),
+      request: (ids, who) => ({ path: `/v1/users/${who === 'self' ? ids.self : ids.other}`, body: { reason: 'leaving' } }),
+      expect: { system: 200, self: 200, other: 403, anonymous: 401 },
+    },
+    {
+      method: 'DELETE',
+      url: '/v1/users/:userId',
+      request: () => ({ path: '/v1/users/me', body: { reason: 'leaving' } }),
+      expect: { system: 400, self: 200, other: 200, anonymous: 401 },
+    },
+    { method: 'GET', url: '/v1/deletions', request: () => ({ path: '/v1/deletions' }), expect: { system: 200, self: 403, other: 403, anonymous: 401 } },
+    {
+      method: 'POST',
+      url: '/v1/users/:userId/metadata',
+      request: (ids, who) => ({ path: `/v1/users/${who === 'self' ? ids.self : ids.other}/metadata`, body: { key: 'plan', value: 'gold' } }),
+      expect: { system: 200, self: 200, other: 403, anonymous: 401 },
+    },
+    {
+      method: 'GET',
+      url: '/v1/users/:userId/metadata',
+      request: (ids, who) => ({ path: `/v1/users/${who === 'self' ? ids.self : ids.other}/metadata` }),
+      expect: { system: 200, self: 200, other: 200, anonymous: 401 },
+    },
+    // No key is set: a 404 says the policy allowed the read.
+    {
+      method: 'GET',
+      url: '/v1/users/:userId/metadata/:key',
+      request: (ids, who) => ({ path: `/v1/users/${who === 'self' ? ids.self : ids.other}/metadata/plan` }),
+      expect: { system: 404, self: 404, other: 404, anonymous: 401 },
+    },
+    {
+      method: 'DELETE',
+      url: '/v1/users/:userId/metadata/:key',
+      request: (ids, who) => ({ path: `/v1/users/${who === 'self' ? ids.self : ids.other}/metadata/plan` }),
+      expect: { system: 200, self: 200, other: 403, anonymous: 401 },
+    },
+    ...(['POST', 'DELETE'] as const).map((method) => ({
+      method,
+      url: '/v1/users/:userId/blocked-users/:blockedUserId',
+      request: (ids: { self: string; other: string }, who: Subject) => ({
+        path: who === 'self' ? `/v1/users/${ids.self}/blocked-users/${ids.other}` : `/v1/users/${ids.other}/blocked-users/${ids.self}`,
+      }),
+      expect: { system: 200, self: 200, other: 403, anonymous: 401 },
+    })),
+    ...(['blocked-users', 'blocked-by', 'contacts', 'privacy'] as const).map((list) => ({
+      method: 'GET',
+      url: `/v1/users/:userId/${list}`,
+      request: (ids: { self: string; other: string }, who: Subject) => ({ path: `/v1/users/${who === 'self' ? ids.self : ids.other}/${list}` }),
+      expect: { system: 200, self: 200, other: 403, anonymous: 401 },
+    })),
+    ...(['PUT', 'DELETE'] as const).map((method) => ({
+      method,
+      url: '/v1/users/:userId/contacts/:userIds',
+      request: (ids: { self: string; other: string }, who: Subject) => ({
+        path: who === 'self' ? `/v1/users/${ids.self}/contacts/${ids.other}` : `/v1/users/${ids.other}/contacts/${ids.self}`,
+      }),
+      expect: { system: 200, self: 200, other: 403, anonymous: 401 },
+    })),
+    {
+      method: 'PUT',
+      url: '/v1/users/:userId/privacy',
+      request: (ids, who) => ({ path: `/v1/users/${who === 'self' ? ids.self : ids.other}/privacy`, body: { presence: 'contacts' } }),
+      expect: { system: 200, self: 200, other: 403, anonymous: 401 },
+    },
+    {
+      method: 'POST',
+      url: '/v1/reports',
+      request: (ids) => ({ path: '/v1/reports', body: { userId: ids.other, reason: 'spam' } }),
+      // A user reporting itself is a 400 (the policy allowed it).
+      expect: { system: 403, self: 200, other: 200, anonymous: 401 },
+    },
+    { method: 'GET', url: '/v1/reports', request: () => ({ path: '/v1/reports' }), expect: { system: 200, self: 403, other: 403, anonymous: 401 } },
+    {
+      method: 'POST',
+      url: '/v1/feedback',
+      request: () => ({ path: '/v1/feedback', body: { title: 'Nice', description: '' } }),
+      expect: { system: 403, self: 200, other: 200, anonymous: 401 },
+    },
+    { method: 'GET', url: '/v1/feedback', request: () => ({ path: '/v1/feedback' }), expect: { system: 200, self: 403, other: 403, anonymous: 401 } },
+    {
+      method: 'POST',
+      url: '/v1/users/:userId/suspension',
+      request: (ids, who) => ({ path: `/v1/users/${who === 'self' ? ids.self : ids.other}/suspension`, body: { reason: 'abuse' } }),
+      expect: { system: 200, self: 403, other: 403, anonymous: 401 },
+    },
+    {
+      method: 'DELETE',
+      url: '/v1/users/:userId/suspension',
+      request: (ids, who) => ({ path: `/v1/users/${who === 'self' ? ids.self : ids.other}/suspension` }),
       expect: { system: 200, self: 403, other: 403, anonymous: 401 },
     },
     {
@@ -407,10 +518,11 @@ t.test('every users, profiles, tokens, presence and events route, per principal 
   ];
 
   for (const row of rows) {
-    for (const who of ['system', 'self', 'other', 'anonymous', 'tokenSelf', 'tokenOther'] as const) {
+    for (const who of ['system', 'self', 'other', 'anonymous', 'tokenSelf', 'tokenOther', 'tokenBlocked'] as const) {
       const ids = await freshUsers();
-      const subject: Subject = who === 'tokenSelf' ? 'self' : who === 'tokenOther' ? 'other' : who;
-      const expected = row.expect[who] ?? row.expect[subject];
+      const subject: Subject = who === 'tokenSelf' ? 'self' : who === 'tokenOther' || who === 'tokenBlocked' ? 'other' : who;
+      // A blocked user may do what any other user may: blocks filter what it reads, not whether it may.
+      const expected = row.expect[who] ?? (who === 'tokenBlocked' ? (row.expect.tokenOther ?? row.expect.other) : row.expect[subject]);
       const { path, query, body } = row.request(ids, subject);
       const payload = body === undefined ? undefined : JSON.stringify(body);
       const url = query ? `${path}?${query}` : path;
@@ -423,11 +535,11 @@ t.test('every users, profiles, tokens, presence and events route, per principal 
           headers: { 'x-mitter-application-id': test.credentials.applicationId, ...jsonHeaders },
           ...(payload ? { payload } : {}),
         });
-      } else if (who === 'tokenSelf' || who === 'tokenOther') {
+      } else if (who === 'tokenSelf' || who === 'tokenOther' || who === 'tokenBlocked') {
         response = await app.inject({
           method: row.method as 'GET',
           url,
-          headers: { 'x-issued-mitter-user-authorization': ids.actorToken, ...jsonHeaders },
+          headers: { 'x-issued-mitter-user-authorization': who === 'tokenBlocked' ? ids.blockedToken : ids.actorToken, ...jsonHeaders },
           ...(payload ? { payload } : {}),
         });
       } else {
@@ -445,7 +557,7 @@ t.test('every users, profiles, tokens, presence and events route, per principal 
 
   // Every route of these features is in the matrix.
   const covered = new Set(rows.map((row) => `${row.method} ${row.url}`));
-  const featureRoutes = ['/v1/users', '/v1/attribute-def', '/v1/logout', '/v1/login', '/v1/events'];
+  const featureRoutes = ['/v1/users', '/v1/attribute-def', '/v1/logout', '/v1/login', '/v1/events', '/v1/deletions', '/v1/reports', '/v1/feedback', '/v1/device-links'];
   for (const route of app.locus.routes.filter((r) => featureRoutes.some((prefix) => r.url.startsWith(prefix)))) {
     if (route.method === 'HEAD') continue;
     t.ok(covered.has(`${route.method} ${route.url}`), `${route.method} ${route.url} is in the matrix`);

@@ -25,6 +25,10 @@ export const RULES = {
   'users.read': { system: 'allow', user: 'allow' },
   /** Delete a user. */
   'users.delete': { system: 'allow' },
+  /** A user deletes its own account (with a reason). */
+  'users.delete_self': { user: 'self' },
+  /** The application's deletions log. */
+  'users.deletions.read': { system: 'allow' },
   /** Change a user's screen name. */
   'users.screenname.write': { system: 'allow', user: 'self' },
   /** Add or remove a user's locators. */
@@ -77,6 +81,16 @@ export const RULES = {
   /** A user's privacy settings. */
   'social.privacy.read': { system: 'allow', user: 'self' },
   'social.privacy.write': { system: 'allow', user: 'self' },
+
+  /** Report a user (users only: the reporter is the acting user). */
+  'reports.create': { user: 'allow' },
+  /** The application's reports. */
+  'reports.read': { system: 'allow' },
+  /** Send feedback to the application. */
+  'feedback.create': { user: 'allow' },
+  'feedback.read': { system: 'allow' },
+  /** Suspend or reinstate a user. */
+  'users.suspension.write': { system: 'allow' },
 
   /** The application's event log (GET /v1/events). */
   'events.read': { system: 'allow' },

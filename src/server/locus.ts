@@ -18,6 +18,7 @@ import type { TokensService } from '../modules/tokens/service.ts';
 import type { UsersService } from '../modules/users/service.ts';
 import type { SocialService } from '../modules/social/service.ts';
 import type { MetadataService } from '../modules/metadata/service.ts';
+import type { ModerationService } from '../modules/moderation/service.ts';
 import type { WebhookDispatcher } from '../modules/webhooks/dispatcher.ts';
 import type { WebhookSender } from '../modules/webhooks/sender.ts';
 
@@ -45,6 +46,8 @@ export interface Locus {
   social: SocialService;
   /** Entity metadata of users. */
   metadata: MetadataService;
+  /** Reports, feedback, suspension. */
+  moderation: ModerationService;
   events: EventsService;
   webhooks: WebhookDispatcher;
   bus: Bus;

@@ -28,6 +28,8 @@ import { SocialService } from '../modules/social/service.ts';
 import { createSocialStore } from '../modules/social/store.ts';
 import { MetadataService } from '../modules/metadata/service.ts';
 import { createMetadataStore } from '../modules/metadata/store.ts';
+import { ModerationService } from '../modules/moderation/service.ts';
+import { createModerationStore } from '../modules/moderation/store.ts';
 import { WebhookDispatcher } from '../modules/webhooks/dispatcher.ts';
 import { createWebhooksStore } from '../modules/webhooks/store.ts';
 import type { BuildOptions, Locus } from './locus.ts';
@@ -61,6 +63,7 @@ export function createServices(app: FastifyInstance, config: Config, db: Db, clo
     log,
   });
   const passwords = new PasswordsService({ store: tokensStore, tokens, users, hasher: options.passwordHasher ?? argon2idHasher, kv, clock });
+  const moderation = new ModerationService({ store: createModerationStore(db, events), clock, users, tokens, social });
   const presence = new PresenceService({
     clock,
     kv,
@@ -82,5 +85,5 @@ export function createServices(app: FastifyInstance, config: Config, db: Db, clo
     ...(options.webhookSender ? { sender: options.webhookSender } : {}),
     ...(redis ? { lease: new RedisLease(redis.client, 'webhooks', { prefix: redis.prefix, ttlMs: WEBHOOK_LEASE_MS }) } : {}),
   });
-  return { config, db, clock, kv, bus, applications, users, profiles, tokens, presence, social, metadata, events, webhooks, redis: redis?.client ?? null, passwords };
+  return { config, db, clock, kv, bus, applications, users, profiles, tokens, presence, social, metadata, moderation, events, webhooks, redis: redis?.client ?? null, passwords };
 }

@@ -16,7 +16,8 @@ import { usersNotFound } from '../users/service.ts';
 import { parseUserId } from '../users/rules.ts';
 import type { EventSink } from './subscription.ts';
 import type { LoggedEvent } from './store.ts';
-import { EVENT_TYPES, isEventType, WATCHED_TYPES } from './types.ts';
+import { EVENT_TYPES, isEventType } from './types.ts';
+import { USER_STREAM_TYPES, UserStreamView } from './user-view.ts';
 
 /** `presenceOf` takes at most this many user ids (docs/api.md). */
 export const MAX_WATCHED_USERS = 1_000;
@@ -78,7 +79,7 @@ function started(reply: FastifyReply, close: () => void): void {
 }
 
 export async function eventRoutes(app: RouteApp): Promise<void> {
-  const { events, users, tokens } = app.locus;
+  const { events, users, tokens, social } = app.locus;
   const tags = ['events'];
 
   app.get(
@@ -167,19 +168,17 @@ export async function eventRoutes(app: RouteApp): Promise<void> {
       if (missing.length > 0) throw usersNotFound(missing);
       const after = resumePoint(request, request.query.lastEventId);
       const tokenId = tokenIdOf(request.principal);
-      const isOwnRevocation = (event: LoggedEvent) =>
-        event.type === 'token.revoked' &&
-        event.userId === userId &&
-        tokenId !== null &&
-        (JSON.parse(event.json) as { data: { tokenId?: string } }).data.tokenId === tokenId;
+      const view = await UserStreamView.open({ principal: request.principal, applicationId, userId, watched, tokenId, social });
 
       const sink = openStream(request, reply);
       const subscription = await events.subscribe({
         applicationId,
         after,
-        filter: { types: [...WATCHED_TYPES, 'token.revoked'], userIds: [...new Set([...watched, userId])] },
-        matches: (event) => (event.userId !== null && WATCHED_TYPES.has(event.type) && watched.has(event.userId)) || isOwnRevocation(event),
-        endsWith: isOwnRevocation,
+        // Blocks name the blocker as the event's user, and contacts change: a resume reads every user's.
+        filter: { types: USER_STREAM_TYPES, userIds: null },
+        matches: (event) => view.matches(event),
+        admit: (event) => view.admit(event),
+        endsWith: (event) => view.endsWith(event),
         stillAllowed: async () => {
           if (tokenId !== null) return (await tokens.isActive(tokenId)) ? null : 'token_expired';
           return (await users.exists(applicationId, userId)) ? null : 'user_deleted';

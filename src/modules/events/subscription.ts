@@ -24,6 +24,8 @@ export interface SubscribeOptions {
   /** Narrows the history read when resuming (the same as `matches`, or wider). */
   filter: EventFilter;
   matches(event: LoggedEvent): boolean;
+  /** Asked as each matched event is about to be written (in order): false skips it (privacy). */
+  admit?(event: LoggedEvent): Promise<boolean>;
   /** After an event was written: true closes the stream (a user stream's own token.revoked). */
   endsWith?(event: LoggedEvent): boolean;
   /** Checked at each keep-alive: a reason (an expired token) closes the stream with it; null keeps it. */
@@ -65,6 +67,8 @@ export class Subscription {
     this.#writing = true;
     try {
       for (let event = this.#queue.shift(); event !== undefined && !this.closed; event = this.#queue.shift()) {
+        if (this.options.admit && !(await this.options.admit(event))) continue;
+        if (this.closed) break;
         await this.options.sink.send(event);
         this.lastSent = event.seq;
         if (this.options.endsWith?.(event)) {

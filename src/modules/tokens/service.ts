@@ -71,12 +71,14 @@ interface CachedToken {
   userId: string;
   expiresAt: number;
   revokedAt: number | null;
+  /** The user is suspended: the token is refused until it is reinstated. */
+  suspended: boolean;
   lastUsed: number;
   lastWritten: number;
 }
 
-function claimRejected(message: string): ApiError {
-  return new ApiError('claim_rejected', message, { check: 'user_token' });
+function claimRejected(message: string, reason?: string): ApiError {
+  return new ApiError('claim_rejected', message, { check: 'user_token', ...(reason ? { reason } : {}) });
 }
 
 export function hashLogoutToken(logoutToken: string): string {
@@ -84,6 +86,7 @@ export function hashLogoutToken(logoutToken: string): string {
 }
 
 export const TOKENS_EVICTED_TOPIC = 'tokens.evicted';
+export const TOKEN_USERS_EVICTED_TOPIC = 'tokens.users-evicted';
 
 export interface TokensServiceDeps {
   store: TokensStore;
@@ -107,10 +110,15 @@ export class TokensService {
   readonly #pendingWrites = new Set<Promise<void>>();
   /** Tells the other instances to drop tokens this one changed (revoked, extended). */
   readonly #announceEviction: (tokenIds: string[]) => void;
+  /** Tells the other instances to drop every token of a user (its suspension changed). */
+  readonly #announceUserEviction: (user: { applicationId: string; userId: string }) => void;
 
   constructor(deps: TokensServiceDeps) {
     this.#deps = deps;
     this.#announceEviction = broadcaster<string[]>(deps.bus, TOKENS_EVICTED_TOPIC, (tokenIds) => this.#evictLocally(tokenIds));
+    this.#announceUserEviction = broadcaster<{ applicationId: string; userId: string }>(deps.bus, TOKEN_USERS_EVICTED_TOPIC, (user) =>
+      this.#evictUser(user.applicationId, user.userId),
+    );
     this.#store = deps.store;
     // Deleting a user revokes its tokens in the deletion's transaction; the cache forgets them after.
     deps.users.onDelete(async (tx, emit, user) => {
@@ -170,6 +178,7 @@ export class TokensService {
     }
     if (state.revokedAt !== null) throw claimRejected('The user token was revoked');
     if (now >= state.expiresAt) throw claimRejected('The user token has expired');
+    if (state.suspended) throw claimRejected('The user is suspended', 'suspended');
     if (claimedApplicationId !== null && claimedApplicationId !== state.applicationId) {
       throw new ApiError('authorization_exception', 'X-Mitter-Application-Id does not match the user token', { check: 'application_id' });
     }
@@ -192,6 +201,7 @@ export class TokensService {
       userId: row.userId,
       expiresAt: row.expiresAt.getTime(),
       revokedAt: row.revokedAt?.getTime() ?? null,
+      suspended: row.suspended,
       lastUsed: row.lastUsedAt.getTime(),
       lastWritten: row.lastUsedAt.getTime(),
     };
@@ -208,7 +218,7 @@ export class TokensService {
   /** Whether a token is still usable (neither revoked nor expired); open event streams ask. */
   async isActive(tokenId: string): Promise<boolean> {
     const state = await this.#state(tokenId);
-    return state !== null && state.revokedAt === null && this.#deps.clock.now() < state.expiresAt;
+    return state !== null && state.revokedAt === null && !state.suspended && this.#deps.clock.now() < state.expiresAt;
   }
 
   /** Drops changed tokens here, and on every other instance sharing the bus. */
@@ -216,6 +226,12 @@ export class TokensService {
     const ids = [...tokenIds];
     this.#evictLocally(ids);
     if (ids.length > 0) this.#announceEviction(ids);
+  }
+
+  /** Drops every token of a user here and on every other instance (its suspension changed). */
+  evictUser(applicationId: string, userId: string): void {
+    this.#evictUser(applicationId, userId);
+    this.#announceUserEviction({ applicationId, userId });
   }
 
   #evictLocally(tokenIds: Iterable<string>): void {
@@ -300,6 +316,7 @@ export class TokensService {
       throw error;
     }
     if (outcome === null) throw userNotFound(userId);
+    if (outcome === 'suspended') throw new ApiError('user_suspended', `User "${userId}" is suspended`, { userId });
     this.evict(outcome.revoked);
     const signedToken = this.#deps.signer.sign({ userTokenId: tokenId, applicationId, userId }, kid, Math.floor(now / 1000));
     return {

@@ -23,6 +23,11 @@ export interface TokenRow {
   address: string | null;
 }
 
+/** A token as verification needs it: with whether its user is suspended. */
+export interface TokenState extends TokenRow {
+  suspended: boolean;
+}
+
 export type NewTokenRow = Omit<TokenRow, 'revokedAt'> & { logoutTokenHash: string };
 
 const TOKEN_COLUMNS = ['id', 'applicationId', 'userId', 'kid', 'issuedAt', 'expiresAt', 'revokedAt', 'lastUsedAt', 'userAgent', 'address'] as const;
@@ -77,7 +82,14 @@ export function createSigningKidStore(db: Db) {
 /** Issuing and revoking record token.issued / token.revoked events (docs/events.md) with the change. */
 export function createTokensStore(db: Db, events: EventRecorder) {
   const { query, dialect } = db;
-  const tokenById = prepared(db, (q, id: string) => q.selectFrom('UserToken').select(TOKEN_COLUMNS).where('id', '=', id));
+  /** The token, and whether its user is suspended (one join, on a cache miss only). */
+  const tokenById = prepared(db, (q, id: string) =>
+    q
+      .selectFrom('UserToken as t')
+      .leftJoin('User as u', (join) => join.onRef('u.applicationId', '=', 't.applicationId').onRef('u.userId', '=', 't.userId'))
+      .select([...TOKEN_COLUMNS.map((column) => `t.${column}` as const), 'u.suspendedAt'])
+      .where('t.id', '=', id),
+  );
   /** The user row joined with its active tokens (none: one row of nulls; no user: no row). */
   const activeTokens = prepared(db, (q, applicationId: string, userId: string, now: Date) =>
     q
@@ -120,9 +132,11 @@ export function createTokensStore(db: Db, events: EventRecorder) {
   return {
     ...createSigningKidStore(db),
 
-    async findToken(id: string): Promise<TokenRow | null> {
+    async findToken(id: string): Promise<TokenState | null> {
       const [row] = await tokenById(id);
-      return row === undefined ? null : toToken(row);
+      if (row === undefined) return null;
+      const { suspendedAt, ...token } = row;
+      return { ...toToken(token), suspended: suspendedAt !== null && suspendedAt !== undefined };
     },
 
     async findByLogoutHash(logoutTokenHash: string): Promise<TokenRow | null> {
@@ -143,11 +157,18 @@ export function createTokensStore(db: Db, events: EventRecorder) {
     /**
      * Inserts a token under the user's row lock, so concurrent issues count each other. `choose`
      * sees the active tokens and names those to revoke first (the session limit), or throws
-     * SessionLimitReached. Null when the user does not exist.
+     * SessionLimitReached. Null when the user does not exist; 'suspended' when it is suspended.
      */
-    async issue(row: NewTokenRow, choose: (active: TokenRow[]) => string[]): Promise<{ revoked: string[] } | null> {
+    async issue(row: NewTokenRow, choose: (active: TokenRow[]) => string[]): Promise<{ revoked: string[] } | 'suspended' | null> {
       return events.transaction(row.applicationId, async (tx, emit) => {
         if ((await lockUserRow(db, tx, row.applicationId, row.userId, null)) === null) return null;
+        const user = await tx
+          .selectFrom('User')
+          .select('suspendedAt')
+          .where('applicationId', '=', row.applicationId)
+          .where('userId', '=', row.userId)
+          .executeTakeFirstOrThrow();
+        if (user.suspendedAt !== null) return 'suspended';
         const active = await tx
           .selectFrom('UserToken')
           .select(TOKEN_COLUMNS)

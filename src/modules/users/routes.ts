@@ -3,8 +3,8 @@
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { splitCommaList } from '../../platform/lists.ts';
-import { invalidEntity } from '../../errors.ts';
-import { type RouteApp, errorResponses, parseCommaList, SIGNED_OR_TOKEN } from '../../schemas.ts';
+import { invalidEntity, type Where } from '../../errors.ts';
+import { type RouteApp, errorResponses, isRecord, parseCommaList, SIGNED_OR_TOKEN } from '../../schemas.ts';
 import { applicationOf, type Principal } from '../../auth/principal.ts';
 import { authorize, ME, resolveUserReference, targetUserOf } from '../../policy/authorize.ts';
 import { toWireUser, type WireUser } from '../../wire/users.ts';
@@ -169,6 +169,52 @@ async function toWireUsers(locus: Locus, principal: Principal, users: StoredUser
   );
 }
 
+/** `limit` and `after` of the newest-first logs (deletions, reports, feedback). */
+export const PageQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: DEFAULT_PAGE_SIZE })),
+    after: Type.Optional(Type.String({ maxLength: 200, description: 'Cursor from the previous page’s Link header' })),
+  },
+  { additionalProperties: true },
+);
+
+/** A newest-first log's cursor: the last entry's time and id. */
+export function encodeTimeCursor(atMs: number, id: string): string {
+  return Buffer.from(`${atMs}:${id}`, 'utf8').toString('base64url');
+}
+
+export function decodeTimeCursor(cursor: string): { atMs: number; id: string } {
+  const match = /^(\d{1,15}):([A-Za-z0-9]{1,40})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!match) throw invalidEntity({ field: 'after', location: 'query' }, 'cursor', 'not a cursor from this API');
+  return { atMs: Number(match[1]), id: match[2] as string };
+}
+
+/** A text field of a request body: `min`–`max` characters, no control characters but newlines and tabs. */
+export function parseText(value: unknown, where: Where, bounds: { min: number; max: number }): string {
+  if (typeof value !== 'string') throw invalidEntity(where, 'type', 'must be a string');
+  if (value.length < bounds.min) throw invalidEntity(where, 'minLength', bounds.min === 1 ? 'must not be empty' : `at least ${bounds.min} characters`);
+  if (value.length > bounds.max) throw invalidEntity(where, 'maxLength', `at most ${bounds.max} characters`);
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(value)) throw invalidEntity(where, 'pattern', 'no control characters');
+  return value;
+}
+
+/** The body of a deletion: `{reason, feedback?}`, required when a user deletes itself. */
+function parseDeletionReason(body: unknown, required: boolean): { reason: string | null; feedback: string | null } {
+  if (body === undefined || body === null || (isRecord(body) && Object.keys(body).length === 0 && !required)) {
+    if (required) throw invalidEntity({ field: 'reason', location: 'body' }, 'required', 'say why the account is deleted: {"reason": 1–200 characters}');
+    return { reason: null, feedback: null };
+  }
+  if (!isRecord(body)) throw invalidEntity({ field: 'body', location: 'body' }, 'type', 'a JSON object {"reason", "feedback"?}');
+  if (body.reason === undefined && required) {
+    throw invalidEntity({ field: 'reason', location: 'body' }, 'required', 'say why the account is deleted: {"reason": 1–200 characters}');
+  }
+  const reason = body.reason === undefined || body.reason === null ? null : parseText(body.reason, { field: 'reason', location: 'body' }, { min: 1, max: 200 });
+  const feedback =
+    body.feedback === undefined || body.feedback === null ? null : parseText(body.feedback, { field: 'feedback', location: 'body' }, { min: 0, max: 4_000 });
+  return { reason, feedback };
+}
+
 export function encodeCursor(userId: string): string {
   return Buffer.from(userId, 'utf8').toString('base64url');
 }
@@ -306,19 +352,72 @@ export async function userRoutes(app: RouteApp): Promise<void> {
   app.delete(
     '/v1/users/:userId',
     {
-      config: { action: 'users.delete', targetUser: 'userId' },
+      config: {
+        action: 'users.delete',
+        targetUser: 'userId',
+        selectAction: (request) => (request.principal.kind === 'user' ? 'users.delete_self' : 'users.delete'),
+      },
       schema: {
-        summary: 'Delete a user',
-        description: 'Removes the user and its locators (freed for reuse); the id cannot be created again for 30 days.',
+        summary: 'Delete a user (`.system`), or one’s own account (`me`, with a reason)',
+        description:
+          'Revokes every token and removes the user with its locators (freed for reuse), presence, profile, password, metadata, blocks and ' +
+          'contacts in both directions; the id cannot be created again for 30 days. A user deleting itself sends ' +
+          '`{"reason": 1–200 characters, "feedback"?: ≤ 4,000}`; `.system` may send the same. Both are kept in the deletions log (`GET /v1/deletions`).',
         tags,
         security,
         params: UserParams,
+        body: Type.Unsafe<unknown>({ description: '{"reason", "feedback"?}: required when a user deletes itself' }),
         response: { 200: EmptyObject, ...errorResponses('missing_privilege', 'entity_not_found') },
       },
     },
     async (request) => {
-      await users.delete(applicationOf(request.principal), targetUserOf(request));
+      const self = request.principal.kind === 'user';
+      const { reason, feedback } = parseDeletionReason(request.body, self);
+      await users.delete(applicationOf(request.principal), targetUserOf(request), { by: self ? 'self' : 'system', reason, feedback });
       return {};
+    },
+  );
+
+  app.get(
+    '/v1/deletions',
+    {
+      config: { action: 'users.deletions.read' },
+      schema: {
+        summary: 'The deletions log: deleted users, newest first, with who deleted them and why',
+        description: 'Paginated: `limit` (1–100, default 50) per page; a `Link: <…>; rel="next"` header carries the next page.',
+        tags,
+        security,
+        querystring: PageQuery,
+        response: {
+          200: Type.Object({
+            deletions: Type.Array(
+              Type.Object({
+                userId: Type.String(),
+                reason: Type.Unsafe<string | null>({ type: 'string', nullable: true }),
+                feedback: Type.Unsafe<string | null>({ type: 'string', nullable: true }),
+                deletedAtMs: Type.Integer(),
+                by: Type.Unsafe<'self' | 'system'>({ type: 'string', enum: ['self', 'system'] }),
+              }),
+            ),
+          }),
+          ...errorResponses('missing_privilege'),
+        },
+      },
+    },
+    async (request, reply) => {
+      const limit = request.query.limit ?? DEFAULT_PAGE_SIZE;
+      const after = request.query.after ? decodeTimeCursor(request.query.after) : null;
+      const page = await users.deletionsLog(applicationOf(request.principal), { limit, after: after && { deletedAt: new Date(after.atMs), id: after.id } });
+      if (page.next) reply.header('link', `</v1/deletions?limit=${limit}&after=${encodeTimeCursor(page.next.deletedAt.getTime(), page.next.id)}>; rel="next"`);
+      return {
+        deletions: page.deletions.map((entry) => ({
+          userId: entry.userId,
+          reason: entry.reason,
+          feedback: entry.feedback,
+          deletedAtMs: entry.deletedAt.getTime(),
+          by: entry.by,
+        })),
+      };
     },
   );
 

@@ -14,7 +14,8 @@ import type { Emit } from '../events/service.ts';
 import { broadcaster, type Bus } from '../../platform/bus.ts';
 import type { Locator, LocatorInput } from './locators.ts';
 import { generateUserId } from './rules.ts';
-import type { DeletedUserRow, UsersStore } from './store.ts';
+import type { DeletedUserRow, DeletionRecord, LoggedDeletion, UsersStore } from './store.ts';
+import { randomAlphanumeric } from '../../platform/ids.ts';
 
 /** A user holds at most this many locators (a Locus limit; docs/decisions.md). */
 export const MAX_LOCATORS_PER_USER = 20;
@@ -227,11 +228,15 @@ export class UsersService {
     throw new ApiError('entity_not_found', `User "${userId}" has no locator "${userLocatorId}"`, { entityType: 'userLocator', entityLocator: userLocatorId });
   }
 
-  /** Deletes the user and its locators (freed for reuse), runs the deletion hooks, quarantines the id. */
-  async delete(applicationId: string, userId: string): Promise<void> {
+  /**
+   * Deletes the user and its locators (freed for reuse), runs the deletion hooks, quarantines the
+   * id, and records who deleted it and why in the application's deletions log.
+   */
+  async delete(applicationId: string, userId: string, record: DeletionRecord = { by: 'system', reason: null, feedback: null }): Promise<void> {
     let deleted: DeletedUserRow | null = null;
     this.deletions += 1;
-    const found = await this.store.deleteUser(applicationId, userId, new Date(this.deps.clock.now()), async (tx, emit, user) => {
+    const logged = { ...record, id: randomAlphanumeric(22) };
+    const found = await this.store.deleteUser(applicationId, userId, new Date(this.deps.clock.now()), logged, async (tx, emit, user) => {
       for (const hook of this.deletionHooks) await hook(tx, emit, user);
       deleted = user;
     });
@@ -240,6 +245,13 @@ export class UsersService {
     if (!found || deleted === null) throw userNotFound(userId);
     this.announceDeletion(deleted);
     await this.forget(deleted);
+  }
+
+  /** The deletions log, newest first (`after`: the last entry of the previous page). */
+  async deletionsLog(applicationId: string, options: { limit: number; after: { deletedAt: Date; id: string } | null }) {
+    const rows = await this.store.deletions(applicationId, options.after, options.limit + 1);
+    const page: LoggedDeletion[] = rows.slice(0, options.limit);
+    return { deletions: page, next: rows.length > options.limit ? (page.at(-1) ?? null) : null };
   }
 
   /** Drops what this instance holds about a deleted user (its own deletions, and other instances'). */

@@ -76,6 +76,19 @@ export interface NewLocatorRow {
   verificationStatus: string;
 }
 
+/** Why and by whom a user was deleted (the application's deletions log). */
+export interface DeletionRecord {
+  by: 'self' | 'system';
+  reason: string | null;
+  feedback: string | null;
+}
+
+export interface LoggedDeletion extends DeletionRecord {
+  id: string;
+  userId: string;
+  deletedAt: Date;
+}
+
 export interface DeletedUserRow {
   id: string;
   applicationId: string;
@@ -351,6 +364,22 @@ export function createUsersStore(db: Db, events: EventRecorder) {
       return rows.map((row) => row.locator);
     },
 
+    /** The deletions log, newest first, after the cursor `(deletedAt, id)`; `take` at most. */
+    async deletions(applicationId: string, after: { deletedAt: Date; id: string } | null, take: number): Promise<LoggedDeletion[]> {
+      let select = query
+        .selectFrom('UserDeletion')
+        .select(['id', 'userId', 'by', 'reason', 'feedback', 'deletedAt'])
+        .where('applicationId', '=', applicationId);
+      if (after !== null) {
+        const at = dialect.time(after.deletedAt);
+        select = select.where((eb) => eb.or([eb('deletedAt', '<', at), eb.and([eb('deletedAt', '=', at), eb('id', '<', after.id)])]));
+      }
+      const rows = await db.rows<{ id: string; userId: string; by: string; reason: string | null; feedback: string | null; deletedAt: Date | string }>(
+        select.orderBy('deletedAt', 'desc').orderBy('id', 'desc').limit(take),
+      );
+      return rows.map((row) => ({ ...row, by: row.by === 'self' ? 'self' : 'system', deletedAt: readTime(row.deletedAt) }));
+    },
+
     async deletedSince(applicationId: string, userId: string, since: Date): Promise<Date | null> {
       const [row] = await db.rows<{ deletedAt: Date | string }>(
         query.selectFrom('DeletedUser').select('deletedAt').where('applicationId', '=', applicationId).where('userId', '=', userId),
@@ -368,6 +397,7 @@ export function createUsersStore(db: Db, events: EventRecorder) {
       applicationId: string,
       userId: string,
       now: Date,
+      record: DeletionRecord & { id: string },
       inTransaction: (tx: DbTransaction, emit: Emit, user: DeletedUserRow) => Promise<void>,
     ): Promise<boolean> {
       return events.transaction(applicationId, async (tx, emit) => {
@@ -382,6 +412,10 @@ export function createUsersStore(db: Db, events: EventRecorder) {
           .insertInto('DeletedUser')
           .values({ applicationId, userId, deletedAt: dialect.time(now) })
           .onConflict((oc) => oc.columns(['applicationId', 'userId']).doUpdateSet({ deletedAt: dialect.time(now) }))
+          .execute();
+        await tx
+          .insertInto('UserDeletion')
+          .values({ id: record.id, applicationId, userId, by: record.by, reason: record.reason, feedback: record.feedback, deletedAt: dialect.time(now) })
           .execute();
         return true;
       });
