@@ -112,6 +112,56 @@ t.test('a user deleted on one instance is gone for sudo requests on the other', 
   t.equal(await settlesTo(async () => (await asSudo()).statusCode, 401), 401, 'B no longer accepts it as a sudo user');
 });
 
+t.test('a suspension on A: B refuses the user’s token at its next request and ends its open stream', { skip: noRedis }, async (t) => {
+  const { a, b, address } = await twoInstances(t);
+  const issued = (await a.signed('POST', '/v1/users/user-0001/tokens', { body: '{}' })).json().userToken;
+  const me = () => b.inject({ method: 'GET', url: '/v1/users/me', headers: tokenHeader(issued.signedToken) });
+  t.equal((await me()).statusCode, 200, 'B accepts the token (and caches its state)');
+  const stream = new StreamClient(`${address}/v1/users/me/events`, () => tokenHeader(issued.signedToken));
+  t.teardown(() => stream.close());
+  await stream.opened;
+
+  t.equal((await a.signed('POST', '/v1/users/user-0001/suspension', { body: json({ reason: 'abuse' }) })).statusCode, 200);
+  t.equal(await settlesTo(async () => (await me()).statusCode, 401), 401, 'B refuses it');
+  t.equal((await me()).json().diagnostics.reason, 'suspended');
+  await stream.ended;
+  t.same(
+    stream.events.map((event) => event.type),
+    ['user.suspended'],
+    'B’s stream of the user ended on the suspension',
+  );
+  t.equal((await a.signed('DELETE', '/v1/users/user-0001/suspension')).statusCode, 200);
+  t.equal(await settlesTo(async () => (await me()).statusCode, 200), 200, 'reinstated on A: B accepts it again');
+});
+
+t.test('a block on A: B hides the blocker from the blocked user at its next request and in its open stream', { skip: noRedis }, async (t) => {
+  const { a, b, address } = await twoInstances(t);
+  const token = (user: string) => a.signed('POST', `/v1/users/${user}/tokens`, { body: '{}' }).then((r) => r.json().userToken.signedToken as string);
+  const [blocker, blocked] = await Promise.all([token('user-0001'), token('user-0002')]);
+  t.equal((await a.signed('POST', '/v1/users/user-0001/presence', { body: json({ type: 'mitter.up.Online', timeToLive: 0 }) })).statusCode, 200);
+  const read = async () =>
+    (await b.inject({ method: 'GET', url: '/v1/users/user-0001/presence', headers: tokenHeader(blocked) })).json()[0].presence.presence?.type ?? null;
+  t.equal(await read(), 'mitter.up.Online', 'B shows the presence (and caches what the viewer may see)');
+  const stream = new StreamClient(`${address}/v1/users/me/events?presenceOf=user-0001`, () => tokenHeader(blocked));
+  t.teardown(() => stream.close());
+  await stream.opened;
+
+  const block = await a.app.inject({ method: 'POST', url: '/v1/users/me/blocked-users/user-0002', headers: tokenHeader(blocker) });
+  t.equal(block.statusCode, 200);
+  t.equal(await settlesTo(read, null), null, 'B hides it');
+  t.equal((await a.signed('POST', '/v1/users/user-0001/presence', { body: json({ type: 'mitter.up.Away', timeToLive: 0 }) })).statusCode, 200);
+  t.equal((await a.signed('POST', '/v1/users/user-0001/blocked-users/user-0002')).statusCode, 200);
+  const unblock = await a.app.inject({ method: 'DELETE', url: '/v1/users/me/blocked-users/user-0002', headers: tokenHeader(blocker) });
+  t.equal(unblock.statusCode, 200);
+  t.equal((await a.signed('POST', '/v1/users/user-0001/presence', { body: json({ type: 'mitter.up.Busy', timeToLive: 0 }) })).statusCode, 200);
+  const received = await stream.untilCount(3);
+  t.same(
+    received.map((event) => `${event.type}:${String((event.data.data?.presence as { type?: string } | undefined)?.type ?? event.data.data?.active)}`),
+    ['block.changed:true', 'block.changed:false', 'presence:mitter.up.Busy'],
+    'the Away set while blocked never reached B’s stream',
+  );
+});
+
 const chain = { type: 'mitter.up.Online', timeToLive: 5, expiresTo: { type: 'mitter.up.Away', timeToLive: 0 } };
 
 /** The transition events in the log (each instance appends the transitions it fired). */
