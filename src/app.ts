@@ -19,6 +19,7 @@ import { userRoutes } from './modules/users/routes.ts';
 import { socialRoutes } from './modules/social/routes.ts';
 import { metadataRoutes } from './modules/metadata/routes.ts';
 import { moderationRoutes } from './modules/moderation/routes.ts';
+import { deviceLinkRoutes } from './modules/devices/routes.ts';
 import { registerDocsUi, registerSchemas } from './server/docs.ts';
 import { fastifyOptions } from './server/http-options.ts';
 import { start } from './server/lifecycle.ts';
@@ -76,6 +77,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // Keep-alive comments come from the events service (one shared, testable timer), not the plugin.
   await app.register(fastifySSE, { heartbeatInterval: 0 });
   await app.register(eventRoutes);
+  await app.register(deviceLinkRoutes);
   await registerDocsUi(app);
 
   await start(app, locus, options);

@@ -84,6 +84,10 @@ t.test('the decision table', async (t) => {
     ['feedback.create', false, true, true, false],
     ['feedback.read', true, false, false, false],
     ['users.suspension.write', true, false, false, false],
+    ['devices.link.create', false, false, false, true],
+    ['devices.link.approve', false, true, true, false],
+    // The route ignores credentials and runs as .anonymous, so only that column can occur.
+    ['devices.link.collect', false, false, false, true],
   ];
   t.equal(expected.length, Object.keys(RULES).length, 'every rule is in this table');
   for (const [action, sys, self, other, anon] of expected) {
@@ -500,6 +504,20 @@ t.test('every users, profiles, tokens, presence and events route, per principal 
       request: (ids) => ({ path: `/v1/users/${ids.other},${ids.self}/last-seen` }),
       expect: { system: 200, self: 200, other: 200, anonymous: 401 },
     },
+    { method: 'POST', url: '/v1/device-links', request: () => ({ path: '/v1/device-links' }), expect: { system: 403, self: 403, other: 403, anonymous: 200 } },
+    // An unknown code or link: a 404 says the policy allowed it. Collecting ignores credentials (the poll token is one).
+    {
+      method: 'POST',
+      url: '/v1/device-links/:code/approve',
+      request: () => ({ path: '/v1/device-links/NoSuchCode/approve' }),
+      expect: { system: 403, self: 404, other: 404, anonymous: 401 },
+    },
+    ...(['', '/events'] as const).map((suffix) => ({
+      method: 'GET',
+      url: `/v1/device-links/:linkId${suffix}`,
+      request: () => ({ path: `/v1/device-links/NoSuchLink${suffix}`, query: 'pollToken=x&wait=0' }),
+      expect: { system: 404, self: 404, other: 404, anonymous: 404 },
+    })),
     // The streams never end by themselves, so these rows ask for one the route refuses after the
     // policy allowed it (a 400 or 404 says "allowed"; 401/403 say the policy refused).
     {
@@ -557,7 +575,17 @@ t.test('every users, profiles, tokens, presence and events route, per principal 
 
   // Every route of these features is in the matrix.
   const covered = new Set(rows.map((row) => `${row.method} ${row.url}`));
-  const featureRoutes = ['/v1/users', '/v1/attribute-def', '/v1/logout', '/v1/login', '/v1/events', '/v1/deletions', '/v1/reports', '/v1/feedback', '/v1/device-links'];
+  const featureRoutes = [
+    '/v1/users',
+    '/v1/attribute-def',
+    '/v1/logout',
+    '/v1/login',
+    '/v1/events',
+    '/v1/deletions',
+    '/v1/reports',
+    '/v1/feedback',
+    '/v1/device-links',
+  ];
   for (const route of app.locus.routes.filter((r) => featureRoutes.some((prefix) => r.url.startsWith(prefix)))) {
     if (route.method === 'HEAD') continue;
     t.ok(covered.has(`${route.method} ${route.url}`), `${route.method} ${route.url} is in the matrix`);

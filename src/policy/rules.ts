@@ -92,6 +92,13 @@ export const RULES = {
   /** Suspend or reinstate a user. */
   'users.suspension.write': { system: 'allow' },
 
+  /** A new device starts a QR login link (no credentials: it has none yet). */
+  'devices.link.create': { anonymous: 'allow' },
+  /** A logged-in user approves a link, logging the new device in as itself. */
+  'devices.link.approve': { user: 'allow' },
+  /** The new device collects its token (the poll token is the credential; the route runs as .anonymous). */
+  'devices.link.collect': { anonymous: 'allow' },
+
   /** The application's event log (GET /v1/events). */
   'events.read': { system: 'allow' },
   /** A user's own event stream (`me`: .system needs a sudo user). */

@@ -19,6 +19,7 @@ import type { UsersService } from '../modules/users/service.ts';
 import type { SocialService } from '../modules/social/service.ts';
 import type { MetadataService } from '../modules/metadata/service.ts';
 import type { ModerationService } from '../modules/moderation/service.ts';
+import type { DeviceLinksService } from '../modules/devices/service.ts';
 import type { WebhookDispatcher } from '../modules/webhooks/dispatcher.ts';
 import type { WebhookSender } from '../modules/webhooks/sender.ts';
 
@@ -48,6 +49,8 @@ export interface Locus {
   metadata: MetadataService;
   /** Reports, feedback, suspension. */
   moderation: ModerationService;
+  /** Device (QR) login links. */
+  devices: DeviceLinksService;
   events: EventsService;
   webhooks: WebhookDispatcher;
   bus: Bus;

@@ -30,6 +30,9 @@ import { MetadataService } from '../modules/metadata/service.ts';
 import { createMetadataStore } from '../modules/metadata/store.ts';
 import { ModerationService } from '../modules/moderation/service.ts';
 import { createModerationStore } from '../modules/moderation/store.ts';
+import { DeviceLinksService } from '../modules/devices/service.ts';
+import { createDeviceLinksStore } from '../modules/devices/store.ts';
+import { realTimers } from '../platform/timers.ts';
 import { WebhookDispatcher } from '../modules/webhooks/dispatcher.ts';
 import { createWebhooksStore } from '../modules/webhooks/store.ts';
 import type { BuildOptions, Locus } from './locus.ts';
@@ -64,6 +67,15 @@ export function createServices(app: FastifyInstance, config: Config, db: Db, clo
   });
   const passwords = new PasswordsService({ store: tokensStore, tokens, users, hasher: options.passwordHasher ?? argon2idHasher, kv, clock });
   const moderation = new ModerationService({ store: createModerationStore(db, events), clock, users, tokens, social });
+  const devices = new DeviceLinksService({
+    store: createDeviceLinksStore(db),
+    clock,
+    kv,
+    bus,
+    tokens,
+    // Long-polls wait on these: a test's own timers when it gave some, else real ones (even when background timers are off).
+    timers: typeof options.eventTimers === 'object' ? options.eventTimers : realTimers,
+  });
   const presence = new PresenceService({
     clock,
     kv,
@@ -85,5 +97,24 @@ export function createServices(app: FastifyInstance, config: Config, db: Db, clo
     ...(options.webhookSender ? { sender: options.webhookSender } : {}),
     ...(redis ? { lease: new RedisLease(redis.client, 'webhooks', { prefix: redis.prefix, ttlMs: WEBHOOK_LEASE_MS }) } : {}),
   });
-  return { config, db, clock, kv, bus, applications, users, profiles, tokens, presence, social, metadata, moderation, events, webhooks, redis: redis?.client ?? null, passwords };
+  return {
+    config,
+    db,
+    clock,
+    kv,
+    bus,
+    applications,
+    users,
+    profiles,
+    tokens,
+    presence,
+    social,
+    metadata,
+    moderation,
+    devices,
+    events,
+    webhooks,
+    redis: redis?.client ?? null,
+    passwords,
+  };
 }

@@ -107,7 +107,11 @@ t.test('who may write and read', async (t) => {
   t.equal(other.statusCode, 403, 'but not another’s');
   t.equal(other.json().errorCode, 'missing_privilege');
   t.equal((await one.call('DELETE', '/v1/users/user-0002/metadata/mood')).statusCode, 403);
-  t.same((await test.users['user-0002']!.call('GET', '/v1/users/user-0001/metadata/mood')).json().value, { '@type': 'string', text: 'happy' }, 'others read it');
+  t.same(
+    (await test.users['user-0002']!.call('GET', '/v1/users/user-0001/metadata/mood')).json().value,
+    { '@type': 'string', text: 'happy' },
+    'others read it',
+  );
   t.equal((await test.app.inject({ method: 'GET', url: '/v1/users/user-0001/metadata' })).statusCode, 401, '.anonymous does not');
 });
 
@@ -134,7 +138,15 @@ t.test('the listing filter: object (Equals, Contains) and array forms; malformed
   t.equal(both.headers['x-mitter-paginated-estimated-count'], '1', 'the count is of the filtered listing');
   t.same(ids((await listing(test, { key: 'plan', value: 'none' })).json()), [], 'no match: an empty list, not everyone');
 
-  for (const bad of ['{', '"plan"', '[]', '{"key":"plan"}', '{"key":"plan","value":"x","operator":"Like"}', '[{"key":"plan","value":"x","operator":"Contains"}]', '42']) {
+  for (const bad of [
+    '{',
+    '"plan"',
+    '[]',
+    '{"key":"plan"}',
+    '{"key":"plan","value":"x","operator":"Like"}',
+    '[{"key":"plan","value":"x","operator":"Contains"}]',
+    '42',
+  ]) {
     const response = await listing(test, bad);
     t.equal(response.statusCode, 400, `malformed: ${bad}`);
     t.equal(response.json().errorCode, 'invalid_entity');

@@ -39,7 +39,9 @@ async function sentinel(test: Setup, streams: StreamClient[], label: string): Pr
   await test.users['dave-00001']!.call('POST', '/v1/users/me/presence', presence(label));
   await Promise.all(
     streams.map((stream, i) =>
-      stream.until((received) => received.filter((m) => m.type !== 'reset' && m.type !== 'closing').length > before[i]! && JSON.stringify(received.at(-1)).includes(label)),
+      stream.until(
+        (received) => received.filter((m) => m.type !== 'reset' && m.type !== 'closing').length > before[i]! && JSON.stringify(received.at(-1)).includes(label),
+      ),
     ),
   );
 }
@@ -112,9 +114,12 @@ t.test('a suspension ends the suspended user’s streams', async (t) => {
   t.equal((await test.signed('POST', '/v1/users/alice-0001/suspension', { body: json({ reason: 'abuse' }) })).statusCode, 200);
   await alice.ended;
   t.same(summary(alice.events), ['user.suspended:alice-0001'], 'it learns why, and the stream ends');
-  const again = new StreamClient(`${test.app.server.address() ? `http://127.0.0.1:${(test.app.server.address() as { port: number }).port}` : ''}/v1/users/me/events`, () => ({
-    'x-issued-mitter-user-authorization': test.users['alice-0001']!.token,
-  }));
+  const again = new StreamClient(
+    `${test.app.server.address() ? `http://127.0.0.1:${(test.app.server.address() as { port: number }).port}` : ''}/v1/users/me/events`,
+    () => ({
+      'x-issued-mitter-user-authorization': test.users['alice-0001']!.token,
+    }),
+  );
   t.teardown(() => again.close());
   t.equal((await again.ended).status, 401, 'and cannot be opened again');
 });

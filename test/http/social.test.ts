@@ -108,7 +108,11 @@ t.test('a user blocks at most 10,000 users', async (t) => {
     blockedId: `ghost-${String(i).padStart(5, '0')}`,
     createdAt: at,
   }));
-  for (let i = 0; i < rows.length; i += 1000) await test.app.locus.db.query.insertInto('UserBlock').values(rows.slice(i, i + 1000)).execute();
+  for (let i = 0; i < rows.length; i += 1000)
+    await test.app.locus.db.query
+      .insertInto('UserBlock')
+      .values(rows.slice(i, i + 1000))
+      .execute();
   const over = await test.users['bob-00001']!.call('POST', '/v1/users/me/blocked-users/alice-0001');
   t.equal(over.statusCode, 409);
   t.equal(over.json().errorCode, 'limit_exceeded');
@@ -189,7 +193,11 @@ t.test('a contact list holds at most 5,000 users', async (t) => {
     contactId: `ghost-${String(i).padStart(5, '0')}`,
     createdAt: at,
   }));
-  for (let i = 0; i < rows.length; i += 1000) await test.app.locus.db.query.insertInto('UserContact').values(rows.slice(i, i + 1000)).execute();
+  for (let i = 0; i < rows.length; i += 1000)
+    await test.app.locus.db.query
+      .insertInto('UserContact')
+      .values(rows.slice(i, i + 1000))
+      .execute();
   const over = await test.users['alice-0001']!.call('PUT', '/v1/users/me/contacts/bob-00001,carol-0001');
   t.equal(over.statusCode, 409);
   t.equal(over.json().errorCode, 'limit_exceeded');

@@ -57,11 +57,7 @@ export class UserStreamView {
     switch (event.type) {
       case 'presence':
       case 'profile.changed':
-        return (
-          event.userId !== null &&
-          (this.#options.watched.has(event.userId) || this.#contacts.has(event.userId)) &&
-          !this.#blockers.has(event.userId)
-        );
+        return event.userId !== null && (this.#options.watched.has(event.userId) || this.#contacts.has(event.userId)) && !this.#blockers.has(event.userId);
       case 'token.revoked':
         return this.isOwnRevocation(event);
       case 'block.changed': {

@@ -106,7 +106,9 @@ export function meetsConditions(entries: ReadonlyArray<{ key: string; value: Met
       (entry) =>
         entry.key === condition.key &&
         entry.value.type === condition.value.type &&
-        (condition.operator === 'Contains' && condition.value.type === 'string' ? entry.value.text.includes(condition.value.text) : entry.value.text === condition.value.text),
+        (condition.operator === 'Contains' && condition.value.type === 'string'
+          ? entry.value.text.includes(condition.value.text)
+          : entry.value.text === condition.value.text),
     ),
   );
 }

@@ -41,7 +41,8 @@ export async function moderationRoutes(app: RouteApp): Promise<void> {
       if (!isRecord(input)) throw invalidEntity({ field: 'body', location: 'body' }, 'type', 'a JSON object {"userId", "reason", "details"?}');
       const userId = parseUserId(input.userId, { field: 'userId', location: 'body' });
       const reason = parseText(input.reason, { field: 'reason', location: 'body' }, { min: 1, max: 200 });
-      const details = input.details === undefined || input.details === null ? null : parseText(input.details, { field: 'details', location: 'body' }, { min: 0, max: 4_000 });
+      const details =
+        input.details === undefined || input.details === null ? null : parseText(input.details, { field: 'details', location: 'body' }, { min: 0, max: 4_000 });
       const reporter = resolveUserReference(request.principal, ME);
       return { reportId: await moderation.report(applicationOf(request.principal), reporter, { userId, reason, details }) };
     },
@@ -56,7 +57,10 @@ export async function moderationRoutes(app: RouteApp): Promise<void> {
         description: '`userId` narrows to reports about one user. Paginated: `limit` per page; a `Link: <…>; rel="next"` header carries the next page.',
         tags,
         security,
-        querystring: Type.Object({ ...PageQuery.properties, userId: Type.Optional(Type.String({ maxLength: 72, description: 'Only reports about this user' })) }, { additionalProperties: true }),
+        querystring: Type.Object(
+          { ...PageQuery.properties, userId: Type.Optional(Type.String({ maxLength: 72, description: 'Only reports about this user' })) },
+          { additionalProperties: true },
+        ),
         response: {
           200: Type.Object({
             reports: Type.Array(

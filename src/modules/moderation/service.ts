@@ -23,9 +23,7 @@ function paged<T>(rows: T[], limit: number): Page<T> {
 }
 
 export class ModerationService {
-  constructor(
-    private readonly deps: { store: ModerationStore; clock: Clock; users: UsersService; tokens: TokensService; social: SocialService },
-  ) {}
+  constructor(private readonly deps: { store: ModerationStore; clock: Clock; users: UsersService; tokens: TokensService; social: SocialService }) {}
 
   async report(applicationId: string, reporterId: string, input: { userId: string; reason: string; details: string | null }): Promise<string> {
     if (input.userId === reporterId) {

@@ -106,7 +106,10 @@ export function createModerationStore(db: Db, events: EventRecorder) {
         const changed =
           reason === null
             ? await update.set({ suspendedAt: null, suspensionReason: null }).where('suspendedAt', 'is not', null).executeTakeFirst()
-            : await update.set({ suspendedAt: dialect.time(now), suspensionReason: reason }).where('suspendedAt', 'is', null).executeTakeFirst();
+            : await update
+                .set({ suspendedAt: dialect.time(now), suspensionReason: reason })
+                .where('suspendedAt', 'is', null)
+                .executeTakeFirst();
         if (changed.numUpdatedRows === 0n) return 'unchanged';
         emit(reason === null ? { type: 'user.reinstated', userId, data: {} } : { type: 'user.suspended', userId, data: { reason } });
         return 'changed';

@@ -140,7 +140,10 @@ export async function profileRoutes(app: RouteApp): Promise<void> {
     async (request) => {
       const keys = parseKeyList(request.params.keys, { field: 'keys', location: 'path' });
       const userId = targetUserOf(request);
-      const [attributes, view] = await Promise.all([profiles.attributes(applicationOf(request.principal), userId, keys), social.viewpoint(request.principal, [userId])]);
+      const [attributes, view] = await Promise.all([
+        profiles.attributes(applicationOf(request.principal), userId, keys),
+        social.viewpoint(request.principal, [userId]),
+      ]);
       return view.profile(userId) ? attributes.map(toWireAttribute) : [];
     },
   );

@@ -142,7 +142,11 @@ export async function socialRoutes(app: RouteApp): Promise<void> {
         response: {
           200: Type.Object({
             contacts: Type.Array(
-              Type.Object({ user: Type.Ref('User'), presence: NullablePresenceSchema, lastSeenMs: Type.Unsafe<number | null>({ type: 'integer', nullable: true, description: 'Epoch ms' }) }),
+              Type.Object({
+                user: Type.Ref('User'),
+                presence: NullablePresenceSchema,
+                lastSeenMs: Type.Unsafe<number | null>({ type: 'integer', nullable: true, description: 'Epoch ms' }),
+              }),
             ),
           }),
           ...errorResponses('missing_privilege', 'entity_not_found'),
@@ -161,7 +165,8 @@ export async function socialRoutes(app: RouteApp): Promise<void> {
       const view = await social.viewpoint(request.principal, ids);
       const [presences, lastSeen] = await Promise.all([presence.read(applicationId, ids), presence.lastSeen(applicationId, ids)]);
       reply.header('x-mitter-paginated-estimated-count', String(total));
-      if (page.nextAfter !== null) reply.header('link', `</v1/users/${request.params.userId}/contacts?limit=${limit}&after=${encodeCursor(page.nextAfter)}>; rel="next"`);
+      if (page.nextAfter !== null)
+        reply.header('link', `</v1/users/${request.params.userId}/contacts?limit=${limit}&after=${encodeCursor(page.nextAfter)}>; rel="next"`);
       const contacts = found.flatMap((user, i) => {
         // A contact that blocks the reader is not in the reader's view at all.
         if (!view.finds(user.userId)) return [];

@@ -58,7 +58,10 @@ export function createSocialStore(db: Db, events: EventRecorder) {
           .where('blockerId', '=', blockerId)
           .executeTakeFirstOrThrow();
         if (Number(held.count) >= limit) return 'limit';
-        await tx.insertInto('UserBlock').values({ applicationId, blockerId, blockedId, createdAt: dialect.time(now) }).execute();
+        await tx
+          .insertInto('UserBlock')
+          .values({ applicationId, blockerId, blockedId, createdAt: dialect.time(now) })
+          .execute();
         emit({ type: 'block.changed', userId: blockerId, data: { blocker: blockerId, blockedUser: blockedId, active: true } });
         return 'blocked';
       });

@@ -16,20 +16,18 @@ const TOKEN_ID_PATTERN = /^[A-Za-z0-9]{1,64}$/;
 const MAX_TTL_SECONDS = 10 * 365 * 86_400;
 const NO_STORE = 'no-store';
 
-const IssuedTokenSchema = Type.Object(
-  {
-    userToken: Type.Object({
-      signedToken: Type.String({ description: 'The JWS to present (header X-Issued-Mitter-User-Authorization, Authorization: Bearer, or the cookie)' }),
-      tokenId: Type.String(),
-      supportedHeaders: Type.Array(Type.String()),
-      supportedCookies: Type.Array(Type.String()),
-      ttl: Type.Integer({ description: 'Seconds granted' }),
-      expiresAt: Type.Integer({ description: 'Epoch ms' }),
-      logoutUrl: Type.String({ description: 'GET it to revoke this token (works without credentials)' }),
-    }),
-  },
-  { $id: 'IssuedUserToken', title: 'IssuedUserToken' },
-);
+/** A freshly issued token, as token issue, login and device links return it. */
+export const UserTokenSchema = Type.Object({
+  signedToken: Type.String({ description: 'The JWS to present (header X-Issued-Mitter-User-Authorization, Authorization: Bearer, or the cookie)' }),
+  tokenId: Type.String(),
+  supportedHeaders: Type.Array(Type.String()),
+  supportedCookies: Type.Array(Type.String()),
+  ttl: Type.Integer({ description: 'Seconds granted' }),
+  expiresAt: Type.Integer({ description: 'Epoch ms' }),
+  logoutUrl: Type.String({ description: 'GET it to revoke this token (works without credentials)' }),
+});
+
+const IssuedTokenSchema = Type.Object({ userToken: UserTokenSchema }, { $id: 'IssuedUserToken', title: 'IssuedUserToken' });
 
 const TokenListingSchema = Type.Object(
   {
@@ -70,7 +68,8 @@ function parseTtl(value: unknown, field: string, location: 'body' | 'query'): nu
   return value;
 }
 
-function clientOf(request: FastifyRequest): ClientInfo {
+/** Who is asking for a token: its user agent and address (kept with the token, shown in listings). */
+export function clientOf(request: FastifyRequest): ClientInfo {
   const userAgent = request.headers['user-agent'];
   return { userAgent: typeof userAgent === 'string' && userAgent !== '' ? userAgent : null, address: request.ip ?? null };
 }

@@ -161,9 +161,7 @@ async function toWireUsers(locus: Locus, principal: Principal, users: StoredUser
   ]);
   return users.map((user) =>
     toWireUser(user, {
-      ...(attributes && view
-        ? { entityProfile: toWireEntityProfile(user.userId, view.profile(user.userId) ? (attributes.get(user.id) ?? []) : []) }
-        : {}),
+      ...(attributes && view ? { entityProfile: toWireEntityProfile(user.userId, view.profile(user.userId) ? (attributes.get(user.id) ?? []) : []) } : {}),
       ...(metadata ? { entityMetadata: { metadata: (metadata.get(user.userId) ?? []).map(toWireMetadata) } } : {}),
     }),
   );

@@ -136,7 +136,16 @@ export class UsersService {
       }
     }
     const locators = input.locators.map(({ locator, verificationStatus }) => ({ id: domainId(), applicationId, locator: locator.locator, verificationStatus }));
-    const user: StoredUser = { id: randomUUID(), applicationId, userId, screenName: input.screenName, createdAt: now, updatedAt: now, suspended: false, locators };
+    const user: StoredUser = {
+      id: randomUUID(),
+      applicationId,
+      userId,
+      screenName: input.screenName,
+      createdAt: now,
+      updatedAt: now,
+      suspended: false,
+      locators,
+    };
     try {
       await this.store.insertUser(user, [{ type: 'user.created', userId, data: { user: toWireUser(user) } }]);
       return user;

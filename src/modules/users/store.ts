@@ -150,15 +150,20 @@ export function createUsersStore(db: Db, events: EventRecorder) {
   function withMetadata<O>(select: SelectQueryBuilder<DB, 'User', O>, conditions: MetadataCondition[]): SelectQueryBuilder<DB, 'User', O> {
     let narrowed = select;
     for (const condition of conditions) {
-      narrowed = narrowed.where(({ exists, selectFrom }) =>
-        exists(
-          selectFrom('UserMetadata as m')
+      narrowed = narrowed.where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('UserMetadata as m')
             .select('m.key')
             .whereRef('m.applicationId', '=', 'User.applicationId')
             .whereRef('m.userId', '=', 'User.userId')
             .where('m.key', '=', condition.key)
             .where('m.type', '=', condition.value.type)
-            .where(condition.operator === 'Contains' && condition.value.type === 'string' ? dialect.contains('m.value', condition.value.text) : sql<boolean>`m.value = ${condition.value.text}`),
+            .where(
+              condition.operator === 'Contains' && condition.value.type === 'string'
+                ? dialect.contains('m.value', condition.value.text)
+                : sql<boolean>`m.value = ${condition.value.text}`,
+            ),
         ),
       );
     }
