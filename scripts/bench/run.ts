@@ -7,6 +7,7 @@ import { benchPresence } from './presence.ts';
 import { benchFanout } from './fanout.ts';
 import { benchScale } from './scale.ts';
 import { benchDatapath } from './datapath.ts';
+import { benchSocial } from './social.ts';
 
 const benches: Record<string, () => Promise<void>> = {
   signed: benchSigned,
@@ -17,6 +18,7 @@ const benches: Record<string, () => Promise<void>> = {
   fanout: benchFanout,
   scale: benchScale,
   datapath: benchDatapath,
+  social: benchSocial,
 };
 
 const name = process.argv[2];

@@ -131,6 +131,16 @@ export function createUsersStore(db: Db, events: EventRecorder) {
   const userExists = prepared(db, (q, applicationId: string, userId: string) =>
     q.selectFrom('User').select('id').where('applicationId', '=', applicationId).where('userId', '=', userId),
   );
+  /** Up to 100 users by id (compiled once per list length: a contacts page is one shape). */
+  const usersByIds = prepared(db, (q, applicationId: string, userIds: readonly string[]) =>
+    usersWithLocators(q)
+      .where('u.applicationId', '=', applicationId)
+      .where('u.userId', 'in', userIds)
+      .orderBy('u.id')
+      .orderBy('l.position')
+      .orderBy('l.createdAt')
+      .orderBy('l.id'),
+  );
   const existingUserIds = prepared(db, (q, applicationId: string, userIds: readonly string[]) =>
     q.selectFrom('User').select(['userId', 'screenName']).where('applicationId', '=', applicationId).where('userId', 'in', userIds),
   );
@@ -211,18 +221,7 @@ export function createUsersStore(db: Db, events: EventRecorder) {
       if (userIds.length === 0) return [];
       const found: StoredUser[] = [];
       // Bounded IN lists: SQLite and PostgreSQL both cap bound parameters per statement.
-      for (let i = 0; i < userIds.length; i += 500) {
-        const rows = await db.rows<UserLocatorRow>(
-          usersWithLocators(query)
-            .where('u.applicationId', '=', applicationId)
-            .where('u.userId', 'in', userIds.slice(i, i + 500))
-            .orderBy('u.id')
-            .orderBy('l.position')
-            .orderBy('l.createdAt')
-            .orderBy('l.id'),
-        );
-        found.push(...foldUsers(rows));
-      }
+      for (let i = 0; i < userIds.length; i += 100) found.push(...foldUsers(await usersByIds(applicationId, userIds.slice(i, i + 100))));
       return found;
     },
 
