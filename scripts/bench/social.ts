@@ -40,7 +40,9 @@ async function seedRelations(db: Db, applicationId: string): Promise<void> {
     statements.push(db.query.insertInto('UserContact').values(contacts.map((contactId) => ({ applicationId, ownerId: viewer, contactId, createdAt: at }))));
     if (v >= BLOCKED_FROM) {
       const blockers = new Set([...contacts.filter((_, k) => k % 2 === 0), ...targetsOf(v).filter((_, k) => k % 2 === 0)]);
-      statements.push(db.query.insertInto('UserBlock').values([...blockers].map((blockerId) => ({ applicationId, blockerId, blockedId: viewer, createdAt: at }))));
+      statements.push(
+        db.query.insertInto('UserBlock').values([...blockers].map((blockerId) => ({ applicationId, blockerId, blockedId: viewer, createdAt: at }))),
+      );
     }
   }
   await db.batch(statements);
@@ -67,7 +69,8 @@ async function benchHttp(): Promise<LoadResult[]> {
       let next = 0;
       return () => from + (next = (next + 1) % (VIEWERS - BLOCKED_FROM));
     };
-    const presenceRun = (from: number) => {
+    /** GETs `path(viewer)` with each viewer's own token, round-robin over viewers [from, from + 100). */
+    const readsFrom = (from: number, path: (viewer: number) => string) => {
       const pick = viewer(from);
       let current = from;
       return tokenRequest(
@@ -76,23 +79,12 @@ async function benchHttp(): Promise<LoadResult[]> {
         true,
         () => {
           current = pick();
-          return { path: `/v1/users/${targetsOf(current).join(',')}/presence` };
+          return { path: path(current) };
         },
       );
     };
-    const contactsRun = (from: number) => {
-      const pick = viewer(from);
-      let current = from;
-      return tokenRequest(
-        'GET',
-        () => tokens[current] as string,
-        true,
-        () => {
-          current = pick();
-          return { path: '/v1/users/me/contacts?limit=100' };
-        },
-      );
-    };
+    const presenceRun = (from: number) => readsFrom(from, (v) => `/v1/users/${targetsOf(v).join(',')}/presence`);
+    const contactsRun = (from: number) => readsFrom(from, () => '/v1/users/me/contacts?limit=100');
     await load(server, 'warm-up', { url: server.url, duration: 2, requests: [presenceRun(0), contactsRun(BLOCKED_FROM)] });
     const results = [
       await load(server, 'GET presence of 10, no blocks', { url: server.url, requests: [presenceRun(0)] }),

@@ -200,3 +200,28 @@ t.test('a restart resumes after the stored cursor; events 24 h old are abandoned
   t.equal(hooks.accepted().at(-1)?.event.data.screenName, 'after', 'the lane moved on');
   await next.close();
 });
+
+t.test('the social events reach webhooks: block.changed, contacts.changed, user.suspended, user.reinstated', async (t) => {
+  const test = await setup(t);
+  const hooks = await receiver(t, () => 200);
+  const types = 'block.changed,contacts.changed,user.suspended,user.reinstated';
+  t.equal((await cli(test, 'webhook', 'add', test.credentials.applicationId, hooks.url, '--types', types)).code, 0, 'the new types are known');
+  await test.app.locus.webhooks.reload();
+  await test.signed('POST', '/v1/users/user-0001/blocked-users/user-0002');
+  await test.signed('PUT', '/v1/users/user-0001/contacts/user-0002');
+  await test.signed('POST', '/v1/users/user-0002/suspension', { body: json({ reason: 'spam' }) });
+  await test.signed('DELETE', '/v1/users/user-0002/suspension');
+  await test.rename('user-0001', 'not delivered: another type');
+  await test.settle();
+  // Delivery is ordered per user, so compare in log order.
+  const delivered = hooks.accepted().sort((a, b) => Number(a.event.id) - Number(b.event.id));
+  t.same(
+    delivered.map((d) => [d.event.type, d.event.userId, d.event.data]),
+    [
+      ['block.changed', 'user-0001', { blocker: 'user-0001', blockedUser: 'user-0002', active: true }],
+      ['contacts.changed', 'user-0001', { added: ['user-0002'], removed: [] }],
+      ['user.suspended', 'user-0002', { reason: 'spam' }],
+      ['user.reinstated', 'user-0002', {}],
+    ],
+  );
+});

@@ -27,22 +27,22 @@ interface UserLocatorRow {
 }
 
 /** Users joined with their locators, in the order the locators were given, then added. */
+/** The columns of a user joined with its locators (`u`, `l`): one UserLocatorRow per locator. */
+const USER_LOCATOR_COLUMNS = [
+  'u.id',
+  'u.applicationId',
+  'u.userId',
+  'u.screenName',
+  'u.createdAt',
+  'u.updatedAt',
+  'u.suspendedAt',
+  'l.id as locatorId',
+  'l.locator',
+  'l.verificationStatus',
+] as const;
+
 function usersWithLocators(query: Queries) {
-  return query
-    .selectFrom('User as u')
-    .leftJoin('UserLocator as l', 'l.userInternalId', 'u.id')
-    .select([
-      'u.id',
-      'u.applicationId',
-      'u.userId',
-      'u.screenName',
-      'u.createdAt',
-      'u.updatedAt',
-      'u.suspendedAt',
-      'l.id as locatorId',
-      'l.locator',
-      'l.verificationStatus',
-    ]);
+  return query.selectFrom('User as u').leftJoin('UserLocator as l', 'l.userInternalId', 'u.id').select(USER_LOCATOR_COLUMNS);
 }
 
 /** Folds join rows (one per locator, or one with null locator columns) into users, in row order. */
@@ -253,18 +253,7 @@ export function createUsersStore(db: Db, events: EventRecorder) {
         query
           .selectFrom(page.orderBy('userId').limit(take).as('u'))
           .leftJoin('UserLocator as l', 'l.userInternalId', 'u.id')
-          .select([
-            'u.id',
-            'u.applicationId',
-            'u.userId',
-            'u.screenName',
-            'u.createdAt',
-            'u.updatedAt',
-            'u.suspendedAt',
-            'l.id as locatorId',
-            'l.locator',
-            'l.verificationStatus',
-          ])
+          .select(USER_LOCATOR_COLUMNS)
           .orderBy('u.userId')
           .orderBy('l.position')
           .orderBy('l.createdAt')
