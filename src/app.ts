@@ -37,7 +37,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const now = () => clock.now();
   const migration = await migrate(config);
   const db = createDb(config);
-  const app = Fastify(fastifyOptions(config, now, options));
+  const app = Fastify(fastifyOptions(config, now, options, options.connectionTimeouts));
   if (migration.applied.length > 0) app.log.info({ migrations: migration.applied }, 'applied database migrations');
   if (migration.modified.length > 0) app.log.warn({ migrations: migration.modified }, 'migration files changed after they were applied');
 

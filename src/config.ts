@@ -1,7 +1,8 @@
 // Every environment variable Locus reads, typed, defaulted for the embedded mode and validated once.
-import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { isAbsolute, join, resolve } from 'node:path';
+import { preparePrivateDirectory } from './platform/paths.ts';
 
 export type DatabaseProvider = 'sqlite' | 'postgresql';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -58,7 +59,7 @@ function databaseProviderOf(url: string): DatabaseProvider | null {
  */
 function loadOrCreateMasterKeyFile(dataDir: string, problems: string[]): Buffer | null {
   const path = join(dataDir, MASTER_KEY_FILE);
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  preparePrivateDirectory(dataDir);
   try {
     writeFileSync(path, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
     chmodSync(path, 0o600);

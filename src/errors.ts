@@ -19,7 +19,9 @@ export const ERROR_STATUS = {
   limit_exceeded: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  request_timeout: 408,
   too_many_attempts: 429,
+  header_too_large: 431,
   rate_limited: 429,
   unknown_error: 500,
   service_unavailable: 503,
@@ -189,4 +191,29 @@ export function registerErrorHandling(app: FastifyInstance, now: () => number): 
       now(),
     ),
   );
+}
+
+/**
+ * Errors the HTTP parser raises before Fastify sees a request (headers too large, a request not
+ * received in time, malformed HTTP): answered on the raw socket with the same body as every other
+ * error, then the connection is closed.
+ */
+export function clientErrorHandler(now: () => number) {
+  return (error: NodeJS.ErrnoException, socket: import('node:net').Socket): void => {
+    if (error.code === 'ECONNRESET' || socket.destroyed) return;
+    const apiError =
+      error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new ApiError('request_timeout', 'The request was not received in time (headers within 10 s, the whole request within 30 s)')
+        : error.code === 'HPE_HEADER_OVERFLOW'
+          ? new ApiError('header_too_large', 'The request headers are too large')
+          : new ApiError('invalid_input_syntax', 'The request is not valid HTTP');
+    const body = JSON.stringify(errorBody(apiError, now()));
+    if (socket.writable) {
+      socket.write(
+        `HTTP/1.1 ${apiError.statusCode} ${apiError.code.replaceAll('_', ' ')}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`,
+      );
+    }
+    socket.destroy();
+  };
 }

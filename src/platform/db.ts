@@ -13,6 +13,7 @@ import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, SqliteDriver, ty
 import type { Config, DatabaseProvider } from '../config.ts';
 import type { DB } from '../generated/db.ts';
 import { sqlDialect, type SqlDialect } from './dialect.ts';
+import { preparePrivateDatabaseFile } from './paths.ts';
 
 export type { DatabaseProvider } from '../config.ts';
 /** A query builder bound to one transaction (or, where a store accepts either, to the database). */
@@ -153,6 +154,7 @@ class ImmediateSqliteDialect extends SqliteDialect {
 }
 
 function openSqlite(path: string, options: { readonly: boolean }): Database.Database {
+  if (!options.readonly) preparePrivateDatabaseFile(path);
   const connection = new Database(path, { readonly: options.readonly, timeout: 5_000 });
   if (!options.readonly) {
     // WAL lets readers run beside the writer and roughly triples write throughput; NORMAL sync is

@@ -3,13 +3,13 @@
 // either tool can take over. Runs in-process at server start and from `locus migrate`: no Prisma CLI,
 // no child process. Each migration runs in one transaction with its bookkeeping row.
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync, existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import type { Config } from '../config.ts';
 import { sha256Hex } from './crypto.ts';
-import { migrationsDir } from './paths.ts';
+import { migrationsDir, preparePrivateDatabaseFile } from './paths.ts';
 
 export interface Migration {
   name: string;
@@ -95,7 +95,7 @@ const PG_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS _prisma_migrations (
 )`;
 
 function migrateSqlite(path: string, migrations: Migration[]): MigrationReport {
-  mkdirSync(dirname(path), { recursive: true });
+  preparePrivateDatabaseFile(path);
   const db = new Database(path);
   try {
     db.pragma('busy_timeout = 5000');

@@ -1,12 +1,25 @@
 // How the Fastify instance is built: body and path limits, request ids, JSON logs that never hold a
 // credential or a query string, and validators that coerce text but never JSON bodies.
 import { randomUUID } from 'node:crypto';
-import type { FastifyServerOptions } from 'fastify';
+import type { FastifyHttpOptions } from 'fastify';
+import type { Server } from 'node:http';
 import { AjvCompiler, type ValidatorFactory } from '@fastify/ajv-compiler';
 import type { Config } from '../config.ts';
-import { frameworkErrors } from '../errors.ts';
+import { clientErrorHandler, frameworkErrors } from '../errors.ts';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
+
+/** How long a client may take (docs/decisions.md): slow and idle connections are closed. */
+export interface ConnectionTimeouts {
+  /** The request line and headers must arrive within this. */
+  headersMs: number;
+  /** The whole request (headers and body) within this. */
+  requestMs: number;
+  /** An idle kept-alive connection is closed after this. */
+  keepAliveMs: number;
+}
+
+export const CONNECTION_TIMEOUTS: ConnectionTimeouts = { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 10_000 };
 /** The longest path parameter the router matches: 100 ids × 72 characters and the commas. */
 export const MAX_PATH_PARAM_LENGTH = 8_192;
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -45,10 +58,29 @@ interface LoggedRequest {
   id?: string;
 }
 
-/** A logout link's path is a bearer secret: logs keep only its route. */
-function loggedPath(url: string): string {
+/** Percent-escapes decoded (repeatedly: `%256C` is `%6C` is `l`), runs of slashes collapsed, lower case. */
+function normalisedPath(path: string): string {
+  let decoded = path;
+  for (let pass = 0; pass < 3; pass++) {
+    const next = decoded.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+    if (next === decoded) break;
+    decoded = next;
+  }
+  return decoded.replace(/[\\/]+/g, '/').toLowerCase();
+}
+
+/**
+ * The path as logs keep it. Some paths carry bearer secrets (a logout link's token, a device
+ * link's code): they are recognised however they are spelled (`/v1/%6Cogout/…`, `//v1/logout/…`,
+ * `/V1/Logout/…`), since the router or a proxy may still act on the odd spelling, and only the
+ * route is kept. The query string is never kept (lookups carry email addresses and phone numbers).
+ */
+export function loggedPath(url: string): string {
   const path = url.split('?')[0] ?? '';
-  return path.startsWith('/v1/logout/') ? '/v1/logout/[redacted]' : path;
+  const normal = normalisedPath(path);
+  if (/(^|\/)logout\/./.test(normal)) return '/v1/logout/[redacted]';
+  if (/(^|\/)device-links\/[^/]+\/approve/.test(normal)) return '/v1/device-links/[redacted]/approve';
+  return path;
 }
 
 function loggerOptions(config: Config, stream?: NodeJS.WritableStream) {
@@ -72,8 +104,18 @@ export function fastifyOptions(
   config: Config,
   now: () => number,
   logging: { logger?: boolean | Record<string, unknown>; logStream?: NodeJS.WritableStream },
-): FastifyServerOptions {
+  timeouts: ConnectionTimeouts = CONNECTION_TIMEOUTS,
+): FastifyHttpOptions<Server> {
   return {
+    // Node checks the header and request deadlines every connectionsCheckingInterval.
+    http: {
+      headersTimeout: timeouts.headersMs,
+      requestTimeout: timeouts.requestMs,
+      connectionsCheckingInterval: Math.min(1_000, Math.max(10, Math.floor(timeouts.headersMs / 4))),
+    },
+    requestTimeout: timeouts.requestMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    clientErrorHandler: clientErrorHandler(now),
     logger: logging.logger ?? loggerOptions(config, logging.logStream),
     bodyLimit: BODY_LIMIT_BYTES,
     // Comma lists in the path (100 user ids of up to 72 characters, 100 token ids) are far longer

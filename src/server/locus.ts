@@ -11,6 +11,7 @@ import type { ApplicationsService } from '../modules/applications/service.ts';
 import type { EventsService } from '../modules/events/service.ts';
 import type { PresenceService } from '../modules/presence/service.ts';
 import type { Timers } from '../platform/timers.ts';
+import type { ConnectionTimeouts } from './http-options.ts';
 import type { ProfilesService } from '../modules/profiles/service.ts';
 import type { PasswordHasher } from '../modules/tokens/passwords.ts';
 import type { PasswordsService } from '../modules/tokens/login.ts';
@@ -110,6 +111,8 @@ export interface BuildOptions {
   webhookSender?: WebhookSender;
   /** In-process by default; tests pass one to subscribe before the app starts. */
   bus?: Bus;
+  /** Slow and idle connection limits (tests shorten them; production keeps CONNECTION_TIMEOUTS). */
+  connectionTimeouts?: ConnectionTimeouts;
   /**
    * Shared state for several instances: kv, bus and the presence transition queue on this Redis
    * (`subscriber`: a connection of its own for pub/sub), keys under `prefix`. The connections

@@ -37,6 +37,10 @@ export function registerPipeline(app: FastifyInstance, deps: { now: () => number
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    // Browsers must not guess content types (a JSON body sniffed as HTML), nor keep responses that
+    // carry or were read with credentials: an identity API has nothing worth caching.
+    reply.header('x-content-type-options', 'nosniff');
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
   });
 
   app.addHook('preValidation', async (request: FastifyRequest) => {

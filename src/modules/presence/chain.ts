@@ -5,6 +5,7 @@
 // half-open interval [start, start + ttl): at the transition instant the next link is active.
 import { invalidEntity, type Where } from '../../errors.ts';
 import { isRecord } from '../../schemas.ts';
+import { hasDeceptiveCharacters } from '../../platform/text.ts';
 
 export interface PresenceLink {
   type: string;
@@ -45,6 +46,9 @@ export function parsePresence(input: unknown): PresenceLink {
     if (length < 1 || length > MAX_TYPE_LENGTH) throw invalidEntity(inBody(at('type')), 'length', `must be 1 to ${MAX_TYPE_LENGTH} characters`);
     // U+0000 and unpaired surrogates: no database stores them faithfully.
     if (type.includes('\u0000') || !type.isWellFormed()) throw invalidEntity(inBody(at('type')), 'encoding', 'must be valid text without NUL');
+    if (hasDeceptiveCharacters(type)) {
+      throw invalidEntity(inBody(at('type')), 'deceptive_characters', 'must not contain bidirectional controls, zero-width characters or a BOM');
+    }
     let ttl = 0;
     if (timeToLive !== undefined && timeToLive !== null) {
       if (typeof timeToLive !== 'number' || !Number.isInteger(timeToLive) || timeToLive < 0 || timeToLive > MAX_TIME_TO_LIVE_SECONDS) {

@@ -74,6 +74,20 @@ export function clientOf(request: FastifyRequest): ClientInfo {
   return { userAgent: typeof userAgent === 'string' && userAgent !== '' ? userAgent : null, address: request.ip ?? null };
 }
 
+/**
+ * A state change carried by the token cookie alone (no token header) from anywhere but this site:
+ * a cross-site GET (an <img>, a link) must not log the user out. Browsers say where a request
+ * comes from in Sec-Fetch-Site; a request without it (an old browser, a script with a cookie jar)
+ * is refused too: such clients can send the token in a header.
+ */
+function cookieOnlyCrossSite(request: FastifyRequest): boolean {
+  if (request.principal.kind !== 'user' || request.principal.via !== 'token') return false;
+  const headers = request.headers;
+  const bearer = typeof headers.authorization === 'string' && /^bearer\s/i.test(headers.authorization);
+  if (headers['x-issued-mitter-user-authorization'] !== undefined || bearer) return false;
+  return headers['sec-fetch-site'] !== 'same-origin';
+}
+
 function issuedBody(token: IssuedToken) {
   return { userToken: token };
 }
@@ -232,6 +246,11 @@ export async function tokenRoutes(app: RouteApp): Promise<void> {
     },
     async (request, reply) => {
       reply.header('cache-control', NO_STORE);
+      if (cookieOnlyCrossSite(request)) {
+        throw new ApiError('missing_privilege', 'A logout carried by the cookie alone must come from this site (Sec-Fetch-Site: same-origin)', {
+          check: 'sec_fetch_site',
+        });
+      }
       const userId = resolveUserReference(request.principal, ME);
       const applicationId = applicationOf(request.principal);
       const all = request.query.all === true;

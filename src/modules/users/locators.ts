@@ -5,6 +5,7 @@ import validator from 'validator';
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import { invalidEntity, type Where } from '../../errors.ts';
 import { isRecord } from '../../schemas.ts';
+import { hasDeceptiveCharacters } from '../../platform/text.ts';
 
 export type LocatorType = 'email' | 'tele';
 
@@ -36,6 +37,8 @@ function requireText(input: unknown, where: Where): string {
   if (typeof input !== 'string') throw invalidEntity(where, 'type', 'must be a string');
   if (input.length > MAX_LOCATOR_INPUT_LENGTH) throw invalidEntity(where, 'maxLength', `must be at most ${MAX_LOCATOR_INPUT_LENGTH} characters`);
   if (!input.isWellFormed()) throw invalidEntity(where, 'encoding', 'contains an unpaired surrogate');
+  if (hasDeceptiveCharacters(input))
+    throw invalidEntity(where, 'deceptive_characters', 'must not contain bidirectional controls, zero-width characters or a BOM');
   return input;
 }
 

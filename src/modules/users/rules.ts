@@ -2,6 +2,7 @@
 // throws an `invalid_entity` ApiError naming the field and the broken rule.
 import { invalidEntity, type Where } from '../../errors.ts';
 import { domainId } from '../../platform/ids.ts';
+import { hasDeceptiveCharacters } from '../../platform/text.ts';
 
 /** 8–72 characters; the first alphanumeric, `@` or `#`; then also `-`, `_` and `$`. */
 export const USER_ID_PATTERN = /^[a-zA-Z0-9@#][-a-zA-Z0-9_@$#]{7,71}$/;
@@ -34,5 +35,7 @@ export function parseScreenName(input: unknown, where: Where): string {
     throw invalidEntity(where, 'maxLength', `must be at most ${MAX_SCREEN_NAME_LENGTH} characters`);
   }
   if (/\p{Cc}/u.test(value)) throw invalidEntity(where, 'control_characters', 'must not contain control characters');
+  if (hasDeceptiveCharacters(value))
+    throw invalidEntity(where, 'deceptive_characters', 'must not contain bidirectional controls, zero-width characters or a BOM');
   return value;
 }

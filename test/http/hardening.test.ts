@@ -1,0 +1,187 @@
+// Browser safety, log hygiene, input hygiene, private files and slow clients (docs/decisions.md), from
+// the outside: headers on every answer, the cookie-only cross-site logout refused, odd spellings of
+// secret-bearing paths kept out of the logs, deceptive characters refused, the data directory and
+// database private, and errors raised before routing in the Locus body.
+import { connect } from 'node:net';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import t, { type Test } from 'tap';
+import { loadConfig } from '../../src/config.ts';
+import { migrate } from '../../src/platform/migrate.ts';
+import { buildTestApp, type TestApp } from '../helpers/app.ts';
+import { createTestDatabase, testProvider, type TestDatabase } from '../helpers/db.ts';
+import { json, populate, type World } from '../helpers/world.ts';
+import type { BuildOptions } from '../../src/app.ts';
+
+async function setup(t: Test, options: BuildOptions & { database?: TestDatabase } = {}): Promise<TestApp & { users: World }> {
+  const test = await buildTestApp(t, { presenceTimers: false, ...options });
+  return { ...test, users: await populate(test, ['user-0001', 'user-0002']) };
+}
+
+t.test('every answer says nosniff; answers that carry or read credentials are never cached', async (t) => {
+  const test = await setup(t);
+  const one = test.users['user-0001']!;
+  const answers = [
+    await test.signed('POST', '/v1/users/user-0001/tokens', { body: '{}' }),
+    await one.call('GET', '/v1/users/me'),
+    await one.call('GET', '/v1/users/me/tokens'),
+    await test.app.inject({ method: 'GET', url: '/no/such/route' }),
+    await one.call('POST', '/v1/users/me/presence', '{'),
+    await test.app.inject({ method: 'GET', url: '/healthz' }),
+  ];
+  for (const answer of answers) {
+    t.equal(answer.headers['x-content-type-options'], 'nosniff', `${answer.statusCode}: nosniff`);
+    t.equal(answer.headers['cache-control'], 'no-store', `${answer.statusCode}: no-store`);
+  }
+});
+
+t.test('a logout carried by the token cookie alone is refused unless it comes from this site', async (t) => {
+  const test = await setup(t);
+  const one = test.users['user-0001']!;
+  const cookie = `x_issued_mitter_user_authorization=${one.token}`;
+  for (const site of [undefined, 'cross-site', 'same-site', 'none']) {
+    const response = await test.app.inject({
+      method: 'GET',
+      url: '/v1/users/me/logout?all=true',
+      headers: { cookie, ...(site ? { 'sec-fetch-site': site } : {}) },
+    });
+    t.equal(response.statusCode, 403, `Sec-Fetch-Site: ${site ?? 'absent'} → refused`);
+    t.equal(response.json().diagnostics.check, 'sec_fetch_site');
+  }
+  t.equal((await one.call('GET', '/v1/users/me')).statusCode, 200, 'nothing was revoked');
+  const sameOrigin = await test.app.inject({ method: 'GET', url: '/v1/users/me/logout', headers: { cookie, 'sec-fetch-site': 'same-origin' } });
+  t.equal(sameOrigin.statusCode, 200, 'from this site it works');
+  t.equal((await one.call('GET', '/v1/users/me')).statusCode, 401);
+  const two = test.users['user-0002']!;
+  t.equal((await two.call('GET', '/v1/users/me/logout')).statusCode, 200, 'a token in a header is not a cross-site request');
+});
+
+t.test('odd spellings of a logout link never put its token in the logs', async (t) => {
+  const lines: string[] = [];
+  const logStream = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+  const database = await createTestDatabase();
+  database.config.logLevel = 'info';
+  t.teardown(() => database.drop());
+  const test = await setup(t, { logger: undefined, logStream, database });
+  const issued = (await test.signed('POST', '/v1/users/user-0001/tokens', { body: '{}' })).json().userToken;
+  const token = new URL(issued.logoutUrl).pathname.split('/').pop()!;
+  for (const path of [
+    `/v1/logout/${token}`,
+    `/v1/%6Cogout/${token}`,
+    `//v1/logout/${token}`,
+    `/V1/LOGOUT/${token}`,
+    `/v1/%256Cogout/${token}`,
+    `/v1/logout//${token}`,
+  ]) {
+    const response = await test.app.inject({ method: 'GET', url: path });
+    t.ok(response.statusCode < 500, `${path.replace(token, '…')} → ${response.statusCode}`);
+  }
+  const link = await test.app.inject({
+    method: 'POST',
+    url: '/v1/device-links',
+    headers: { 'x-mitter-application-id': test.credentials.applicationId },
+  });
+  const code = link.json().code as string;
+  await test.users['user-0002']!.call('POST', `/v1/device-links/${code}/approve`);
+  t.ok(lines.length > 6, 'requests were logged');
+  t.notOk(
+    lines.some((line) => line.includes(token)),
+    'the logout token is in no log line',
+  );
+  t.notOk(
+    lines.some((line) => line.includes(code)),
+    'nor the device link code',
+  );
+});
+
+t.test('bidirectional controls, zero-width characters and the BOM are refused where people read identities', async (t) => {
+  const test = await setup(t);
+  const cases: Array<[string, string, unknown, string]> = [
+    ['POST', '/v1/users', { screenName: { screenName: 'gnp.exe\u202Etxt' } }, 'screenName.screenName'],
+    ['PUT', '/v1/users/user-0001/screenname', { screenName: 'Ad\u200Da' }, 'screenName'],
+    ['POST', '/v1/users/user-0001/locators', 'email:ad\u200Da@example.com', 'body'],
+    ['POST', '/v1/users', { screenName: { screenName: 'Ok' }, userLocators: ['email:\uFEFFada@example.com'] }, 'userLocators[0]'],
+    ['POST', '/v1/users/user-0001/presence', { type: 'mitter.up.Online\u2066', timeToLive: 0 }, 'type'],
+  ];
+  for (const [method, path, body, field] of cases) {
+    const response = await test.signed(method, path, { body: json(body) });
+    t.equal(response.statusCode, 400, `${method} ${path}`);
+    t.equal(response.json().diagnostics.rule, 'deceptive_characters');
+    t.equal(response.json().diagnostics.field, field);
+  }
+  const lookup = await test.users['user-0001']!.call('GET', `/v1/users?locators=${encodeURIComponent('email:a\u200Bb@example.com')}`);
+  t.equal(lookup.statusCode, 400, 'a lookup too');
+  t.equal((await test.signed('GET', '/v1/users')).json().length, 2, 'nothing was created');
+  t.equal(
+    (await test.signed('PUT', '/v1/users/user-0001/screenname', { body: json({ screenName: 'Ada Lovelace — عربى 漢字' }) })).statusCode,
+    200,
+    'ordinary text in any script is fine',
+  );
+});
+
+t.test(
+  'the data directory and the SQLite database are private, even when the directory existed',
+  { skip: testProvider === 'postgresql' ? 'SQLite files only' : false },
+  async (t) => {
+    const parent = mkdtempSync(join(tmpdir(), 'locus-perm-'));
+    t.teardown(() => rmSync(parent, { recursive: true, force: true }));
+    const dataDir = join(parent, 'data');
+    mkdirSync(dataDir, { mode: 0o755 });
+    chmodSync(dataDir, 0o755);
+    const config = loadConfig({ LOCUS_DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
+    await migrate(config);
+    t.equal(statSync(dataDir).mode & 0o777, 0o700, 'the directory');
+    t.equal(statSync(join(dataDir, 'locus.db')).mode & 0o777, 0o600, 'the database');
+    t.equal(statSync(join(dataDir, 'master.key')).mode & 0o777, 0o600, 'the master key');
+  },
+);
+
+/** Writes `request` on a raw socket and reads until the server closes it. */
+function rawExchange(address: string, request: string, options: { hold?: boolean } = {}): Promise<string> {
+  const { hostname, port } = new URL(address);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.write(request));
+    let received = '';
+    socket.on('data', (chunk) => (received += String(chunk)));
+    socket.on('close', () => resolve(received));
+    socket.on('error', reject);
+    if (!options.hold) socket.setTimeout(5_000, () => socket.destroy());
+  });
+}
+
+const bodyOf = (raw: string) => JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)) as { errorCode: string; error_code: string; timestamp: number };
+
+t.test('slow clients are cut off, and errors raised before routing have the Locus body', async (t) => {
+  // Shortened so the test does not wait 10 s; production keeps 10 s / 30 s / 10 s.
+  const test = await buildTestApp(t, { presenceTimers: false, connectionTimeouts: { headersMs: 300, requestMs: 600, keepAliveMs: 300 } });
+  const address = await test.app.listen({ host: '127.0.0.1', port: 0 });
+
+  const slow = await rawExchange(address, 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ', { hold: true });
+  t.match(slow, /^HTTP\/1\.1 408 /, 'headers never finished: 408, then closed');
+  t.match(bodyOf(slow), { errorCode: 'request_timeout', error_code: 'request_timeout' });
+
+  const halfBody = await rawExchange(address, 'POST /v1/users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a"', {
+    hold: true,
+  });
+  t.match(halfBody, /^HTTP\/1\.1 408 /, 'a body that never finished: 408');
+
+  const big = await rawExchange(address, `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+  t.match(big, /^HTTP\/1\.1 431 /);
+  t.match(bodyOf(big), { errorCode: 'header_too_large' });
+  t.match(big, /x-content-type-options: nosniff/i);
+
+  const garbage = await rawExchange(address, 'NOT-HTTP\r\n\r\n');
+  t.match(garbage, /^HTTP\/1\.1 400 /);
+  t.equal(bodyOf(garbage).errorCode, 'invalid_input_syntax');
+  t.type(bodyOf(garbage).timestamp, 'number');
+
+  const idle = await rawExchange(address, 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n', { hold: true });
+  t.match(idle, /^HTTP\/1\.1 200 /, 'answered, then the idle kept-alive connection was closed by the server');
+});
