@@ -9,7 +9,10 @@ import type { PasswordHasher } from './passwords.ts';
 import type { ClientInfo, IssuedToken, TokensService } from './service.ts';
 import type { TokensStore } from './store.ts';
 
+/** Failures for one user from one client address that lock that pair out. */
 export const LOGIN_MAX_FAILURES = 5;
+/** Failures for one user from all addresses together that lock the user out everywhere. */
+export const LOGIN_MAX_USER_FAILURES = 100;
 export const LOGIN_WINDOW_MS = 15 * 60_000;
 export const LOGIN_LOCK_MS = 15 * 60_000;
 
@@ -66,8 +69,11 @@ export class PasswordsService {
 
   /**
    * Password login by user id or locator. Unknown user, no password and wrong password are the
-   * same 401 after the same work (one Argon2 verification). Five failures for one subject in 15
-   * minutes lock its logins for 15 minutes (429 with Retry-After).
+   * same 401 after the same work (one Argon2 verification). Failures are counted per (user, client
+   * address) and per user: five from one address in 15 minutes lock that address out of that user
+   * for 15 minutes, so a stranger cannot lock the user out of its own devices; a hundred from all
+   * addresses together lock the user for everyone (a distributed guess). Locked: 429 with
+   * Retry-After, before any password work.
    */
   async login(
     applicationId: string,
@@ -84,11 +90,13 @@ export class PasswordsService {
     const stored = userId === null ? null : await this.#store.passwordHash(applicationId, userId);
     // One counter per user whichever identifier names it; unknown identifiers count on their own.
     const counterSubject = stored !== null ? `user:${stored.userInternalId}` : `unknown:${'userId' in subject ? subject.userId : subject.locator.locator}`;
-    const lockKey = `login-lock:${applicationId}:${counterSubject}`;
-    const lockedUntil = await this.#deps.kv.get(lockKey);
+    const userKey = `${applicationId}:${counterSubject}`;
+    const pairKey = `${userKey}:from:${client.address ?? 'unknown'}`;
+    const [userLockedUntil, pairLockedUntil] = await this.#deps.kv.getMany([`login-lock:${userKey}`, `login-lock:${pairKey}`]);
     const now = this.#deps.clock.now();
-    if (lockedUntil !== null && Number(lockedUntil) > now) {
-      const retryAfter = Math.ceil((Number(lockedUntil) - now) / 1000);
+    const lockedUntil = Math.max(Number(userLockedUntil ?? 0), Number(pairLockedUntil ?? 0));
+    if (lockedUntil > now) {
+      const retryAfter = Math.ceil((lockedUntil - now) / 1000);
       throw new ApiError(
         'too_many_attempts',
         'Too many failed logins: try again later',
@@ -98,16 +106,22 @@ export class PasswordsService {
     }
     const passwordHash = stored?.passwordHash ?? UNKNOWN_USER_HASH;
     const matches = await this.#deps.hasher.verify(passwordHash, password);
-    const failuresKey = `login-failures:${applicationId}:${counterSubject}`;
     if (!matches || stored?.passwordHash === null || stored === null || userId === null) {
-      const failures = await this.#deps.kv.increment(failuresKey, LOGIN_WINDOW_MS);
-      if (failures >= LOGIN_MAX_FAILURES) {
-        await this.#deps.kv.setIfAbsent(lockKey, String(now + LOGIN_LOCK_MS), LOGIN_LOCK_MS);
-        await this.#deps.kv.delete(failuresKey);
-      }
+      await this.#countFailure(pairKey, LOGIN_MAX_FAILURES, now);
+      await this.#countFailure(userKey, LOGIN_MAX_USER_FAILURES, now);
       throw new ApiError('invalid_credentials', 'Unknown user or wrong password');
     }
-    await this.#deps.kv.delete(failuresKey);
+    // The user's total stays: a success from one address does not reset a guess from many.
+    await this.#deps.kv.delete(`login-failures:${pairKey}`);
     return this.#deps.tokens.issue(applicationId, userId, { ttl: null, force: options.force }, client);
+  }
+
+  /** Counts a failure against `key`; at `limit` in the window, locks it for LOGIN_LOCK_MS. */
+  async #countFailure(key: string, limit: number, now: number): Promise<void> {
+    const failures = await this.#deps.kv.increment(`login-failures:${key}`, LOGIN_WINDOW_MS);
+    if (failures >= limit) {
+      await this.#deps.kv.setIfAbsent(`login-lock:${key}`, String(now + LOGIN_LOCK_MS), LOGIN_LOCK_MS);
+      await this.#deps.kv.delete(`login-failures:${key}`);
+    }
   }
 }
