@@ -44,8 +44,9 @@ async function setup(
         headers: { 'content-type': 'application/json', 'x-mitter-application-id': test.credentials.applicationId },
         payload: json(body),
       });
-      const parsed = response.statusCode === 200 ? {} : (response.json() as { errorCode: string });
-      return { statusCode: response.statusCode, errorCode: parsed.errorCode, retryAfter: response.headers['retry-after'] as string | undefined };
+      const parsed: { errorCode?: string } = response.statusCode === 200 ? {} : response.json<{ errorCode: string }>();
+      const retryAfter = response.headers['retry-after'];
+      return { statusCode: response.statusCode, errorCode: parsed.errorCode, retryAfter: typeof retryAfter === 'string' ? retryAfter : undefined };
     },
   };
 }
