@@ -48,12 +48,14 @@ export class ApiError extends Error {
     message: string,
     readonly diagnostics?: Diagnostics,
     readonly headers?: Record<string, string>,
+    /** Where the contract gives one code two statuses (429 `limit_exceeded` for streams). */
+    readonly status?: number,
   ) {
     super(message);
   }
 
   get statusCode(): number {
-    return ERROR_STATUS[this.code];
+    return this.status ?? ERROR_STATUS[this.code];
   }
 }
 

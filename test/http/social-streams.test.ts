@@ -123,3 +123,42 @@ t.test('a suspension ends the suspended user’s streams', async (t) => {
   t.teardown(() => again.close());
   t.equal((await again.ended).status, 401, 'and cannot be opened again');
 });
+
+t.test('at most 5 open streams per user (maxStreamsPerUser): the sixth is a 429, and a closed one frees its place', async (t) => {
+  const test = await setup(t);
+  const streams = [];
+  for (let i = 0; i < 5; i++) streams.push(await test.stream('alice-0001'));
+  const address = `http://127.0.0.1:${(test.app.server.address() as { port: number }).port}`;
+  const sixth = await fetch(`${address}/v1/users/me/events`, { headers: { 'x-issued-mitter-user-authorization': test.users['alice-0001']!.token } });
+  t.equal(sixth.status, 429);
+  const body = (await sixth.json()) as { errorCode: string };
+  t.equal(body.errorCode, 'limit_exceeded');
+  const other = await test.stream('bob-00001');
+  t.ok(other, 'another user is not affected');
+  streams[0]!.close();
+  let reopened: StreamClient | null = null;
+  for (let i = 0; i < 100 && reopened === null; i++) {
+    const attempt = await fetch(`${address}/v1/users/me/events`, { headers: { 'x-issued-mitter-user-authorization': test.users['alice-0001']!.token } });
+    if (attempt.status === 200) {
+      await attempt.body?.cancel();
+      reopened = streams[1]!;
+    } else {
+      await attempt.body?.cancel();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+  t.ok(reopened, 'a place freed by a closed stream is taken again');
+});
+
+t.test('at most maxStreamsPerApp application streams', async (t) => {
+  const test = await setup(t);
+  await test.app.locus.applications.updateSettings(test.credentials.applicationId, ['maxStreamsPerApp=2']);
+  const address = `http://127.0.0.1:${(test.app.server.address() as { port: number }).port}`;
+  const open = () => new StreamClient(`${address}/v1/events`, () => test.signedHeaders('GET', '/v1/events'));
+  const [a, b] = [open(), open()];
+  t.teardown(() => [a, b].forEach((s) => s.close()));
+  await Promise.all([a.opened, b.opened]);
+  const third = await fetch(`${address}/v1/events`, { headers: test.signedHeaders('GET', '/v1/events') });
+  t.equal(third.status, 429);
+  t.equal(((await third.json()) as { errorCode: string }).errorCode, 'limit_exceeded');
+});

@@ -17,6 +17,10 @@ export interface ApplicationSettings {
   allowedReturnOrigins: string[];
   /** Whether users may log in with a password held by Locus (docs/tokens.md). */
   passwordLogin: boolean;
+  /** Open event streams one user may hold (docs/events.md). */
+  maxStreamsPerUser: number;
+  /** Open application streams (`GET /v1/events`) the application may hold. */
+  maxStreamsPerApp: number;
 }
 
 export type SettingName = keyof ApplicationSettings;
@@ -31,6 +35,8 @@ export const DEFAULT_SETTINGS: Readonly<ApplicationSettings> = Object.freeze({
   eventRetentionSeconds: DAY,
   allowedReturnOrigins: [],
   passwordLogin: false,
+  maxStreamsPerUser: 5,
+  maxStreamsPerApp: 200,
 });
 
 type Parsed<T> = { ok: true; value: T } | { ok: false; problem: string };
@@ -83,6 +89,8 @@ const PARSERS: { [K in SettingName]: (text: string) => Parsed<ApplicationSetting
   eventRetentionSeconds: integer(60, 30 * DAY),
   allowedReturnOrigins: list(origin, { min: 0 }),
   passwordLogin: boolean,
+  maxStreamsPerUser: integer(1, 100),
+  maxStreamsPerApp: integer(1, 10_000),
 };
 
 export const SETTING_NAMES = Object.keys(PARSERS) as SettingName[];

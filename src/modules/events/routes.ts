@@ -9,7 +9,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { applicationOf, tokenIdOf } from '../../auth/principal.ts';
-import { invalidEntity } from '../../errors.ts';
+import { ApiError, invalidEntity } from '../../errors.ts';
+import { DEFAULT_SETTINGS } from '../applications/settings.ts';
 import { ME, resolveUserReference } from '../../policy/authorize.ts';
 import { type RouteApp, errorResponses, parseCommaList, SIGNED_OR_TOKEN } from '../../schemas.ts';
 import { usersNotFound } from '../users/service.ts';
@@ -66,6 +67,42 @@ function openStream(request: FastifyRequest, reply: FastifyReply): EventSink {
   };
 }
 
+/**
+ * Open streams per holder (an application's streams, a user's streams) on this instance: a
+ * stream takes a place before it opens and gives it back when it closes; past the application's
+ * limit the request is a 429 `limit_exceeded`.
+ */
+class StreamPlaces {
+  readonly #open = new Map<string, number>();
+
+  take(holder: string, limit: number, what: string): () => void {
+    const open = this.#open.get(holder) ?? 0;
+    if (open >= limit) {
+      throw new ApiError('limit_exceeded', `At most ${limit} open ${what}: close one first`, { limit, open }, { 'retry-after': '1' }, 429);
+    }
+    this.#open.set(holder, open + 1);
+    let given = false;
+    return () => {
+      if (given) return;
+      given = true;
+      const left = (this.#open.get(holder) ?? 1) - 1;
+      if (left <= 0) this.#open.delete(holder);
+      else this.#open.set(holder, left);
+    };
+  }
+}
+
+/** Runs `open` holding a place; the place is given back when the stream closes, or at once if it failed to open. */
+async function holdingPlace(release: () => void, open: () => Promise<{ closed: Promise<void> }>): Promise<void> {
+  try {
+    const stream = await open();
+    void stream.closed.then(release);
+  } catch (error) {
+    release();
+    throw error;
+  }
+}
+
 /** The subscription is live: commit the 200, and end the subscription with the connection (which may have gone already). */
 function started(reply: FastifyReply, close: () => void): void {
   reply.sse.onClose(close);
@@ -79,8 +116,10 @@ function started(reply: FastifyReply, close: () => void): void {
 }
 
 export async function eventRoutes(app: RouteApp): Promise<void> {
-  const { events, users, tokens, social } = app.locus;
+  const { events, users, tokens, social, applications } = app.locus;
   const tags = ['events'];
+  const places = new StreamPlaces();
+  const settingsOf = async (applicationId: string) => (await applications.get(applicationId))?.settings ?? DEFAULT_SETTINGS;
 
   app.get(
     '/v1/events',
@@ -102,7 +141,8 @@ export async function eventRoutes(app: RouteApp): Promise<void> {
           },
           { additionalProperties: true },
         ),
-        response: { 200: SseResponse, ...errorResponses('missing_privilege') },
+        // 429: more streams than the application's maxStreamsPerApp (`limit_exceeded`).
+        response: { 200: SseResponse, ...errorResponses('missing_privilege', 'rate_limited') },
       },
     },
     async (request, reply) => {
@@ -117,15 +157,19 @@ export async function eventRoutes(app: RouteApp): Promise<void> {
       });
       const types = typeList.length === 0 ? null : new Set(typeList);
       const after = resumePoint(request, request.query.lastEventId);
-      const sink = openStream(request, reply);
-      const subscription = await events.subscribe({
-        applicationId,
-        after,
-        filter: { types: types === null ? null : [...types], userIds: null },
-        matches: (event) => types === null || types.has(event.type),
-        sink,
+      const release = places.take(`app:${applicationId}`, (await settingsOf(applicationId)).maxStreamsPerApp, 'application streams');
+      await holdingPlace(release, async () => {
+        const sink = openStream(request, reply);
+        const subscription = await events.subscribe({
+          applicationId,
+          after,
+          filter: { types: types === null ? null : [...types], userIds: null },
+          matches: (event) => types === null || types.has(event.type),
+          sink,
+        });
+        started(reply, subscription.close);
+        return subscription;
       });
-      started(reply, subscription.close);
     },
   );
 
@@ -149,7 +193,8 @@ export async function eventRoutes(app: RouteApp): Promise<void> {
           },
           { additionalProperties: true },
         ),
-        response: { 200: SseResponse, ...errorResponses('missing_context', 'entity_not_found') },
+        // 429: more streams than the application's maxStreamsPerUser (`limit_exceeded`).
+        response: { 200: SseResponse, ...errorResponses('missing_context', 'entity_not_found', 'rate_limited') },
       },
     },
     async (request, reply) => {
@@ -170,22 +215,26 @@ export async function eventRoutes(app: RouteApp): Promise<void> {
       const tokenId = tokenIdOf(request.principal);
       const view = await UserStreamView.open({ principal: request.principal, applicationId, userId, watched, tokenId, social });
 
-      const sink = openStream(request, reply);
-      const subscription = await events.subscribe({
-        applicationId,
-        after,
-        // Blocks name the blocker as the event's user, and contacts change: a resume reads every user's.
-        filter: { types: USER_STREAM_TYPES, userIds: null },
-        matches: (event) => view.matches(event),
-        admit: (event) => view.admit(event),
-        endsWith: (event) => view.endsWith(event),
-        stillAllowed: async () => {
-          if (tokenId !== null) return (await tokens.isActive(tokenId)) ? null : 'token_expired';
-          return (await users.exists(applicationId, userId)) ? null : 'user_deleted';
-        },
-        sink,
+      const release = places.take(`user:${applicationId}:${userId}`, (await settingsOf(applicationId)).maxStreamsPerUser, 'streams for this user');
+      await holdingPlace(release, async () => {
+        const sink = openStream(request, reply);
+        const subscription = await events.subscribe({
+          applicationId,
+          after,
+          // Blocks name the blocker as the event's user, and contacts change: a resume reads every user's.
+          filter: { types: USER_STREAM_TYPES, userIds: null },
+          matches: (event) => view.matches(event),
+          admit: (event) => view.admit(event),
+          endsWith: (event) => view.endsWith(event),
+          stillAllowed: async () => {
+            if (tokenId !== null) return (await tokens.isActive(tokenId)) ? null : 'token_expired';
+            return (await users.exists(applicationId, userId)) ? null : 'user_deleted';
+          },
+          sink,
+        });
+        started(reply, subscription.close);
+        return subscription;
       });
-      started(reply, subscription.close);
     },
   );
 }
