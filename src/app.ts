@@ -25,6 +25,7 @@ import { fastifyOptions } from './server/http-options.ts';
 import { start } from './server/lifecycle.ts';
 import type { BuildOptions, Locus, RegisteredRoute } from './server/locus.ts';
 import { registerPipeline } from './server/pipeline.ts';
+import { registerRateLimits } from './server/rate-limits.ts';
 import { createServices } from './server/services.ts';
 
 export type { BuildOptions, Locus, RegisteredRoute } from './server/locus.ts';
@@ -52,9 +53,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.decorate('locus', locus);
 
   const { applications, users, tokens, kv } = locus;
+  const limits = await registerRateLimits(app, { applications, kv, clock });
   registerPipeline(app, {
     now,
     routes,
+    limits,
     auth: {
       clock,
       kv,

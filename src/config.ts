@@ -24,6 +24,11 @@ export interface Config {
   redisUrl: string | null;
   /** Prefix of every Redis key and channel (deployments sharing one Redis need different ones). */
   redisPrefix: string;
+  /**
+   * The proxies whose X-Forwarded-For is believed (addresses and CIDR ranges), or how many hops
+   * to trust; null: the socket's address is the client's.
+   */
+  trustedProxies: string[] | number | null;
 }
 
 export class ConfigError extends Error {
@@ -150,6 +155,35 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
   }
 
+  let trustedProxies: Config['trustedProxies'] = null;
+  const proxiesText = text('LOCUS_TRUSTED_PROXIES');
+  if (proxiesText !== undefined) {
+    if (/^\d{1,2}$/.test(proxiesText)) {
+      trustedProxies = Number(proxiesText);
+    } else {
+      const entries = proxiesText.split(',').map((entry) => entry.trim());
+      const address = /^(\d{1,3}(\.\d{1,3}){3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*)(\/\d{1,3})?$/;
+      const bad = entries.filter((entry) => !address.test(entry) && !['loopback', 'linklocal', 'uniquelocal'].includes(entry));
+      if (bad.length > 0)
+        problems.push(`LOCUS_TRUSTED_PROXIES takes IP addresses, CIDR ranges, loopback/linklocal/uniquelocal, or a hop count; got "${bad.join(', ')}"`);
+      trustedProxies = entries;
+    }
+  }
+
   if (problems.length > 0 || !databaseProvider || !masterKey) throw new ConfigError(problems);
-  return { host, port, databaseUrl, databaseProvider, sqlitePath, dataDir, masterKey, masterKeySource, publicUrl, logLevel, redisUrl, redisPrefix };
+  return {
+    host,
+    port,
+    databaseUrl,
+    databaseProvider,
+    sqlitePath,
+    dataDir,
+    masterKey,
+    masterKeySource,
+    publicUrl,
+    logLevel,
+    redisUrl,
+    redisPrefix,
+    trustedProxies,
+  };
 }

@@ -139,6 +139,8 @@ t.test('every users, profiles, tokens, presence and events route, per principal 
   // A fresh pair of users per request: each row starts from the same state, whatever earlier rows did.
   async function freshUsers() {
     serial += 1;
+    // A fresh rate-limit window per request (the login budget's is a minute): the matrix is about the policy.
+    test.clock.advance(61_000);
     for (const userId of [actor, other, blocked]) {
       if (await users.exists(test.credentials.applicationId, userId)) {
         await app.locus.db.query.deleteFrom('User').where('userId', '=', userId).execute();

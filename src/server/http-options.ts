@@ -99,6 +99,11 @@ function loggerOptions(config: Config, stream?: NodeJS.WritableStream) {
   };
 }
 
+/** A hop count trusts that many proxies nearest the server; a list trusts those addresses and ranges. */
+function trustProxyOption(trusted: string[] | number): string[] | ((address: string, hop: number) => boolean) {
+  return typeof trusted === 'number' ? (_address, hop) => hop < trusted : trusted;
+}
+
 /** The options of the Fastify instance; `logger` replaces the JSON logs (tests turn them off). */
 export function fastifyOptions(
   config: Config,
@@ -115,6 +120,8 @@ export function fastifyOptions(
     },
     requestTimeout: timeouts.requestMs,
     keepAliveTimeout: timeouts.keepAliveMs,
+    // request.ip: the socket's address, or the X-Forwarded-For hop the trusted proxies vouch for.
+    ...(config.trustedProxies === null ? {} : { trustProxy: trustProxyOption(config.trustedProxies) }),
     clientErrorHandler: clientErrorHandler(now),
     logger: logging.logger ?? loggerOptions(config, logging.logStream),
     bodyLimit: BODY_LIMIT_BYTES,

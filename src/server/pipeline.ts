@@ -8,6 +8,7 @@ import { ApiError, registerErrorHandling } from '../errors.ts';
 import { authenticate, type AuthDependencies } from '../auth/principal.ts';
 import { authorize } from '../policy/authorize.ts';
 import type { RegisteredRoute } from './locus.ts';
+import type { RateLimits } from './rate-limits.ts';
 
 const EMPTY_BODY = Buffer.alloc(0);
 
@@ -18,7 +19,10 @@ function pathParameter(params: unknown, name: string): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-export function registerPipeline(app: FastifyInstance, deps: { now: () => number; auth: AuthDependencies; routes: RegisteredRoute[] }): void {
+export function registerPipeline(
+  app: FastifyInstance,
+  deps: { now: () => number; auth: AuthDependencies; routes: RegisteredRoute[]; limits: RateLimits },
+): void {
   const { routes } = deps;
   // Reference-type decorators must start as null (Fastify 5); the hooks below fill them per request.
   app.decorateRequest('principal', null as never);
@@ -43,14 +47,22 @@ export function registerPipeline(app: FastifyInstance, deps: { now: () => number
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
   });
 
-  app.addHook('preValidation', async (request: FastifyRequest) => {
+  app.addHook('preValidation', async (request: FastifyRequest, reply) => {
     if (request.is404) return;
     const body = request.rawBody ?? EMPTY_BODY;
     const route = request.routeOptions.config;
-    request.principal = route.credentialsIgnored
-      ? { kind: 'anonymous', applicationId: null }
-      : await authenticate({ method: request.method, rawPath: request.raw.url?.split('?')[0] ?? '/', headers: request.headers, body }, deps.auth);
+    try {
+      request.principal = route.credentialsIgnored
+        ? { kind: 'anonymous', applicationId: null }
+        : await authenticate({ method: request.method, rawPath: request.raw.url?.split('?')[0] ?? '/', headers: request.headers, body }, deps.auth);
+    } catch (error) {
+      // Failed credentials count against the client's address: a flood of bad tokens or
+      // signatures is refused like any other anonymous flood.
+      await deps.limits.check(request, reply, null, route.action);
+      throw error;
+    }
     const action = route.selectAction ? route.selectAction(request) : route.action;
+    await deps.limits.check(request, reply, request.principal, action);
     const target = route.targetUser === undefined ? undefined : pathParameter(request.params, route.targetUser);
     const decision = authorize(request.principal, action, target);
     if (!decision.allowed) throw decision.error;

@@ -413,7 +413,8 @@ t.test('passwords and login', async (t) => {
     { status: 403, body: { errorCode: 'missing_privilege' } },
     'password login is off by default',
   );
-  await test.app.locus.applications.updateSettings(test.credentials.applicationId, ['passwordLogin=true']);
+  // The login budget (rateLimitLogin, test/http/rate-limits.test.ts) is off: this is about the lockout.
+  await test.app.locus.applications.updateSettings(test.credentials.applicationId, ['passwordLogin=true', 'rateLimitLogin=0']);
 
   const byId = await login({ userId: 'user-0001', password: 'correct horse battery' });
   t.equal(byId.statusCode, 200);

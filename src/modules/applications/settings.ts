@@ -21,6 +21,14 @@ export interface ApplicationSettings {
   maxStreamsPerUser: number;
   /** Open application streams (`GET /v1/events`) the application may hold. */
   maxStreamsPerApp: number;
+  /** Signed requests per second for the application; 0: unlimited (docs/api.md). */
+  rateLimitApp: number;
+  /** Token-authenticated requests per second per user (bursts of twice that); 0: unlimited. */
+  rateLimitUser: number;
+  /** Requests per second per client address without (valid) credentials; 0: unlimited. */
+  rateLimitAnonymous: number;
+  /** Password logins and device-link starts per minute per client address; 0: unlimited. */
+  rateLimitLogin: number;
 }
 
 export type SettingName = keyof ApplicationSettings;
@@ -37,6 +45,10 @@ export const DEFAULT_SETTINGS: Readonly<ApplicationSettings> = Object.freeze({
   passwordLogin: false,
   maxStreamsPerUser: 5,
   maxStreamsPerApp: 200,
+  rateLimitApp: 2_000,
+  rateLimitUser: 50,
+  rateLimitAnonymous: 20,
+  rateLimitLogin: 10,
 });
 
 type Parsed<T> = { ok: true; value: T } | { ok: false; problem: string };
@@ -91,6 +103,10 @@ const PARSERS: { [K in SettingName]: (text: string) => Parsed<ApplicationSetting
   passwordLogin: boolean,
   maxStreamsPerUser: integer(1, 100),
   maxStreamsPerApp: integer(1, 10_000),
+  rateLimitApp: integer(0, 1_000_000),
+  rateLimitUser: integer(0, 100_000),
+  rateLimitAnonymous: integer(0, 100_000),
+  rateLimitLogin: integer(0, 100_000),
 };
 
 export const SETTING_NAMES = Object.keys(PARSERS) as SettingName[];

@@ -1,0 +1,126 @@
+// Rate limits (docs/api.md): one budget per caller, counted by @fastify/rate-limit (in process, or in
+// Redis across instances), checked once the caller is known:
+// - signed requests (.system and sudo users): per application, `rateLimitApp` a second;
+// - user tokens: per user, `rateLimitUser` a second on average, in bursts of up to twice that;
+// - everything else (no credentials, or credentials that failed): per client address,
+//   `rateLimitAnonymous` a second;
+// - password login and starting a device link: a separate per-address budget, `rateLimitLogin` a minute.
+// Health, readiness, metrics and the API docs are never limited. A setting of 0 turns a budget off.
+//
+// The counters live in the kv seam (fixed windows on the server's clock): in process in the
+// embedded mode, in Redis when instances share state, and on a test's manual clock in tests.
+import fastifyRateLimit from '@fastify/rate-limit';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Principal } from '../auth/principal.ts';
+import type { Clock } from '../platform/clock.ts';
+import type { Kv } from '../platform/kv.ts';
+import { ApiError } from '../errors.ts';
+import type { ApplicationsService } from '../modules/applications/service.ts';
+import { DEFAULT_SETTINGS, type ApplicationSettings } from '../modules/applications/settings.ts';
+
+/** Actions that are never limited (probes must answer while a flood is being refused). */
+const UNLIMITED_ACTIONS = new Set(['health.read', 'docs.read', 'metrics.read']);
+/** Actions on the login budget. */
+const LOGIN_ACTIONS = new Set(['auth.login', 'devices.link.create']);
+
+interface Budget {
+  /** The policy name in the RateLimit headers. */
+  name: 'app' | 'user' | 'address' | 'login';
+  /** The counter's key. */
+  key: string;
+  /** Requests allowed per window (0: no limit). */
+  quota: number;
+  windowMs: number;
+}
+
+function budgetOf(principal: Principal | null, action: unknown, address: string, settings: ApplicationSettings): Budget {
+  if (typeof action === 'string' && LOGIN_ACTIONS.has(action)) {
+    return { name: 'login', key: `login:${address}`, quota: settings.rateLimitLogin, windowMs: 60_000 };
+  }
+  if (principal?.kind === 'system' || (principal?.kind === 'user' && principal.via === 'sudo')) {
+    return { name: 'app', key: `app:${principal.applicationId}`, quota: settings.rateLimitApp, windowMs: 1_000 };
+  }
+  if (principal?.kind === 'user') {
+    return { name: 'user', key: `user:${principal.applicationId}:${principal.userId}`, quota: 2 * settings.rateLimitUser, windowMs: 2_000 };
+  }
+  return { name: 'address', key: `address:${address}`, quota: settings.rateLimitAnonymous, windowMs: 1_000 };
+}
+
+export interface RateLimits {
+  /**
+   * Counts the request against its caller's budget and sets the RateLimit headers; over the
+   * budget, throws 429 `rate_limited` with Retry-After. `principal` null: the caller is unknown
+   * (its credentials failed), so it counts against its address.
+   */
+  check(request: FastifyRequest, reply: FastifyReply, principal: Principal | null, action: unknown): Promise<void>;
+}
+
+type StoreCallback = (error: Error | null, result?: { current: number; ttl: number }) => void;
+
+/**
+ * A store for @fastify/rate-limit over the kv seam: one counter per key and fixed window of the
+ * clock (`key@window`), expiring with its window.
+ */
+function kvStore(kv: Kv, clock: Clock) {
+  return class KvRateLimitStore {
+    incr(key: string, callback: StoreCallback, timeWindow: number): void {
+      const now = clock.now();
+      const window = Math.floor(now / timeWindow);
+      const ttl = (window + 1) * timeWindow - now;
+      kv.increment(`rate:${key}@${window}`, ttl).then(
+        (current) => callback(null, { current, ttl }),
+        (error: unknown) => callback(error instanceof Error ? error : new Error(String(error))),
+      );
+    }
+
+    child(): KvRateLimitStore {
+      return new KvRateLimitStore();
+    }
+  };
+}
+
+export async function registerRateLimits(app: FastifyInstance, deps: { applications: ApplicationsService; kv: Kv; clock: Clock }): Promise<RateLimits> {
+  await app.register(fastifyRateLimit, {
+    global: false,
+    // Counting must never become the outage: if Redis fails, requests go on (and meet the 503s of
+    // whatever else needs Redis).
+    skipOnError: true,
+    store: kvStore(deps.kv, deps.clock),
+  });
+  const budgets = new WeakMap<FastifyRequest, Budget>();
+  const limiter = app.createRateLimit({
+    keyGenerator: (request) => budgets.get(request)?.key ?? 'unknown',
+    max: (request) => budgets.get(request)?.quota ?? 1,
+    timeWindow: (request) => budgets.get(request)?.windowMs ?? 1_000,
+  });
+
+  const settingsOf = async (principal: Principal | null): Promise<ApplicationSettings> => {
+    const applicationId = principal?.applicationId ?? null;
+    if (applicationId === null) return DEFAULT_SETTINGS;
+    return (await deps.applications.get(applicationId))?.settings ?? DEFAULT_SETTINGS;
+  };
+
+  return {
+    async check(request, reply, principal, action) {
+      if (typeof action === 'string' && UNLIMITED_ACTIONS.has(action)) return;
+      const budget = budgetOf(principal, action, request.ip, await settingsOf(principal));
+      if (budget.quota === 0) return;
+      budgets.set(request, budget);
+      const state = await limiter(request);
+      if (state.isAllowed) return;
+      const windowSeconds = budget.windowMs / 1000;
+      const resetSeconds = Math.max(0, state.ttlInSeconds);
+      reply.header('ratelimit-policy', `"${budget.name}";q=${budget.quota};w=${windowSeconds}`);
+      reply.header('ratelimit', `"${budget.name}";r=${Math.max(0, state.remaining)};t=${resetSeconds}`);
+      if (state.isExceeded) {
+        const retryAfter = String(Math.max(1, resetSeconds));
+        throw new ApiError(
+          'rate_limited',
+          `Too many requests: at most ${budget.quota} per ${windowSeconds} s for this ${budget.name === 'app' ? 'application' : budget.name}`,
+          { policy: budget.name, limit: budget.quota, windowSeconds, retryAfterSeconds: Number(retryAfter) },
+          { 'retry-after': retryAfter },
+        );
+      }
+    },
+  };
+}
