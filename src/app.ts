@@ -26,6 +26,7 @@ import { start } from './server/lifecycle.ts';
 import type { BuildOptions, Locus, RegisteredRoute } from './server/locus.ts';
 import { registerPipeline } from './server/pipeline.ts';
 import { registerRateLimits } from './server/rate-limits.ts';
+import { registerCors } from './server/cors.ts';
 import { createServices } from './server/services.ts';
 
 export type { BuildOptions, Locus, RegisteredRoute } from './server/locus.ts';
@@ -54,6 +55,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   const { applications, users, tokens, kv } = locus;
   const limits = await registerRateLimits(app, { applications, kv, clock });
+  // The plugin's OPTIONS route (a preflight for an origin no application lists) is open to anyone.
+  app.addHook('onRoute', (route) => {
+    if (route.method === 'OPTIONS' && route.url === '*') route.config = { ...route.config, action: 'cors.preflight' };
+  });
+  await registerCors(app, { applications, clock });
   registerPipeline(app, {
     now,
     routes,

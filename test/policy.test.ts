@@ -44,6 +44,7 @@ t.test('the decision table', async (t) => {
   const expected: Array<[keyof typeof RULES, boolean, boolean, boolean, boolean]> = [
     ['health.read', true, true, true, true],
     ['docs.read', true, true, true, true],
+    ['cors.preflight', true, true, true, true],
     ['applications.whoami', true, true, true, false],
     ['users.create', true, false, false, false],
     ['users.list', true, false, false, false],

@@ -12,6 +12,8 @@ export const RULES = {
   'health.read': { anonymous: 'allow', system: 'allow', user: 'allow' },
   /** The OpenAPI document and its UI. */
   'docs.read': { anonymous: 'allow', system: 'allow', user: 'allow' },
+  /** A CORS preflight that no application's origins allow (answered without CORS headers). */
+  'cors.preflight': { anonymous: 'allow', system: 'allow', user: 'allow' },
   /** The credential echo: which application am I? */
   'applications.whoami': { system: 'allow', user: 'allow' },
 

@@ -185,3 +185,41 @@ t.test('slow clients are cut off, and errors raised before routing have the Locu
   const idle = await rawExchange(address, 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n', { hold: true });
   t.match(idle, /^HTTP\/1\.1 200 /, 'answered, then the idle kept-alive connection was closed by the server');
 });
+
+t.test('CORS: an application’s origins may call with header tokens; other origins get no CORS headers', async (t) => {
+  const test = await setup(t);
+  await test.app.locus.applications.updateSettings(test.credentials.applicationId, ['corsOrigins=https://app.example.com']);
+  const other = await test.app.locus.applications.create('other-app');
+  await test.app.locus.applications.updateSettings(other.applicationId, ['corsOrigins=https://other.example.com']);
+  const preflight = (origin: string) =>
+    test.app.inject({
+      method: 'OPTIONS',
+      url: '/v1/users/me',
+      headers: { origin, 'access-control-request-method': 'GET', 'access-control-request-headers': 'x-issued-mitter-user-authorization' },
+    });
+  const allowed = await preflight('https://app.example.com');
+  t.equal(allowed.statusCode, 204);
+  t.equal(allowed.headers['access-control-allow-origin'], 'https://app.example.com');
+  t.equal(allowed.headers['access-control-allow-credentials'], 'true');
+  t.match(String(allowed.headers['access-control-allow-headers']), /X-Issued-Mitter-User-Authorization/);
+  t.match(String(allowed.headers['access-control-allow-methods']), /DELETE/);
+  const refused = await preflight('https://evil.example.com');
+  t.equal(refused.headers['access-control-allow-origin'], undefined, 'an unlisted origin: no CORS headers');
+  t.equal(refused.headers['access-control-allow-credentials'], undefined);
+
+  const one = test.users['user-0001']!;
+  const read = (origin: string) =>
+    test.app.inject({ method: 'GET', url: '/v1/users/me', headers: { origin, 'x-issued-mitter-user-authorization': one.token } });
+  const fromApp = await read('https://app.example.com');
+  t.equal(fromApp.statusCode, 200);
+  t.equal(fromApp.headers['access-control-allow-origin'], 'https://app.example.com');
+  t.match(String(fromApp.headers['access-control-expose-headers']), /X-Request-Id/);
+  t.equal((await read('https://evil.example.com')).headers['access-control-allow-origin'], undefined);
+  t.equal((await read('https://other.example.com')).headers['access-control-allow-origin'], undefined, 'another application’s origin is not this one’s');
+  const anonymous = await test.app.inject({
+    method: 'POST',
+    url: '/v1/device-links',
+    headers: { origin: 'https://app.example.com', 'x-mitter-application-id': test.credentials.applicationId },
+  });
+  t.equal(anonymous.headers['access-control-allow-origin'], 'https://app.example.com', 'by X-Mitter-Application-Id');
+});

@@ -29,6 +29,8 @@ export interface ApplicationSettings {
   rateLimitAnonymous: number;
   /** Password logins and device-link starts per minute per client address; 0: unlimited. */
   rateLimitLogin: number;
+  /** Browser origins (`https://app.example.com`) allowed to call the API with CORS (docs/api.md). */
+  corsOrigins: string[];
 }
 
 export type SettingName = keyof ApplicationSettings;
@@ -49,6 +51,7 @@ export const DEFAULT_SETTINGS: Readonly<ApplicationSettings> = Object.freeze({
   rateLimitUser: 50,
   rateLimitAnonymous: 20,
   rateLimitLogin: 10,
+  corsOrigins: [],
 });
 
 type Parsed<T> = { ok: true; value: T } | { ok: false; problem: string };
@@ -107,6 +110,7 @@ const PARSERS: { [K in SettingName]: (text: string) => Parsed<ApplicationSetting
   rateLimitUser: integer(0, 100_000),
   rateLimitAnonymous: integer(0, 100_000),
   rateLimitLogin: integer(0, 100_000),
+  corsOrigins: list(origin, { min: 0 }),
 };
 
 export const SETTING_NAMES = Object.keys(PARSERS) as SettingName[];
