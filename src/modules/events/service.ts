@@ -17,6 +17,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Bus } from '../../platform/bus.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { Db, DbTransaction } from '../../platform/db.ts';
+import type { CompiledQuery } from 'kysely';
 import { repeat, type Timers } from '../../platform/timers.ts';
 import { CoalescedTask } from '../../platform/coalesce.ts';
 import { ApiError } from '../../errors.ts';
@@ -42,9 +43,20 @@ const APPEND_RETRY_MS = 1_000;
 interface PendingAppend {
   applicationId: string;
   draft: EventDraft;
+  /** State written in the same commit as the event (a presence row). */
+  companion?: Companion;
   resolve(): void;
   reject(error: unknown): void;
 }
+
+/** A row of some kind that commits with an enqueued event (see registerCompanion). */
+export interface Companion {
+  kind: string;
+  row: unknown;
+}
+
+/** Writes the companion rows of one kind (in the order enqueued): the statements run first in the group commit. */
+export type CompanionWriter = (rows: unknown[]) => CompiledQuery[];
 
 interface Feed {
   applicationId: string;
@@ -65,7 +77,9 @@ export type Emit = (...drafts: EventDraft[]) => void;
  */
 export interface EventRecorder {
   transaction<T>(applicationId: string, work: (tx: DbTransaction, emit: Emit) => Promise<T>): Promise<T>;
-  enqueue(applicationId: string, draft: EventDraft): Promise<void>;
+  enqueue(applicationId: string, draft: EventDraft, companion?: Companion): Promise<void>;
+  /** How rows of `kind` enqueued with events are written (presence registers its state rows). */
+  registerCompanion(kind: string, writer: CompanionWriter): void;
 }
 
 export interface EventsServiceDeps {
@@ -85,6 +99,7 @@ export class EventsService implements EventRecorder {
   readonly #opening = new Map<string, Promise<Feed>>();
   readonly #unsubscribeBus: () => void;
   #pending: PendingAppend[] = [];
+  readonly #companions = new Map<string, CompanionWriter>();
   #appending: Promise<void> = Promise.resolve();
   #appendScheduled = false;
   #timers: Timers | null = null;
@@ -139,13 +154,14 @@ export class EventsService implements EventRecorder {
    * transaction for everything queued meanwhile). Resolves once the event is in the log; rejects
    * when that commit failed (the event stays queued and a later commit retries it).
    */
-  enqueue(applicationId: string, draft: EventDraft): Promise<void> {
+  enqueue(applicationId: string, draft: EventDraft, companion?: Companion): Promise<void> {
     if (this.#pending.length >= MAX_PENDING_APPENDS) {
       this.#deps.log?.error({ applicationId, type: draft.type }, 'too many events waiting to be appended; one was dropped');
       return Promise.reject(new ApiError('unknown_error', 'The event log is not accepting events'));
     }
+    if (companion !== undefined && !this.#companions.has(companion.kind)) throw new Error(`no writer for ${companion.kind} rows`);
     return new Promise((resolve, reject) => {
-      this.#pending.push({ applicationId, draft, resolve, reject });
+      this.#pending.push({ applicationId, draft, resolve, reject, ...(companion ? { companion } : {}) });
       if (this.#appendScheduled) return;
       this.#appendScheduled = true;
       setImmediate(() => {
@@ -153,6 +169,14 @@ export class EventsService implements EventRecorder {
         void this.flush();
       });
     });
+  }
+
+  /**
+   * Rows of `kind` enqueued with an event are written by `writer` in the event's group commit, so a
+   * state change and its event are durable together (or not at all).
+   */
+  registerCompanion(kind: string, writer: CompanionWriter): void {
+    this.#companions.set(kind, writer);
   }
 
   /** Appends what is queued (group commits never overlap); resolves when that is done or failed. */
@@ -166,13 +190,16 @@ export class EventsService implements EventRecorder {
     const batch = this.#pending;
     this.#pending = [];
     const byApplication = new Map<string, EventDraft[]>();
-    for (const { applicationId, draft } of batch) {
+    const companions = new Map<string, unknown[]>();
+    for (const { applicationId, draft, companion } of batch) {
       const drafts = byApplication.get(applicationId) ?? [];
       drafts.push(draft);
       byApplication.set(applicationId, drafts);
+      if (companion) companions.set(companion.kind, [...(companions.get(companion.kind) ?? []), companion.row]);
     }
     try {
-      await this.#store.appendBatch(byApplication, this.#deps.clock.now());
+      const state = [...companions].flatMap(([kind, rows]) => this.#companions.get(kind)?.(rows) ?? []);
+      await this.#store.appendBatch(byApplication, this.#deps.clock.now(), state);
     } catch (error) {
       // Kept, in order, ahead of anything queued since: the next commit retries them.
       this.#pending = [...batch.map((entry) => ({ ...entry, resolve: noop, reject: noop })), ...this.#pending];

@@ -2,7 +2,7 @@
 // from the application's EventSequence row, updated first-come by an upsert whose row lock is held
 // to the commit. So on PostgreSQL as on SQLite (one writer), an event with seq n is visible only
 // once every event before it is: a reader that has seen n may resume after n and miss nothing.
-import { sql } from 'kysely';
+import { sql, type CompiledQuery } from 'kysely';
 import type { Db, DbTransaction } from '../../platform/db.ts';
 import type { EventType } from './types.ts';
 
@@ -85,12 +85,16 @@ export function createEventsStore(db: Db) {
   return {
     /**
      * Appends events of several applications in one transaction of its own: a batch of plain
-     * statements (each application's sequence bump, then its rows numbered from it).
+     * statements (`before` first: state that commits with the events; then each application's
+     * sequence bump and its rows numbered from it).
      */
-    async appendBatch(groups: Map<string, EventDraft[]>, occurredAtMs: number): Promise<void> {
-      const statements = [...groups]
-        .filter(([, drafts]) => drafts.length > 0)
-        .flatMap(([applicationId, drafts]) => appendStatements(db, applicationId, drafts, occurredAtMs));
+    async appendBatch(groups: Map<string, EventDraft[]>, occurredAtMs: number, before: CompiledQuery[] = []): Promise<void> {
+      const statements = [
+        ...before,
+        ...[...groups]
+          .filter(([, drafts]) => drafts.length > 0)
+          .flatMap(([applicationId, drafts]) => appendStatements(db, applicationId, drafts, occurredAtMs)),
+      ];
       if (statements.length > 0) await db.batch(statements);
     },
 

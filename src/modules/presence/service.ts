@@ -2,8 +2,10 @@
 //
 // State lives behind the kv seam (one JSON value per user: the chain as set, when, and the
 // last-seen moment carried over from earlier presences); reads resolve the chain at read time and
-// never touch the database. The database copy is written behind, in batches at most
-// PERSIST_INTERVAL_MS late, and read once at start to rebuild the kv state and the schedule.
+// never touch the database. The database copy of a set is written in the event log's group commit
+// with the set's `presence` event, so a set answered 200 is stored and logged together (a crash
+// cannot keep one without the other); it is read once at start to rebuild the kv state and the
+// schedule. The checkpoint of published transitions is written every PERSIST_INTERVAL_MS.
 //
 // Transitions are events: one indexed min-heap holds each user's next due time, and one timer is
 // armed for the earliest. A transition publishes a `presence` message on the bus. Every due time
@@ -28,6 +30,8 @@ export { realTimers, type Timers };
 /** The longest a set presence waits before it is written to the database. */
 export const PERSIST_INTERVAL_MS = 500;
 export const PRESENCE_TOPIC = 'presence';
+/** The companion kind of a presence state row in the event log's group commit. */
+const PRESENCE_ROW = 'presence.state';
 /** Decoded states kept for reads (each keyed by its kv text, so a changed value is never served). */
 const MAX_DECODED_STATES = 100_000;
 
@@ -94,8 +98,6 @@ export function encodeState(state: StoredPresence): string {
 export class PresenceService {
   readonly #deps: PresenceServiceDeps;
   readonly #schedule: TransitionQueue;
-  /** Users whose state changed since the last batch (the latest value wins). */
-  #dirty = new Map<string, PresenceRow>();
   /** Null while the timers are off (before start, after close, or when a test drives them). */
   #timers: Timers | null = null;
   #timer: unknown = null;
@@ -111,9 +113,10 @@ export class PresenceService {
     this.#deps = deps;
     this.#schedule = deps.queue ?? new MemoryTransitionQueue();
     this.#processedUntil = deps.clock.now();
+    // A set's state row commits with its event, in the same group commit (docs/presence.md).
+    deps.events.registerCompanion(PRESENCE_ROW, (rows) => deps.store.upsertStatements(rows as PresenceRow[]));
     // The database row goes with the user row (foreign key, cascade); the rest goes here.
     deps.users.onDeleted(async (user) => {
-      this.#dirty.delete(scheduleKey(user.applicationId, user.userId));
       await this.#schedule.delete(scheduleKey(user.applicationId, user.userId));
       this.#decoded.delete(kvKey(user.applicationId, user.userId));
       await deps.kv.delete(kvKey(user.applicationId, user.userId));
@@ -218,8 +221,7 @@ export class PresenceService {
     const next = nextTransition(chain, now);
     if (next === null) await this.#schedule.delete(sKey);
     else await this.#schedule.set(sKey, next);
-    this.#dirty.set(sKey, { applicationId, userId, state });
-    const appended = this.#publish({ applicationId, userId, presence: chain, setTimeMs: now, cause: 'set' });
+    const appended = this.#publish({ applicationId, userId, presence: chain, setTimeMs: now, cause: 'set' }, { applicationId, userId, state });
     // The timer only ever needs to move earlier here, and the new due time is known: no queue read.
     if (next !== null) this.#armIn(Math.max(0, Math.min(next - now, this.#schedule.maxSleepMs)));
     // Acknowledged once its event is in the log: a change the caller makes next is ordered after it.
@@ -339,13 +341,17 @@ export class PresenceService {
    * Every set and transition is a `presence` event, appended in the events' next group commit;
    * the promise settles with that commit (a set waits for it, transitions do not).
    */
-  #publish(message: PresenceMessage): Promise<void> {
+  #publish(message: PresenceMessage, row?: PresenceRow): Promise<void> {
     this.#deps.bus.publish(PRESENCE_TOPIC, message);
-    const appended = this.#deps.events.enqueue(message.applicationId, {
-      type: 'presence',
-      userId: message.userId,
-      data: { presence: message.presence === null ? null : toWirePresence(message.presence), setTimeMs: message.setTimeMs },
-    });
+    const appended = this.#deps.events.enqueue(
+      message.applicationId,
+      {
+        type: 'presence',
+        userId: message.userId,
+        data: { presence: message.presence === null ? null : toWirePresence(message.presence), setTimeMs: message.setTimeMs },
+      },
+      row === undefined ? undefined : { kind: PRESENCE_ROW, row },
+    );
     if (message.cause === 'transition') appended.catch(() => undefined); // logged by the events service, retried there
     return appended;
   }
@@ -363,18 +369,7 @@ export class PresenceService {
     // ahead only means a restart may publish a transition twice, never that it skips one).
     const checkpoint = this.#processedUntil;
     const unrecorded = this.#unrecorded;
-    if (this.#dirty.size > 0) {
-      const batch = this.#dirty;
-      this.#dirty = new Map();
-      try {
-        await this.#deps.store.upsertMany([...batch.values()]);
-      } catch (error) {
-        // Keep what was not superseded meanwhile for the next batch, so nothing acknowledged is lost.
-        for (const [key, row] of batch) if (!this.#dirty.has(key)) this.#dirty.set(key, row);
-        this.#deps.log?.error({ err: error, users: batch.size }, 'could not persist presence; will retry');
-        return;
-      }
-    }
+    // Sets are stored with their events (the group commit); what remains is the checkpoint.
     // Only after transitions were published: between them, an older checkpoint covers the same
     // (a chain's links are published by transitions, never by sets), and an idle server writes nothing.
     if (unrecorded > 0) {

@@ -1,6 +1,7 @@
 // Persistence of presence state (the table behind the kv seam) and of the transition checkpoint.
-// Writes come in batches: one statement per 500 users, upserting only users that still exist (a
-// batch racing a deletion cannot bring a deleted user's presence back). The batch travels as one
+// Sets are written in the event log's group commits, with their events: one statement per 500
+// users, upserting only users that still exist (a batch racing a deletion cannot bring a deleted
+// user's presence back). The batch travels as one
 // JSON parameter, expanded by the database (json_each on SQLite, json_to_recordset on PostgreSQL).
 import { sql } from 'kysely';
 import type { Db } from '../../platform/db.ts';
@@ -31,11 +32,14 @@ export function createPresenceStore(db: Db) {
   }
 
   return {
-    /** Upserts each row whose user exists, in one transaction; rows of deleted users are skipped. */
-    async upsertMany(rows: PresenceRow[]): Promise<void> {
+    /**
+     * The statements that upsert these rows, for the event log's group commit (a set and its event
+     * commit together); rows of deleted users are skipped.
+     */
+    upsertStatements(rows: PresenceRow[]) {
       const chunks = [];
       for (let start = 0; start < rows.length; start += BATCH_ROWS) chunks.push(upsertChunk(rows.slice(start, start + BATCH_ROWS)));
-      if (chunks.length > 0) await db.batch(chunks);
+      return chunks;
     },
 
     /** Every stored presence, page by page (in key order). */
