@@ -47,7 +47,7 @@ function processRssBytes(pid: number): number {
  * `env` adds to the server's environment (DATABASE_URL, REDIS_URL… for the scale bench).
  */
 export async function startBenchServer(
-  seed?: (db: Db, credentials: Credentials) => Promise<void>,
+  seed?: (db: Db, credentials: Credentials, applications: ApplicationsService) => Promise<void>,
   options: { env?: Record<string, string> } = {},
 ): Promise<BenchServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'locus-bench-'));
@@ -55,8 +55,9 @@ export async function startBenchServer(
   const config = loadConfig(env);
   await migrate(config);
   const db = createDb(config);
-  const credentials = await new ApplicationsService({ store: createApplicationsStore(db), masterKey: config.masterKey, clock: systemClock }).create('bench');
-  if (seed) await seed(db, credentials);
+  const applications = new ApplicationsService({ store: createApplicationsStore(db), masterKey: config.masterKey, clock: systemClock });
+  const credentials = await applications.create('bench');
+  if (seed) await seed(db, credentials, applications);
   await db.close();
   const server = await spawnBenchServer(env, credentials);
   return {
@@ -208,11 +209,11 @@ export function signedGet(credentials: SigningCredentials, path: () => string, s
 }
 
 /** Issues one token per user through the API (a signed POST each) and returns the signed tokens. */
-export async function issueTokens(server: BenchServer, userIds: string[]): Promise<string[]> {
+export async function issueTokens(server: BenchServer, userIds: string[], credentials: SigningCredentials = server.credentials): Promise<string[]> {
   const tokens: string[] = [];
   for (const userId of userIds) {
     const path = `/v1/users/${userId}/tokens`;
-    const response = await fetch(`${server.url}${path}`, { method: 'POST', headers: signedHeaders(server.credentials, 'POST', path, '{}'), body: '{}' });
+    const response = await fetch(`${server.url}${path}`, { method: 'POST', headers: signedHeaders(credentials, 'POST', path, '{}'), body: '{}' });
     if (!response.ok) throw new Error(`issuing a token: ${response.status} ${await response.text()}`);
     tokens.push(((await response.json()) as { userToken: { signedToken: string } }).userToken.signedToken);
   }

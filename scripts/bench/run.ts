@@ -8,6 +8,7 @@ import { benchFanout } from './fanout.ts';
 import { benchScale } from './scale.ts';
 import { benchDatapath } from './datapath.ts';
 import { benchSocial } from './social.ts';
+import { benchRateLimits } from './ratelimits.ts';
 
 const benches: Record<string, () => Promise<void>> = {
   signed: benchSigned,
@@ -19,6 +20,7 @@ const benches: Record<string, () => Promise<void>> = {
   scale: benchScale,
   datapath: benchDatapath,
   social: benchSocial,
+  ratelimits: benchRateLimits,
 };
 
 const name = process.argv[2];

@@ -94,25 +94,30 @@ export async function registerRateLimits(app: FastifyInstance, deps: { applicati
     timeWindow: (request) => budgets.get(request)?.windowMs ?? 1_000,
   });
 
-  const settingsOf = async (principal: Principal | null): Promise<ApplicationSettings> => {
+  // On every request: the cached settings without an await when there are some.
+  const settingsOf = (principal: Principal | null): ApplicationSettings | Promise<ApplicationSettings> => {
     const applicationId = principal?.applicationId ?? null;
     if (applicationId === null) return DEFAULT_SETTINGS;
-    return (await deps.applications.get(applicationId))?.settings ?? DEFAULT_SETTINGS;
+    const cached = deps.applications.cached(applicationId);
+    if (cached !== undefined) return cached?.settings ?? DEFAULT_SETTINGS;
+    return deps.applications.get(applicationId).then((application) => application?.settings ?? DEFAULT_SETTINGS);
   };
 
   return {
     async check(request, reply, principal, action) {
       if (typeof action === 'string' && UNLIMITED_ACTIONS.has(action)) return;
-      const budget = budgetOf(principal, action, request.ip, await settingsOf(principal));
+      const settings = settingsOf(principal);
+      const budget = budgetOf(principal, action, request.ip, settings instanceof Promise ? await settings : settings);
       if (budget.quota === 0) return;
       budgets.set(request, budget);
       const state = await limiter(request);
       if (state.isAllowed) return;
-      const windowSeconds = budget.windowMs / 1000;
-      const resetSeconds = Math.max(0, state.ttlInSeconds);
-      reply.header('ratelimit-policy', `"${budget.name}";q=${budget.quota};w=${windowSeconds}`);
-      reply.header('ratelimit', `"${budget.name}";r=${Math.max(0, state.remaining)};t=${resetSeconds}`);
       if (state.isExceeded) {
+        // The refusal says which budget, how big, and when it resets (IETF RateLimit headers).
+        const windowSeconds = budget.windowMs / 1000;
+        const resetSeconds = Math.max(0, state.ttlInSeconds);
+        reply.header('ratelimit-policy', `"${budget.name}";q=${budget.quota};w=${windowSeconds}`);
+        reply.header('ratelimit', `"${budget.name}";r=0;t=${resetSeconds}`);
         const retryAfter = String(Math.max(1, resetSeconds));
         throw new ApiError(
           'rate_limited',

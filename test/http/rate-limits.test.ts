@@ -62,7 +62,7 @@ t.test('users: rateLimitUser a second, in bursts of twice that; each user has it
     'a burst of 10',
   );
   t.ok(isLimited(answers[10]!, 'user'), 'the 11th in the window is a 429');
-  t.equal(answers[0]!.headers['ratelimit-policy'], '"user";q=10;w=2', 'allowed answers carry the headers too');
+  t.equal(answers[10]!.headers['ratelimit-policy'], '"user";q=10;w=2', 'the refusal names the budget');
   t.equal((await test.users['user-0002']!.call('GET', '/v1/users/me')).statusCode, 200, 'another user is not limited');
   test.clock.advance(2_000);
   t.equal((await one.call('GET', '/v1/users/me')).statusCode, 200, 'the next window');

@@ -121,6 +121,11 @@ export class ApplicationsService {
     }));
   }
 
+  /** The cached application without waiting (undefined: not cached; null: known not to exist). */
+  cached(applicationId: string): Application | null | undefined {
+    return this.#applications.get(applicationId);
+  }
+
   /** Cached; null for an unknown application. */
   async get(applicationId: string): Promise<Application | null> {
     if (this.#applications.has(applicationId)) return this.#applications.get(applicationId) ?? null;
