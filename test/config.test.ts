@@ -102,3 +102,12 @@ t.test('REDIS_URL: for instances sharing PostgreSQL', async (t) => {
   t.equal(loadConfig({ ...pg, LOCUS_REDIS_PREFIX: 'staging' }).redisPrefix, 'staging');
   t.match(problems({ ...pg, LOCUS_REDIS_PREFIX: 'a b' }), [/LOCUS_REDIS_PREFIX/]);
 });
+
+t.test('LOCUS_TRUSTED_PROXIES: addresses and ranges, or a hop count', async (t) => {
+  const base = { LOCUS_DATA_DIR: tempDir() };
+  t.equal(loadConfig(base).trustedProxies, null, 'unset: the socket address is the client');
+  t.same(loadConfig({ ...base, LOCUS_TRUSTED_PROXIES: '10.0.0.0/8, 127.0.0.1,::1' }).trustedProxies, ['10.0.0.0/8', '127.0.0.1', '::1']);
+  t.equal(loadConfig({ ...base, LOCUS_TRUSTED_PROXIES: '1' }).trustedProxies, 1);
+  t.same(loadConfig({ ...base, LOCUS_TRUSTED_PROXIES: 'loopback' }).trustedProxies, ['loopback']);
+  t.match(problems({ ...base, LOCUS_TRUSTED_PROXIES: 'proxy.example.com' }), [/LOCUS_TRUSTED_PROXIES/]);
+});

@@ -47,6 +47,11 @@ export class MemoryKv implements Kv {
   }
 
   async increment(key: string, ttlMs: number): Promise<number> {
+    return this.incrementNow(key, ttlMs);
+  }
+
+  /** `increment` without a promise (in process there is nothing to wait for): for per-request counters. */
+  incrementNow(key: string, ttlMs: number): number {
     const now = this.#clock.now();
     const existing = this.#entries.get(key);
     if (existing && existing.expiresAt > now) {

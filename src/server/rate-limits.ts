@@ -13,7 +13,7 @@ import fastifyRateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../auth/principal.ts';
 import type { Clock } from '../platform/clock.ts';
-import type { Kv } from '../platform/kv.ts';
+import { MemoryKv, type Kv } from '../platform/kv.ts';
 import { ApiError } from '../errors.ts';
 import type { ApplicationsService } from '../modules/applications/service.ts';
 import { DEFAULT_SETTINGS, type ApplicationSettings } from '../modules/applications/settings.ts';
@@ -62,11 +62,17 @@ type StoreCallback = (error: Error | null, result?: { current: number; ttl: numb
  * clock (`key@window`), expiring with its window.
  */
 function kvStore(kv: Kv, clock: Clock) {
+  // In process the count needs no promise: every request pays for this, so it stays synchronous.
+  const incrementNow = kv instanceof MemoryKv ? (key: string, ttlMs: number) => kv.incrementNow(key, ttlMs) : null;
   return class KvRateLimitStore {
     incr(key: string, callback: StoreCallback, timeWindow: number): void {
       const now = clock.now();
       const window = Math.floor(now / timeWindow);
       const ttl = (window + 1) * timeWindow - now;
+      if (incrementNow !== null) {
+        callback(null, { current: incrementNow(`rate:${key}@${window}`, ttl), ttl });
+        return;
+      }
       kv.increment(`rate:${key}@${window}`, ttl).then(
         (current) => callback(null, { current, ttl }),
         (error: unknown) => callback(error instanceof Error ? error : new Error(String(error))),
@@ -88,11 +94,18 @@ export async function registerRateLimits(app: FastifyInstance, deps: { applicati
     store: kvStore(deps.kv, deps.clock),
   });
   const budgets = new WeakMap<FastifyRequest, Budget>();
-  const limiter = app.createRateLimit({
-    keyGenerator: (request) => budgets.get(request)?.key ?? 'unknown',
-    max: (request) => budgets.get(request)?.quota ?? 1,
-    timeWindow: (request) => budgets.get(request)?.windowMs ?? 1_000,
-  });
+  // One limiter per quota and window (a handful: the settings in use), so the plugin gets plain
+  // numbers rather than functions it would await on every request.
+  const limiters = new Map<string, ReturnType<typeof app.createRateLimit>>();
+  const limiterFor = (budget: Budget) => {
+    const shape = `${budget.quota}/${budget.windowMs}`;
+    let limiter = limiters.get(shape);
+    if (limiter === undefined) {
+      limiter = app.createRateLimit({ keyGenerator: (request) => budgets.get(request)?.key ?? 'unknown', max: budget.quota, timeWindow: budget.windowMs });
+      limiters.set(shape, limiter);
+    }
+    return limiter;
+  };
 
   // On every request: the cached settings without an await when there are some.
   const settingsOf = (principal: Principal | null): ApplicationSettings | Promise<ApplicationSettings> => {
@@ -110,7 +123,7 @@ export async function registerRateLimits(app: FastifyInstance, deps: { applicati
       const budget = budgetOf(principal, action, request.ip, settings instanceof Promise ? await settings : settings);
       if (budget.quota === 0) return;
       budgets.set(request, budget);
-      const state = await limiter(request);
+      const state = await limiterFor(budget)(request);
       if (state.isAllowed) return;
       if (state.isExceeded) {
         // The refusal says which budget, how big, and when it resets (IETF RateLimit headers).

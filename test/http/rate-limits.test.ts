@@ -7,6 +7,7 @@ import t, { type Test } from 'tap';
 import type { LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import { buildTestApp, type TestApp } from '../helpers/app.ts';
+import { createTestDatabase } from '../helpers/db.ts';
 import { ManualClock } from '../helpers/clock.ts';
 import { testRedis } from '../helpers/redis.ts';
 import { unlessReachable } from '../helpers/services.ts';
@@ -130,4 +131,19 @@ t.test('two instances on Redis share a user’s budget', { skip: noRedis }, asyn
   for (let i = 0; i < 11; i++) statuses.push((await me(i % 2 === 0 ? a.app : b)).statusCode);
   t.same(statuses, [...Array(10).fill(200), 429], 'ten between them, then refused on either');
   t.equal((await me(a.app)).statusCode, 429);
+});
+
+t.test('behind a trusted proxy, the client address is the X-Forwarded-For hop it vouches for', async (t) => {
+  const database = await createTestDatabase();
+  database.config.trustedProxies = ['127.0.0.1'];
+  t.teardown(() => database.drop());
+  const test = await buildTestApp(t, { presenceTimers: false, database });
+  test.clock.advance(60_000);
+  const viaProxy = (client: string, remoteAddress = '127.0.0.1') =>
+    test.app.inject({ method: 'GET', url: '/v1/users/nobody-0001', remoteAddress, headers: { 'x-forwarded-for': `${client}, 127.0.0.1` } });
+  for (let i = 0; i < 20; i++) t.equal((await viaProxy('203.0.113.50')).statusCode, 401);
+  t.equal((await viaProxy('203.0.113.50')).statusCode, 429, 'one client behind the proxy is limited');
+  t.equal((await viaProxy('203.0.113.51')).statusCode, 401, 'another client behind the same proxy is not');
+  for (let i = 0; i < 20; i++) await viaProxy(`198.51.100.${i}`, '192.0.2.99');
+  t.equal((await viaProxy('198.51.100.200', '192.0.2.99')).statusCode, 429, 'an untrusted peer’s X-Forwarded-For is ignored: its own address is counted');
 });
