@@ -6,7 +6,6 @@ import { connect } from 'node:net';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import t, { type Test } from 'tap';
 import { loadConfig } from '../../src/config.ts';
 import { migrate } from '../../src/platform/migrate.ts';
@@ -14,6 +13,7 @@ import { buildTestApp, type TestApp } from '../helpers/app.ts';
 import { createTestDatabase, testProvider, type TestDatabase } from '../helpers/db.ts';
 import { json, populate, type World } from '../helpers/world.ts';
 import type { BuildOptions } from '../../src/app.ts';
+import { capturedLogs } from '../helpers/logs.ts';
 
 async function setup(t: Test, options: BuildOptions & { database?: TestDatabase } = {}): Promise<TestApp & { users: World }> {
   const test = await buildTestApp(t, { presenceTimers: false, ...options });
@@ -59,13 +59,7 @@ t.test('a logout carried by the token cookie alone is refused unless it comes fr
 });
 
 t.test('odd spellings of a logout link never put its token in the logs', async (t) => {
-  const lines: string[] = [];
-  const logStream = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
+  const { logStream, lines } = capturedLogs();
   const database = await createTestDatabase();
   database.config.logLevel = 'info';
   t.teardown(() => database.drop());

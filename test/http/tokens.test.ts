@@ -1,6 +1,5 @@
 // Tokens and sessions (docs/tokens.md) over HTTP: issuing, carriers, expiry and extension on a controlled clock,
 // revocation, logout and logout links, session limits, passwords and login, deletion.
-import { Writable } from 'node:stream';
 import t, { type Test } from 'tap';
 import { buildTestApp, type TestApp } from '../helpers/app.ts';
 import { createTestDatabase } from '../helpers/db.ts';
@@ -8,6 +7,7 @@ import { readTime } from '../../src/platform/dialect.ts';
 import type { PasswordHasher } from '../../src/modules/tokens/passwords.ts';
 import { argon2idHasher } from '../../src/modules/tokens/passwords.ts';
 import type { BuildOptions } from '../../src/app.ts';
+import { capturedLogs } from '../helpers/logs.ts';
 
 const json = (value: unknown) => JSON.stringify(value);
 const DAY_MS = 86_400_000;
@@ -279,13 +279,7 @@ t.test('logout: the presenting token, or all; as .system a 400', async (t) => {
 });
 
 t.test('logout links: idempotent, never cached, never logged, redirect only to allowed origins', async (t) => {
-  const lines: string[] = [];
-  const logStream = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
+  const { logStream, lines } = capturedLogs();
   const test = await setup(t, { logger: undefined, logStream, logLevel: 'info' });
   await test.app.locus.applications.updateSettings(test.credentials.applicationId, ['allowedReturnOrigins=https://app.example.com']);
   const a = await tokenFor(test, 'user-0001');

@@ -1,8 +1,8 @@
 // docs/users.md over HTTP: users, screen names, locators, lookups, paging, deletion.
-import { Writable } from 'node:stream';
 import t from 'tap';
 import { buildTestApp, type TestApp } from '../helpers/app.ts';
 import { createTestDatabase } from '../helpers/db.ts';
+import { capturedLogs } from '../helpers/logs.ts';
 
 const locatorRows = async (test: TestApp) => (await test.app.locus.db.query.selectFrom('UserLocator').select('id').execute()).length;
 
@@ -392,13 +392,7 @@ t.test('concurrent claims on one locator: one success, one 409', async (t) => {
 });
 
 t.test('request logs carry the path, never the query string or credentials', async (t) => {
-  const lines: string[] = [];
-  const logStream = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
+  const { logStream, lines } = capturedLogs();
   const database = await createTestDatabase();
   database.config.logLevel = 'info';
   t.teardown(() => database.drop());
