@@ -59,7 +59,7 @@ export class UserStreamView {
       case 'profile.changed':
         return event.userId !== null && (this.#options.watched.has(event.userId) || this.#contacts.has(event.userId)) && !this.#blockers.has(event.userId);
       case 'token.revoked':
-        return this.isOwnRevocation(event);
+        return this.#isOwnRevocation(event);
       case 'block.changed': {
         const data = dataOf(event);
         if (data.blockedUser === me && typeof data.blocker === 'string' && this.#filtered) {
@@ -90,10 +90,10 @@ export class UserStreamView {
 
   /** The stream ends after its own token's revocation, or its user's suspension. */
   endsWith(event: LoggedEvent): boolean {
-    return this.isOwnRevocation(event) || (event.type === 'user.suspended' && event.userId === this.#options.userId);
+    return this.#isOwnRevocation(event) || (event.type === 'user.suspended' && event.userId === this.#options.userId);
   }
 
-  isOwnRevocation(event: LoggedEvent): boolean {
+  #isOwnRevocation(event: LoggedEvent): boolean {
     const { tokenId, userId } = this.#options;
     return event.type === 'token.revoked' && event.userId === userId && tokenId !== null && dataOf(event).tokenId === tokenId;
   }

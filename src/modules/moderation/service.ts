@@ -3,6 +3,7 @@
 import { ApiError } from '../../errors.ts';
 import type { Clock } from '../../platform/clock.ts';
 import { randomAlphanumeric } from '../../platform/ids.ts';
+import { pageOf, type Page } from '../../platform/paging.ts';
 import type { SocialService } from '../social/service.ts';
 import type { TokensService } from '../tokens/service.ts';
 import { userNotFound, type UsersService } from '../users/service.ts';
@@ -11,16 +12,6 @@ import type { Cursor, ModerationStore, StoredFeedback, StoredReport } from './st
 /** A user sends at most this many reports per hour. */
 export const MAX_REPORTS_PER_HOUR = 20;
 const HOUR_MS = 60 * 60 * 1000;
-
-export interface Page<T> {
-  items: T[];
-  next: T | null;
-}
-
-function paged<T>(rows: T[], limit: number): Page<T> {
-  const items = rows.slice(0, limit);
-  return { items, next: rows.length > limit ? (items.at(-1) ?? null) : null };
-}
 
 export class ModerationService {
   constructor(private readonly deps: { store: ModerationStore; clock: Clock; users: UsersService; tokens: TokensService; social: SocialService }) {}
@@ -47,7 +38,7 @@ export class ModerationService {
   }
 
   async reports(applicationId: string, options: { userId: string | null; limit: number; after: Cursor }): Promise<Page<StoredReport>> {
-    return paged(await this.deps.store.reports(applicationId, options.userId, options.after, options.limit + 1), options.limit);
+    return pageOf(await this.deps.store.reports(applicationId, options.userId, options.after, options.limit + 1), options.limit);
   }
 
   async sendFeedback(applicationId: string, userId: string, input: { title: string; description: string }): Promise<string> {
@@ -57,7 +48,7 @@ export class ModerationService {
   }
 
   async feedback(applicationId: string, options: { limit: number; after: Cursor }): Promise<Page<StoredFeedback>> {
-    return paged(await this.deps.store.feedback(applicationId, options.after, options.limit + 1), options.limit);
+    return pageOf(await this.deps.store.feedback(applicationId, options.after, options.limit + 1), options.limit);
   }
 
   /**

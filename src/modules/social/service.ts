@@ -9,6 +9,7 @@ import { ApiError } from '../../errors.ts';
 import type { Principal } from '../../auth/principal.ts';
 import type { Clock } from '../../platform/clock.ts';
 import { broadcaster, type Bus } from '../../platform/bus.ts';
+import { pageOf } from '../../platform/paging.ts';
 import { userNotFound, usersNotFound, type UsersService } from '../users/service.ts';
 import type { SocialFacts, SocialStore } from './store.ts';
 import type { Privacy, Visibility } from './types.ts';
@@ -170,9 +171,8 @@ export class SocialService {
   }
 
   async contactsPage(applicationId: string, ownerId: string, options: { limit: number; after: string | null }) {
-    const ids = await this.#store.contactsPage(applicationId, ownerId, options.after, options.limit + 1);
-    const page = ids.slice(0, options.limit);
-    return { contactIds: page, nextAfter: ids.length > options.limit ? (page.at(-1) ?? null) : null };
+    const { items, next } = pageOf(await this.#store.contactsPage(applicationId, ownerId, options.after, options.limit + 1), options.limit);
+    return { contactIds: items, nextAfter: next };
   }
 
   async countContacts(applicationId: string, ownerId: string): Promise<number> {
@@ -220,11 +220,6 @@ export class SocialService {
     const contacts = new Set(await this.#store.contactIds(applicationId, userId));
     if (generation === this.#generation) entry.contacts = contacts;
     return contacts;
-  }
-
-  /** Whether the users are suspended (the wire's `blocked`), from the cache. */
-  async suspended(applicationId: string, userId: string): Promise<boolean> {
-    return (await this.#entries(applicationId, [userId])).get(userId)?.facts.suspended ?? false;
   }
 
   /** What `principal` may see of `userIds` (see Viewpoint). */

@@ -6,5 +6,3 @@ export interface Privacy {
   presence: Visibility;
   lastSeen: Visibility;
 }
-
-export const DEFAULT_PRIVACY: Privacy = { presence: 'everyone', lastSeen: 'everyone' };

@@ -16,6 +16,7 @@ import type { Locator, LocatorInput } from './locators.ts';
 import { generateUserId } from './rules.ts';
 import type { DeletedUserRow, DeletionRecord, LoggedDeletion, UsersStore } from './store.ts';
 import { randomAlphanumeric } from '../../platform/ids.ts';
+import { pageOf } from '../../platform/paging.ts';
 
 /** A user holds at most this many locators (a Locus limit; docs/decisions.md). */
 export const MAX_LOCATORS_PER_USER = 20;
@@ -258,9 +259,8 @@ export class UsersService {
 
   /** The deletions log, newest first (`after`: the last entry of the previous page). */
   async deletionsLog(applicationId: string, options: { limit: number; after: { deletedAt: Date; id: string } | null }) {
-    const rows = await this.store.deletions(applicationId, options.after, options.limit + 1);
-    const page: LoggedDeletion[] = rows.slice(0, options.limit);
-    return { deletions: page, next: rows.length > options.limit ? (page.at(-1) ?? null) : null };
+    const { items, next } = pageOf<LoggedDeletion>(await this.store.deletions(applicationId, options.after, options.limit + 1), options.limit);
+    return { deletions: items, next };
   }
 
   /** Drops what this instance holds about a deleted user (its own deletions, and other instances'). */
