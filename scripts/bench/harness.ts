@@ -1,6 +1,6 @@
 // Shared benchmark plumbing: a throwaway data dir with one application, a Locus server in a child
 // process (so the load generator and its signing do not share the server's event loop), autocannon.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +20,8 @@ import type { Db } from '../../src/platform/db.ts';
 
 export interface BenchServer {
   url: string;
+  /** The server's environment (its data directory, database and Redis URLs). */
+  env: NodeJS.ProcessEnv;
   credentials: Credentials;
   /** CPU seconds the server process has used so far (user + system), from /proc. */
   cpuSeconds(): number;
@@ -71,9 +73,14 @@ export async function startBenchServer(
 
 /** Another server process on the environment of a first one (a second instance of the same deployment). */
 export async function spawnBenchServer(env: NodeJS.ProcessEnv, credentials: Credentials): Promise<BenchServer> {
+  // BENCH_PIN=1: the server on CPU 0 and this process (the load generator) on CPU 1, so neither
+  // takes the other's core and runs vary less (taskset execs node: the pid stays the server's).
+  const pinned = process.env.BENCH_PIN === '1';
+  if (pinned) execFileSync('taskset', ['-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
   const child: ChildProcess = spawn(
-    process.execPath,
+    pinned ? 'taskset' : process.execPath,
     [
+      ...(pinned ? ['-c', '0', process.execPath] : []),
       ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
       '--import',
       'tsx',
@@ -94,6 +101,7 @@ export async function spawnBenchServer(env: NodeJS.ProcessEnv, credentials: Cred
   });
   return {
     url: `http://127.0.0.1:${port}`,
+    env,
     credentials,
     cpuSeconds: () => processCpuSeconds(child.pid as number),
     rssBytes: () => processRssBytes(child.pid as number),
@@ -147,30 +155,60 @@ export function report(results: LoadResult[], ratios: Array<[string, LoadResult,
   }
 }
 
-function mean(a: LoadResult, b: LoadResult): LoadResult {
-  const avg = (x: number, y: number) => Math.round((x + y) / 2);
+function mean(runs: LoadResult[]): LoadResult {
+  const avg = (pick: (r: LoadResult) => number) => Math.round(runs.reduce((sum, r) => sum + pick(r), 0) / runs.length);
+  const sum = (pick: (r: LoadResult) => number) => runs.reduce((total, r) => total + pick(r), 0);
   return {
-    name: a.name,
-    requestsPerSecond: avg(a.requestsPerSecond, b.requestsPerSecond),
-    serverCpuPercent: avg(a.serverCpuPercent, b.serverCpuPercent),
-    serverCpuMicrosPerRequest: avg(a.serverCpuMicrosPerRequest, b.serverCpuMicrosPerRequest),
-    p50Ms: avg(a.p50Ms, b.p50Ms),
-    p99Ms: avg(a.p99Ms, b.p99Ms),
-    non2xx: a.non2xx + b.non2xx,
-    errors: a.errors + b.errors,
+    name: (runs[0] as LoadResult).name,
+    requestsPerSecond: avg((r) => r.requestsPerSecond),
+    serverCpuPercent: avg((r) => r.serverCpuPercent),
+    serverCpuMicrosPerRequest: avg((r) => r.serverCpuMicrosPerRequest),
+    p50Ms: avg((r) => r.p50Ms),
+    p99Ms: avg((r) => r.p99Ms),
+    non2xx: sum((r) => r.non2xx),
+    errors: sum((r) => r.errors),
   };
 }
 
 /**
- * Runs A, B, B, A and reports each side as the mean of its two runs, so that drift during the
- * benchmark (heap growth, caches, the load generator sharing the machine) weighs on both alike.
+ * Runs A, B, B, A (`rounds` times, default BENCH_ROUNDS or 1) and reports each side as the mean of
+ * its runs, so that drift during the benchmark (heap growth, caches, the load generator sharing the
+ * machine) weighs on both alike. With more than one round it also prints each round's B/A ratio:
+ * their spread is the noise the mean has to be read against.
  */
-export async function loadAbba(server: BenchServer, a: [string, autocannon.Options], b: [string, autocannon.Options]): Promise<[LoadResult, LoadResult]> {
-  const a1 = await load(server, a[0], a[1]);
-  const b1 = await load(server, b[0], b[1]);
-  const b2 = await load(server, b[0], b[1]);
-  const a2 = await load(server, a[0], a[1]);
-  return [mean(a1, a2), mean(b1, b2)];
+export async function loadAbba(
+  server: BenchServer,
+  a: [string, autocannon.Options],
+  b: [string, autocannon.Options],
+  rounds = Number(process.env.BENCH_ROUNDS ?? 1),
+  /** Called before a run whose side differs from the previous run's (to reconfigure the server). */
+  switchTo?: (side: 'a' | 'b') => Promise<void>,
+): Promise<[LoadResult, LoadResult]> {
+  const aRuns: LoadResult[] = [];
+  const bRuns: LoadResult[] = [];
+  const ratios: number[] = [];
+  let current: 'a' | 'b' | null = null;
+  const run = async (side: 'a' | 'b') => {
+    if (switchTo !== undefined && side !== current) await switchTo(side);
+    current = side;
+    const [name, options] = side === 'a' ? a : b;
+    return load(server, name, options);
+  };
+  for (let round = 0; round < rounds; round++) {
+    const a1 = await run('a');
+    const b1 = await run('b');
+    const b2 = await run('b');
+    const a2 = await run('a');
+    aRuns.push(a1, a2);
+    bRuns.push(b1, b2);
+    ratios.push((100 * (b1.requestsPerSecond + b2.requestsPerSecond)) / (a1.requestsPerSecond + a2.requestsPerSecond));
+  }
+  if (rounds > 1) {
+    const sorted = [...ratios].sort((x, y) => x - y);
+    const median = sorted[Math.floor(sorted.length / 2)] as number;
+    console.log(`${b[0]} / ${a[0]}, req/s by round: ${ratios.map((r) => `${r.toFixed(1)} %`).join(', ')} (median ${median.toFixed(1)} %)`);
+  }
+  return [mean(aRuns), mean(bRuns)];
 }
 
 type SigningCredentials = Pick<Credentials, 'accessKey' | 'accessSecret'>;

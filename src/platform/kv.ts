@@ -18,7 +18,8 @@ export interface Kv {
 }
 
 interface Entry {
-  value: string;
+  /** Counters stay numbers (no string round trip on every increment); read back as strings. */
+  value: string | number;
   expiresAt: number;
 }
 
@@ -55,12 +56,12 @@ export class MemoryKv implements Kv {
     const now = this.#clock.now();
     const existing = this.#entries.get(key);
     if (existing && existing.expiresAt > now) {
-      const count = Number(existing.value) + 1;
-      existing.value = String(count);
+      const count = (typeof existing.value === 'number' ? existing.value : Number(existing.value)) + 1;
+      existing.value = count;
       return count;
     }
     this.#entries.delete(key);
-    this.#entries.set(key, { value: '1', expiresAt: now + ttlMs });
+    this.#entries.set(key, { value: 1, expiresAt: now + ttlMs });
     return 1;
   }
 
@@ -72,7 +73,7 @@ export class MemoryKv implements Kv {
     const lasting = this.#lasting.get(key);
     if (lasting !== undefined) return lasting;
     const existing = this.#entries.get(key);
-    return existing && existing.expiresAt > now ? existing.value : null;
+    return existing && existing.expiresAt > now ? String(existing.value) : null;
   }
 
   async getMany(keys: readonly string[]): Promise<Array<string | null>> {

@@ -69,6 +69,8 @@ declare module 'fastify' {
     rawBody: Buffer | null;
     /** The user the route acts on (`me` resolved), when the route names a `targetUser` parameter. */
     targetUserId: string | null;
+    /** The rate-limit counter this request is counted on (src/server/rate-limits.ts). */
+    rateLimitKey: string;
   }
   interface FastifyContextConfig {
     /** The policy action this route performs (src/policy/rules.ts). */

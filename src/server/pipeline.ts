@@ -58,11 +58,13 @@ export function registerPipeline(
     } catch (error) {
       // Failed credentials count against the client's address: a flood of bad tokens or
       // signatures is refused like any other anonymous flood.
-      await deps.limits.check(request, reply, null, route.action);
+      const counted = deps.limits.check(request, reply, null, route.action);
+      if (counted !== undefined) await counted;
       throw error;
     }
     const action = route.selectAction ? route.selectAction(request) : route.action;
-    await deps.limits.check(request, reply, request.principal, action);
+    const counted = deps.limits.check(request, reply, request.principal, action);
+    if (counted !== undefined) await counted;
     const target = route.targetUser === undefined ? undefined : pathParameter(request.params, route.targetUser);
     const decision = authorize(request.principal, action, target);
     if (!decision.allowed) throw decision.error;

@@ -33,9 +33,9 @@ interface Budget {
   windowMs: number;
 }
 
-function budgetOf(principal: Principal | null, action: unknown, address: string, settings: ApplicationSettings): Budget {
+function budgetOf(principal: Principal | null, action: unknown, request: FastifyRequest, settings: ApplicationSettings): Budget {
   if (typeof action === 'string' && LOGIN_ACTIONS.has(action)) {
-    return { name: 'login', key: `login:${address}`, quota: settings.rateLimitLogin, windowMs: 60_000 };
+    return { name: 'login', key: `login:${request.ip}`, quota: settings.rateLimitLogin, windowMs: 60_000 };
   }
   if (principal?.kind === 'system' || (principal?.kind === 'user' && principal.via === 'sudo')) {
     return { name: 'app', key: `app:${principal.applicationId}`, quota: settings.rateLimitApp, windowMs: 1_000 };
@@ -43,7 +43,7 @@ function budgetOf(principal: Principal | null, action: unknown, address: string,
   if (principal?.kind === 'user') {
     return { name: 'user', key: `user:${principal.applicationId}:${principal.userId}`, quota: 2 * settings.rateLimitUser, windowMs: 2_000 };
   }
-  return { name: 'address', key: `address:${address}`, quota: settings.rateLimitAnonymous, windowMs: 1_000 };
+  return { name: 'address', key: `address:${request.ip}`, quota: settings.rateLimitAnonymous, windowMs: 1_000 };
 }
 
 export interface RateLimits {
@@ -52,7 +52,7 @@ export interface RateLimits {
    * budget, throws 429 `rate_limited` with Retry-After. `principal` null: the caller is unknown
    * (its credentials failed), so it counts against its address.
    */
-  check(request: FastifyRequest, reply: FastifyReply, principal: Principal | null, action: unknown): Promise<void>;
+  check(request: FastifyRequest, reply: FastifyReply, principal: Principal | null, action: unknown): Promise<void> | undefined;
 }
 
 type StoreCallback = (error: Error | null, result?: { current: number; ttl: number }) => void;
@@ -85,7 +85,10 @@ function kvStore(kv: Kv, clock: Clock) {
   };
 }
 
-export async function registerRateLimits(app: FastifyInstance, deps: { applications: ApplicationsService; kv: Kv; clock: Clock }): Promise<RateLimits> {
+export async function registerRateLimits(
+  app: FastifyInstance,
+  deps: { applications: Pick<ApplicationsService, 'cached' | 'get'>; kv: Kv; clock: Clock },
+): Promise<RateLimits> {
   await app.register(fastifyRateLimit, {
     global: false,
     // Counting must never become the outage: if Redis fails, requests go on (and meet the 503s of
@@ -93,16 +96,23 @@ export async function registerRateLimits(app: FastifyInstance, deps: { applicati
     skipOnError: true,
     store: kvStore(deps.kv, deps.clock),
   });
-  const budgets = new WeakMap<FastifyRequest, Budget>();
-  // One limiter per quota and window (a handful: the settings in use), so the plugin gets plain
+  // The budget's key rides on the request (a decorated field: cheaper than a side table).
+  app.decorateRequest('rateLimitKey', '');
+  const keyOf = (request: FastifyRequest) => request.rateLimitKey;
+  // One limiter per budget and quota (a handful: the settings in use), so the plugin gets plain
   // numbers rather than functions it would await on every request.
-  const limiters = new Map<string, ReturnType<typeof app.createRateLimit>>();
+  const limiters: Record<Budget['name'], Map<number, ReturnType<typeof app.createRateLimit>>> = {
+    app: new Map(),
+    user: new Map(),
+    address: new Map(),
+    login: new Map(),
+  };
   const limiterFor = (budget: Budget) => {
-    const shape = `${budget.quota}/${budget.windowMs}`;
-    let limiter = limiters.get(shape);
+    const ofName = limiters[budget.name];
+    let limiter = ofName.get(budget.quota);
     if (limiter === undefined) {
-      limiter = app.createRateLimit({ keyGenerator: (request) => budgets.get(request)?.key ?? 'unknown', max: budget.quota, timeWindow: budget.windowMs });
-      limiters.set(shape, limiter);
+      limiter = app.createRateLimit({ keyGenerator: keyOf, max: budget.quota, timeWindow: budget.windowMs });
+      ofName.set(budget.quota, limiter);
     }
     return limiter;
   };
@@ -116,29 +126,40 @@ export async function registerRateLimits(app: FastifyInstance, deps: { applicati
     return deps.applications.get(applicationId).then((application) => application?.settings ?? DEFAULT_SETTINGS);
   };
 
+  const count = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    principal: Principal | null,
+    action: unknown,
+    settings: ApplicationSettings,
+  ): Promise<void> | undefined => {
+    const budget = budgetOf(principal, action, request, settings);
+    if (budget.quota === 0) return undefined;
+    request.rateLimitKey = budget.key;
+    return limiterFor(budget)(request).then((state) => {
+      if (state.isAllowed || !state.isExceeded) return;
+      // The refusal says which budget, how big, and when it resets (IETF RateLimit headers).
+      const windowSeconds = budget.windowMs / 1000;
+      const resetSeconds = Math.max(0, state.ttlInSeconds);
+      reply.header('ratelimit-policy', `"${budget.name}";q=${budget.quota};w=${windowSeconds}`);
+      reply.header('ratelimit', `"${budget.name}";r=0;t=${resetSeconds}`);
+      const retryAfter = String(Math.max(1, resetSeconds));
+      throw new ApiError(
+        'rate_limited',
+        `Too many requests: at most ${budget.quota} per ${windowSeconds} s for this ${budget.name === 'app' ? 'application' : budget.name}`,
+        { policy: budget.name, limit: budget.quota, windowSeconds, retryAfterSeconds: Number(retryAfter) },
+        { 'retry-after': retryAfter },
+      );
+    });
+  };
+
   return {
-    async check(request, reply, principal, action) {
-      if (typeof action === 'string' && UNLIMITED_ACTIONS.has(action)) return;
+    // Not an async function: on every request, one promise (the plugin's) is all it costs.
+    check(request, reply, principal, action) {
+      if (typeof action === 'string' && UNLIMITED_ACTIONS.has(action)) return undefined;
       const settings = settingsOf(principal);
-      const budget = budgetOf(principal, action, request.ip, settings instanceof Promise ? await settings : settings);
-      if (budget.quota === 0) return;
-      budgets.set(request, budget);
-      const state = await limiterFor(budget)(request);
-      if (state.isAllowed) return;
-      if (state.isExceeded) {
-        // The refusal says which budget, how big, and when it resets (IETF RateLimit headers).
-        const windowSeconds = budget.windowMs / 1000;
-        const resetSeconds = Math.max(0, state.ttlInSeconds);
-        reply.header('ratelimit-policy', `"${budget.name}";q=${budget.quota};w=${windowSeconds}`);
-        reply.header('ratelimit', `"${budget.name}";r=0;t=${resetSeconds}`);
-        const retryAfter = String(Math.max(1, resetSeconds));
-        throw new ApiError(
-          'rate_limited',
-          `Too many requests: at most ${budget.quota} per ${windowSeconds} s for this ${budget.name === 'app' ? 'application' : budget.name}`,
-          { policy: budget.name, limit: budget.quota, windowSeconds, retryAfterSeconds: Number(retryAfter) },
-          { 'retry-after': retryAfter },
-        );
-      }
+      if (settings instanceof Promise) return settings.then((loaded) => count(request, reply, principal, action, loaded));
+      return count(request, reply, principal, action, settings);
     },
   };
 }
