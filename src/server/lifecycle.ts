@@ -15,7 +15,7 @@ function timersOf(setting: boolean | Timers | undefined): Timers | null {
 }
 
 export async function start(app: FastifyInstance, locus: Locus, options: BuildOptions): Promise<void> {
-  const { applications, bus, presence, events, webhooks, tokens, kv, db, redis } = locus;
+  const { applications, bus, presence, events, webhooks, tokens, kv, db, redis, streams } = locus;
   if (options.watchApplications ?? true) applications.watch(APPLICATIONS_POLL_MS);
   // The CLI announces its changes on a shared bus: running instances drop their caches at once.
   bus.subscribe(APPLICATIONS_CHANGED_TOPIC, () => applications.invalidate());
@@ -38,6 +38,7 @@ export async function start(app: FastifyInstance, locus: Locus, options: BuildOp
     await presence.close();
     await events.flush();
     await webhooks.close();
+    await streams.close();
     await tokens.flush();
     await bus.close();
     await kv.close();

@@ -1,6 +1,7 @@
 // What buildApp exposes: the services (app.locus), what Fastify carries per request and per route
 // for the pipeline, and the options a caller (main.ts, tests, benches) may give.
 import type { Redis } from 'ioredis';
+import type { StreamPlaces } from '../modules/events/places.ts';
 import type { Config } from '../config.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { Bus } from '../platform/bus.ts';
@@ -54,6 +55,8 @@ export interface Locus {
   devices: DeviceLinksService;
   events: EventsService;
   webhooks: WebhookDispatcher;
+  /** Open-stream places, capped per application and per user (across instances with Redis). */
+  streams: StreamPlaces;
   bus: Bus;
   /** The shared Redis (commands connection), or null in the embedded mode. */
   redis: Redis | null;

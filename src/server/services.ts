@@ -8,6 +8,7 @@ import type { Db } from '../platform/db.ts';
 import { MemoryBus } from '../platform/bus.ts';
 import { MemoryKv } from '../platform/kv.ts';
 import { RedisBus, RedisKv, RedisLease } from '../platform/redis.ts';
+import { LocalStreamPlaces, RedisStreamPlaces } from '../modules/events/places.ts';
 import { ApplicationsService } from '../modules/applications/service.ts';
 import { createApplicationsStore } from '../modules/applications/store.ts';
 import { EventsService } from '../modules/events/service.ts';
@@ -97,6 +98,9 @@ export function createServices(app: FastifyInstance, config: Config, db: Db, clo
     ...(options.webhookSender ? { sender: options.webhookSender } : {}),
     ...(redis ? { lease: new RedisLease(redis.client, 'webhooks', { prefix: redis.prefix, ttlMs: WEBHOOK_LEASE_MS }) } : {}),
   });
+  const streams = redis
+    ? new RedisStreamPlaces(redis.client, redis.prefix, (error) => log.warn({ err: error }, 'could not renew the open streams’ places'))
+    : new LocalStreamPlaces();
   return {
     config,
     db,
@@ -114,6 +118,7 @@ export function createServices(app: FastifyInstance, config: Config, db: Db, clo
     devices,
     events,
     webhooks,
+    streams,
     redis: redis?.client ?? null,
     passwords,
   };

@@ -193,6 +193,44 @@ t.test('a chained transition fires exactly once across instances, whichever set 
   t.equal(await b.locus.presence.scheduled(), 0, 'Away is static: nothing left');
 });
 
+t.test(
+  'stream caps hold across instances: a user’s sixth stream is refused wherever it opens, and a place freed on one is taken on the other',
+  { skip: noRedis },
+  async (t) => {
+    const { a, address: addressB } = await twoInstances(t);
+    const addressA = await a.app.listen({ host: '127.0.0.1', port: 0 });
+    const token = (await a.signed('POST', '/v1/users/user-0001/tokens', { body: '{}' })).json().userToken.signedToken;
+    const other = (await a.signed('POST', '/v1/users/user-0002/tokens', { body: '{}' })).json().userToken.signedToken;
+    const open = (address: string, as = token) => new StreamClient(`${address}/v1/users/me/events`, () => tokenHeader(as));
+    const streams = [open(addressA), open(addressA), open(addressA), open(addressB), open(addressB)];
+    t.teardown(() => streams.forEach((stream) => stream.close()));
+    await Promise.all(streams.map((stream) => stream.opened));
+
+    for (const [name, address] of [
+      ['A', addressA],
+      ['B', addressB],
+    ]) {
+      const sixth = await fetch(`${address}/v1/users/me/events`, { headers: tokenHeader(token) });
+      t.equal(sixth.status, 429, `a sixth stream on ${name} is refused`);
+      t.equal(((await sixth.json()) as { errorCode: string }).errorCode, 'limit_exceeded');
+    }
+    const neighbour = open(addressB, other);
+    t.teardown(() => neighbour.close());
+    await neighbour.opened;
+    t.pass('another user of the application still opens a stream');
+
+    streams[0]!.close();
+    let status = 0;
+    for (let i = 0; i < 100 && status !== 200; i++) {
+      const attempt = await fetch(`${addressB}/v1/users/me/events`, { headers: tokenHeader(token) });
+      status = attempt.status;
+      await attempt.body?.cancel();
+      if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    t.equal(status, 200, 'the place given back on A is taken on B');
+  },
+);
+
 t.test('a transition scheduled by an instance that is gone fires on the other', { skip: noRedis }, async (t) => {
   const pair = await twoInstances(t);
   const { a, b } = pair;

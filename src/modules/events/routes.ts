@@ -9,7 +9,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { applicationOf, tokenIdOf } from '../../auth/principal.ts';
-import { ApiError, invalidEntity } from '../../errors.ts';
+import { invalidEntity } from '../../errors.ts';
 import { DEFAULT_SETTINGS } from '../applications/settings.ts';
 import { ME, resolveUserReference } from '../../policy/authorize.ts';
 import { type RouteApp, errorResponses, parseCommaList, SIGNED_OR_TOKEN } from '../../schemas.ts';
@@ -67,31 +67,6 @@ function openStream(request: FastifyRequest, reply: FastifyReply): EventSink {
   };
 }
 
-/**
- * Open streams per holder (an application's streams, a user's streams) on this instance: a
- * stream takes a place before it opens and gives it back when it closes; past the application's
- * limit the request is a 429 `limit_exceeded`.
- */
-class StreamPlaces {
-  readonly #open = new Map<string, number>();
-
-  take(holder: string, limit: number, what: string): () => void {
-    const open = this.#open.get(holder) ?? 0;
-    if (open >= limit) {
-      throw new ApiError('limit_exceeded', `At most ${limit} open ${what}: close one first`, { limit, open }, { 'retry-after': '1' }, 429);
-    }
-    this.#open.set(holder, open + 1);
-    let given = false;
-    return () => {
-      if (given) return;
-      given = true;
-      const left = (this.#open.get(holder) ?? 1) - 1;
-      if (left <= 0) this.#open.delete(holder);
-      else this.#open.set(holder, left);
-    };
-  }
-}
-
 /** Runs `open` holding a place; the place is given back when the stream closes, or at once if it failed to open. */
 async function holdingPlace(release: () => void, open: () => Promise<{ closed: Promise<void> }>): Promise<void> {
   try {
@@ -118,7 +93,7 @@ function started(reply: FastifyReply, close: () => void): void {
 export async function eventRoutes(app: RouteApp): Promise<void> {
   const { events, users, tokens, social, applications } = app.locus;
   const tags = ['events'];
-  const places = new StreamPlaces();
+  const places = app.locus.streams;
   const settingsOf = async (applicationId: string) => (await applications.get(applicationId))?.settings ?? DEFAULT_SETTINGS;
 
   app.get(
@@ -157,7 +132,7 @@ export async function eventRoutes(app: RouteApp): Promise<void> {
       });
       const types = typeList.length === 0 ? null : new Set(typeList);
       const after = resumePoint(request, request.query.lastEventId);
-      const release = places.take(`app:${applicationId}`, (await settingsOf(applicationId)).maxStreamsPerApp, 'application streams');
+      const release = await places.take(`app:${applicationId}`, (await settingsOf(applicationId)).maxStreamsPerApp, 'application streams');
       await holdingPlace(release, async () => {
         const sink = openStream(request, reply);
         const subscription = await events.subscribe({
@@ -215,7 +190,7 @@ export async function eventRoutes(app: RouteApp): Promise<void> {
       const tokenId = tokenIdOf(request.principal);
       const view = await UserStreamView.open({ principal: request.principal, applicationId, userId, watched, tokenId, social });
 
-      const release = places.take(`user:${applicationId}:${userId}`, (await settingsOf(applicationId)).maxStreamsPerUser, 'streams for this user');
+      const release = await places.take(`user:${applicationId}:${userId}`, (await settingsOf(applicationId)).maxStreamsPerUser, 'streams for this user');
       await holdingPlace(release, async () => {
         const sink = openStream(request, reply);
         const subscription = await events.subscribe({
