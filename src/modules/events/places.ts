@@ -94,7 +94,7 @@ export class RedisStreamPlaces implements StreamPlaces {
     redis.defineCommand('locusRenewPlaces', { lua: RENEW });
     this.#redis = redis as Scripted;
     this.#prefix = `${prefix}:streams:`;
-    this.#renewer = setInterval(() => this.renew().catch(onError), STREAM_RENEW_MS);
+    this.#renewer = setInterval(() => void this.renew().catch(onError), STREAM_RENEW_MS);
     this.#renewer.unref();
   }
 
