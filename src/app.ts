@@ -26,6 +26,7 @@ import { start } from './server/lifecycle.ts';
 import type { BuildOptions, Locus, RegisteredRoute } from './server/locus.ts';
 import { registerPipeline } from './server/pipeline.ts';
 import { registerRateLimits } from './server/rate-limits.ts';
+import { metricsRoutes, registerRequestMetrics } from './modules/metrics/routes.ts';
 import { registerCors } from './server/cors.ts';
 import { createServices } from './server/services.ts';
 
@@ -54,7 +55,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.decorate('locus', locus);
 
   const { applications, users, tokens, kv } = locus;
-  const limits = await registerRateLimits(app, { applications, kv, clock });
+  const limits = await registerRateLimits(app, { applications, kv, clock, onRefused: (policy) => locus.metrics.rateLimited(policy) });
   // The plugin's OPTIONS route (a preflight for an origin no application lists) is open to anyone.
   app.addHook('onRoute', (route) => {
     if (route.method === 'OPTIONS' && route.url === '*') route.config = { ...route.config, action: 'cors.preflight' };
@@ -73,8 +74,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     },
   });
 
+  registerRequestMetrics(app);
   await registerSchemas(app);
   await app.register(systemRoutes);
+  await app.register(metricsRoutes);
   await app.register(applicationRoutes);
   await app.register(userRoutes);
   await app.register(profileRoutes);

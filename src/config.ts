@@ -29,6 +29,8 @@ export interface Config {
    * to trust; null: the socket's address is the client's.
    */
   trustedProxies: string[] | number | null;
+  /** The bearer token `/metrics` asks for (LOCUS_METRICS_TOKEN); null: the metrics are open. */
+  metricsToken: string | null;
 }
 
 export class ConfigError extends Error {
@@ -170,6 +172,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
   }
 
+  const metricsToken = text('LOCUS_METRICS_TOKEN') ?? null;
+  if (metricsToken !== null && !/^[\x21-\x7e]{16,256}$/.test(metricsToken)) {
+    problems.push('LOCUS_METRICS_TOKEN must be 16–256 printable characters without spaces');
+  }
+
   if (problems.length > 0 || !databaseProvider || !masterKey) throw new ConfigError(problems);
   return {
     host,
@@ -185,5 +192,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl,
     redisPrefix,
     trustedProxies,
+    metricsToken,
   };
 }

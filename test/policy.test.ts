@@ -43,6 +43,7 @@ t.test('the decision table', async (t) => {
   // [action, .system, user acting on itself, user acting on another user, .anonymous]
   const expected: Array<[keyof typeof RULES, boolean, boolean, boolean, boolean]> = [
     ['health.read', true, true, true, true],
+    ['metrics.read', true, true, true, true],
     ['docs.read', true, true, true, true],
     ['cors.preflight', true, true, true, true],
     ['applications.whoami', true, true, true, false],

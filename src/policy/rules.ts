@@ -10,6 +10,8 @@ export type Rule = Partial<Record<PrincipalKind, Grant>>;
 export const RULES = {
   /** Liveness and readiness probes. */
   'health.read': { anonymous: 'allow', system: 'allow', user: 'allow' },
+  /** Prometheus metrics (the route checks LOCUS_METRICS_TOKEN itself when it is set). */
+  'metrics.read': { anonymous: 'allow', system: 'allow', user: 'allow' },
   /** The OpenAPI document and its UI. */
   'docs.read': { anonymous: 'allow', system: 'allow', user: 'allow' },
   /** A CORS preflight that no application's origins allow (answered without CORS headers). */

@@ -2,6 +2,7 @@
 // for the pipeline, and the options a caller (main.ts, tests, benches) may give.
 import type { Redis } from 'ioredis';
 import type { StreamPlaces } from '../modules/events/places.ts';
+import type { Metrics } from '../modules/metrics/registry.ts';
 import type { Config } from '../config.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { Bus } from '../platform/bus.ts';
@@ -55,6 +56,8 @@ export interface Locus {
   devices: DeviceLinksService;
   events: EventsService;
   webhooks: WebhookDispatcher;
+  /** What `/metrics` reports (src/modules/metrics). */
+  metrics: Metrics;
   /** Open-stream places, capped per application and per user (across instances with Redis). */
   streams: StreamPlaces;
   bus: Bus;

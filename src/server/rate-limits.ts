@@ -87,7 +87,7 @@ function kvStore(kv: Kv, clock: Clock) {
 
 export async function registerRateLimits(
   app: FastifyInstance,
-  deps: { applications: Pick<ApplicationsService, 'cached' | 'get'>; kv: Kv; clock: Clock },
+  deps: { applications: Pick<ApplicationsService, 'cached' | 'get'>; kv: Kv; clock: Clock; onRefused?: (policy: Budget['name']) => void },
 ): Promise<RateLimits> {
   await app.register(fastifyRateLimit, {
     global: false,
@@ -138,6 +138,7 @@ export async function registerRateLimits(
     request.rateLimitKey = budget.key;
     return limiterFor(budget)(request).then((state) => {
       if (state.isAllowed || !state.isExceeded) return;
+      deps.onRefused?.(budget.name);
       // The refusal says which budget, how big, and when it resets (IETF RateLimit headers).
       const windowSeconds = budget.windowMs / 1000;
       const resetSeconds = Math.max(0, state.ttlInSeconds);

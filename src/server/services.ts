@@ -9,6 +9,8 @@ import { MemoryBus } from '../platform/bus.ts';
 import { MemoryKv } from '../platform/kv.ts';
 import { RedisBus, RedisKv, RedisLease } from '../platform/redis.ts';
 import { LocalStreamPlaces, RedisStreamPlaces } from '../modules/events/places.ts';
+import { Metrics } from '../modules/metrics/registry.ts';
+import { createMetricsStore } from '../modules/metrics/store.ts';
 import { ApplicationsService } from '../modules/applications/service.ts';
 import { createApplicationsStore } from '../modules/applications/store.ts';
 import { EventsService } from '../modules/events/service.ts';
@@ -48,6 +50,10 @@ export function createServices(app: FastifyInstance, config: Config, db: Db, clo
   const kv = options.kv ?? (redis ? new RedisKv(redis.client, clock, { prefix: redis.prefix }) : new MemoryKv(clock));
   const onBusError = (error: unknown, topic: string) => log.error({ err: error, topic }, 'a bus subscriber failed');
   const bus = options.bus ?? (redis ? new RedisBus(redis.client, redis.subscriber, { prefix: redis.prefix, onError: onBusError }) : new MemoryBus(onBusError));
+  const metrics = new Metrics();
+  if (redis) {
+    for (const connection of [redis.client, redis.subscriber]) connection.on('error', () => metrics.dependencyError('redis', 'connection'));
+  }
   const applications = new ApplicationsService({ store: createApplicationsStore(db), masterKey: config.masterKey, clock, log });
   const eventLog = createEventsStore(db);
   const events = new EventsService({ db, store: eventLog, clock, bus, applications, log });
@@ -86,6 +92,7 @@ export function createServices(app: FastifyInstance, config: Config, db: Db, clo
     applications,
     events,
     log,
+    onTransition: (latenessMs) => metrics.presenceTransition(latenessMs),
     ...(redis ? { queue: new RedisTransitionQueue(redis.client, redis.prefix) } : {}),
   });
   const webhooks = new WebhookDispatcher({
@@ -101,9 +108,16 @@ export function createServices(app: FastifyInstance, config: Config, db: Db, clo
   const streams = redis
     ? new RedisStreamPlaces(redis.client, redis.prefix, (error) => log.warn({ err: error }, 'could not renew the open streams’ places'))
     : new LocalStreamPlaces();
+  const metricsStore = createMetricsStore(db);
+  metrics.attach({
+    openStreams: () => events.subscriptions,
+    eventLogHeads: () => metricsStore.eventLogHeads(),
+    webhookBacklogs: () => metricsStore.webhookBacklogs(),
+  });
   return {
     config,
     db,
+    metrics,
     clock,
     kv,
     bus,

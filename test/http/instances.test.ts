@@ -276,6 +276,9 @@ t.test('Redis gone: 503s and a failing /readyz, never a hang; back (even empty):
   t.ok(Date.now() - started < 5_000, `answered in ${Date.now() - started} ms`);
   const ready = await test.app.inject({ method: 'GET', url: '/readyz' });
   t.same({ status: ready.statusCode, dependency: ready.json().diagnostics?.dependency }, { status: 503, dependency: 'redis' });
+  const metrics = (await test.app.inject({ method: 'GET', url: '/metrics' })).body;
+  const failures = Number(/^locus_dependency_errors_total\{dependency="redis",source="request"\} (\d+)$/m.exec(metrics)?.[1] ?? 0);
+  t.ok(failures >= 2, `the metrics count the requests Redis failed (${failures})`);
 
   proxy.restore();
   t.equal(await settlesTo(async () => (await test.app.inject({ method: 'GET', url: '/readyz' })).statusCode, 200), 200, 'ready again, unrestarted');

@@ -75,6 +75,8 @@ export interface PresenceServiceDeps {
   /** Where pending transitions wait: in process by default, Redis when instances share them. */
   queue?: TransitionQueue;
   log?: FastifyBaseLogger;
+  /** Hears each published transition with how late it was (for `/metrics`). */
+  onTransition?: (latenessMs: number) => void;
 }
 
 const kvKey = (applicationId: string, userId: string) => `presence:${applicationId}:${userId}`;
@@ -297,6 +299,7 @@ export class PresenceService {
         const { active, since } = resolvePresence(state.chain, state.setAt, due.dueAt);
         if (since !== due.dueAt) continue; // a stale entry: the stored chain has no transition then
         void this.#publish({ applicationId, userId, presence: active, setTimeMs: since, cause: 'transition' });
+        this.#deps.onTransition?.(this.#deps.clock.now() - due.dueAt);
         fired += 1;
         this.#unrecorded += 1;
         const next = nextTransition(active, since);

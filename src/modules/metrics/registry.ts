@@ -1,0 +1,166 @@
+// What an operator's Prometheus scrapes from `/metrics` (docs/operations.md), with prom-client.
+// One registry per app instance (tests build many); the Node process metrics (CPU, memory, event
+// loop, GC) are process-wide and collected once per process. Counters that something else drives
+// are plain methods here, so services depend on this small surface and not on prom-client.
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { isDependencyDown } from '../../errors.ts';
+
+/** Where gauges read their values at scrape time. */
+export interface MetricsSources {
+  /** Event streams open on this instance. */
+  openStreams(): number;
+  /** Each application's event log head (its last event id). */
+  eventLogHeads(): Promise<Array<{ applicationId: string; head: number }>>;
+  /** Each webhook's backlog: events of its application after the last one it settled. */
+  webhookBacklogs(): Promise<Array<{ applicationId: string; webhookId: string; backlog: number }>>;
+}
+
+export type Dependency = 'database' | 'redis';
+
+let processRegistry: Registry | null = null;
+
+/** The Node process metrics, registered once per process. */
+function processMetrics(): Registry {
+  if (processRegistry === null) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
+}
+
+interface RequestInstruments {
+  count: Counter.Internal;
+  duration: Histogram.Internal<string>;
+}
+
+export class Metrics {
+  readonly #registry = new Registry();
+  readonly #scraped: Registry;
+  readonly #requests: Counter<'method' | 'route' | 'status'>;
+  readonly #durations: Histogram<'method' | 'route' | 'status'>;
+  /** Label children per method, route and status: a request pays a map lookup, not label hashing. */
+  readonly #byRequest = new Map<string, RequestInstruments>();
+  readonly #rateLimited: Counter<'policy'>;
+  readonly #transitions: Counter;
+  readonly #lateness: Histogram;
+  readonly #dependencyErrors: Counter<'dependency' | 'source'>;
+  #sources: MetricsSources | null = null;
+
+  constructor() {
+    const registers = [this.#registry];
+    this.#requests = new Counter({
+      name: 'locus_http_requests_total',
+      help: 'HTTP requests answered, by method, route template and status',
+      labelNames: ['method', 'route', 'status'],
+      registers,
+    });
+    this.#durations = new Histogram({
+      name: 'locus_http_request_duration_seconds',
+      help: 'Time from receiving a request to finishing its answer (event streams: until they close)',
+      labelNames: ['method', 'route', 'status'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+      registers,
+    });
+    this.#rateLimited = new Counter({
+      name: 'locus_rate_limited_requests_total',
+      help: 'Requests refused with 429 rate_limited, by budget (app, user, address, login)',
+      labelNames: ['policy'],
+      registers,
+    });
+    this.#transitions = new Counter({ name: 'locus_presence_transitions_total', help: 'Chained presence transitions published', registers });
+    this.#lateness = new Histogram({
+      name: 'locus_presence_transition_lateness_seconds',
+      help: 'How long after its due time a presence transition was published',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    this.#dependencyErrors = new Counter({
+      name: 'locus_dependency_errors_total',
+      help: 'Database and Redis failures: requests answered 503 because of one (source=request), Redis connection errors (connection), gauges this scrape could not read (scrape)',
+      labelNames: ['dependency', 'source'],
+      registers,
+    });
+    const sources = () => this.#sources;
+    new Gauge({
+      name: 'locus_open_streams',
+      help: 'Event streams (SSE) open on this instance',
+      registers,
+      collect() {
+        this.set(sources()?.openStreams() ?? 0);
+      },
+    });
+    const failed = (error: unknown) => this.#scrapeFailed(error);
+    new Gauge({
+      name: 'locus_event_log_head',
+      help: 'The last event id of each application’s event log',
+      labelNames: ['application_id'],
+      registers,
+      async collect() {
+        this.reset();
+        const heads = await sources()
+          ?.eventLogHeads()
+          .catch((error: unknown) => failed(error));
+        for (const { applicationId, head } of heads ?? []) this.set({ application_id: applicationId }, head);
+      },
+    });
+    new Gauge({
+      name: 'locus_webhook_backlog_events',
+      help: 'Events of the webhook’s application after the last one it delivered or abandoned',
+      labelNames: ['application_id', 'webhook_id'],
+      registers,
+      async collect() {
+        this.reset();
+        const backlogs = await sources()
+          ?.webhookBacklogs()
+          .catch((error: unknown) => failed(error));
+        for (const { applicationId, webhookId, backlog } of backlogs ?? []) this.set({ application_id: applicationId, webhook_id: webhookId }, backlog);
+      },
+    });
+    this.#scraped = Registry.merge([processMetrics(), this.#registry]);
+  }
+
+  /** Connects the gauges to what they read (the services exist after this registry). */
+  attach(sources: MetricsSources): void {
+    this.#sources = sources;
+  }
+
+  get contentType(): string {
+    return this.#scraped.contentType;
+  }
+
+  /** The Prometheus text exposition of every metric. */
+  scrape(): Promise<string> {
+    return this.#scraped.metrics();
+  }
+
+  request(method: string, route: string, status: number, seconds: number): void {
+    const key = `${method} ${status} ${route}`;
+    let instruments = this.#byRequest.get(key);
+    if (instruments === undefined) {
+      const labels = { method, route, status: String(status) };
+      instruments = { count: this.#requests.labels(labels), duration: this.#durations.labels(labels) };
+      this.#byRequest.set(key, instruments);
+    }
+    instruments.count.inc();
+    instruments.duration.observe(seconds);
+  }
+
+  rateLimited(policy: string): void {
+    this.#rateLimited.inc({ policy });
+  }
+
+  presenceTransition(latenessMs: number): void {
+    this.#transitions.inc();
+    this.#lateness.observe(Math.max(0, latenessMs) / 1000);
+  }
+
+  dependencyError(dependency: Dependency, source: 'request' | 'connection' | 'scrape'): void {
+    this.#dependencyErrors.inc({ dependency, source });
+  }
+
+  /** A gauge that cannot be read is left empty and counted; the scrape itself still answers. */
+  #scrapeFailed(error: unknown): undefined {
+    this.dependencyError(isDependencyDown(error) ?? 'database', 'scrape');
+    return undefined;
+  }
+}
