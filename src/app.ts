@@ -27,6 +27,9 @@ import type { BuildOptions, Locus, RegisteredRoute } from './server/locus.ts';
 import { registerPipeline } from './server/pipeline.ts';
 import { registerRateLimits } from './server/rate-limits.ts';
 import { metricsRoutes, registerRequestMetrics } from './modules/metrics/routes.ts';
+import { cookieValue } from './auth/principal.ts';
+import { SESSION_COOKIE } from './modules/console/service.ts';
+import { consoleRoutes } from './modules/console/routes.ts';
 import { registerCors } from './server/cors.ts';
 import { createServices } from './server/services.ts';
 
@@ -65,6 +68,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     now,
     routes,
     limits,
+    consoleOperator: async (request) => {
+      const session = await locus.console.session(cookieValue(request.headers, SESSION_COOKIE));
+      return session ? { kind: 'operator', applicationId: null, sessionId: session.sessionId } : { kind: 'anonymous', applicationId: null };
+    },
     auth: {
       clock,
       kv,
@@ -90,6 +97,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(fastifySSE, { heartbeatInterval: 0 });
   await app.register(eventRoutes);
   await app.register(deviceLinkRoutes);
+  await app.register(consoleRoutes);
   await registerDocsUi(app);
 
   await start(app, locus, options);

@@ -14,6 +14,8 @@ import { createSigningKidStore } from './modules/tokens/store.ts';
 import { SIGNING_KID_REFRESH_MS } from './modules/tokens/service.ts';
 import { createEventsStore } from './modules/events/store.ts';
 import { createWebhooksStore } from './modules/webhooks/store.ts';
+import { ConsoleService, DEFAULT_LINK_TTL_MS, MAX_LINK_TTL_MS } from './modules/console/service.ts';
+import { createConsoleStore } from './modules/console/store.ts';
 import { parseWebhookTypes, WebhookRequestError, WebhooksAdmin, WEBHOOKS_RELOAD_MS, type WebhookListing } from './modules/webhooks/admin.ts';
 
 export interface CliIo {
@@ -39,6 +41,9 @@ export const USAGE = `Usage: npm run locus -- <command>
                                             url; prints the signing secret once
   webhook list <applicationId> [--json]     endpoints and their delivery state
   webhook remove <applicationId> <webhookId>
+  console login-link [--ttl 10m] [--json]   a one-time link that opens the web console (an
+                                            8-hour session); --ttl 1s to 24h
+  console logout-all [--json]               end every console session and void unused links
 
 The database and master key come from the same environment variables as the server
 (DATABASE_URL, LOCUS_DATA_DIR, LOCUS_MASTER_KEY).
@@ -250,7 +255,40 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
     return 0;
   }
 
+  if (group === 'console' && (command === 'login-link' || command === 'logout-all')) {
+    const ttlText = command === 'login-link' ? takeOption(rest, '--ttl') : undefined;
+    expectArgs(rest, 0, command === 'login-link' ? 'only --ttl <duration>' : 'no arguments');
+    const ttlMs = ttlText === undefined ? DEFAULT_LINK_TTL_MS : parseDuration(ttlText);
+    if (ttlMs === null || ttlMs < 1_000 || ttlMs > MAX_LINK_TTL_MS) throw new UsageError('--ttl takes 1s to 24h (for example 90s, 10m, 2h)');
+    await migrate(config);
+    const db = createDb(config);
+    try {
+      const service = new ConsoleService({ store: createConsoleStore(db), clock: systemClock });
+      if (command === 'login-link') {
+        const link = await service.createLoginLink(ttlMs);
+        const url = `${config.publicUrl.replace(/\/+$/, '')}/console/login/${link.secret}`;
+        print(
+          { url, expiresAt: link.expiresAt.toISOString() },
+          `${url}\nOpens the console once, until ${link.expiresAt.toISOString()}. Anyone with the link can sign in: do not share it.\n`,
+        );
+      } else {
+        const ended = await service.logoutAll();
+        print({ sessionsEnded: ended }, `Ended ${ended} console session${ended === 1 ? '' : 's'}; unused login links no longer open.\n`);
+      }
+    } finally {
+      await db.close();
+    }
+    return 0;
+  }
+
   throw new UsageError(`unknown command "${[group, command].filter(Boolean).join(' ')}"`);
+}
+
+/** `90s`, `10m`, `2h` (or plain seconds) in milliseconds; null when it is none of these. */
+function parseDuration(text: string): number | null {
+  const match = /^(\d{1,6})(s|m|h)?$/.exec(text.trim());
+  if (!match) return null;
+  return Number(match[1]) * { s: 1_000, m: 60_000, h: 3_600_000 }[(match[2] ?? 's') as 's' | 'm' | 'h'];
 }
 
 /** Runs one CLI command; returns the exit code (0 ok, 1 refused or failed, 2 usage or configuration). */

@@ -90,8 +90,18 @@ t.test('the decision table', async (t) => {
     ['devices.link.approve', false, true, true, false],
     // The route ignores credentials and runs as .anonymous, so only that column can occur.
     ['devices.link.collect', false, false, false, true],
+    // The console's actions: an application's principals never hold them (the operator: below).
+    ['console.login', false, false, false, true],
+    ['console.assets', false, false, false, true],
+    ['console.read', false, false, false, false],
+    ['console.applications.write', false, false, false, false],
+    ['console.logout', false, false, false, false],
   ];
   t.equal(expected.length, Object.keys(RULES).length, 'every rule is in this table');
+  // The operator (a console session) holds the console's actions and nothing else.
+  const operator = { kind: 'operator', applicationId: null, sessionId: 'session-0001' } as const;
+  const operatorActions = new Set(['console.login', 'console.assets', 'console.read', 'console.applications.write', 'console.logout']);
+  for (const action of Object.keys(RULES)) t.equal(authorize(operator, action).allowed, operatorActions.has(action), `${action} operator`);
   for (const [action, sys, self, other, anon] of expected) {
     t.equal(authorize(system, action, 'user-0002').allowed, sys, `${action} .system`);
     t.equal(authorize(sudoUser, action, 'user-0001').allowed, self, `${action} user on itself`);

@@ -11,7 +11,9 @@ export type Principal =
   | { kind: 'system'; applicationId: string; accessKey: string }
   | { kind: 'user'; applicationId: string; userId: string; via: 'sudo'; accessKey: string }
   | { kind: 'user'; applicationId: string; userId: string; via: 'token'; tokenId: string }
-  | { kind: 'anonymous'; applicationId: string | null };
+  | { kind: 'anonymous'; applicationId: string | null }
+  /** Whoever runs the deployment, signed in to the console (docs/console.md): no application of its own. */
+  | { kind: 'operator'; applicationId: null; sessionId: string };
 
 export type PrincipalKind = Principal['kind'];
 
@@ -57,7 +59,7 @@ function headerValue(headers: Headers, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-function cookieValue(headers: Headers, name: string): string | undefined {
+export function cookieValue(headers: Headers, name: string): string | undefined {
   const cookie = headerValue(headers, 'cookie');
   if (cookie === undefined) return undefined;
   for (const part of cookie.split(';')) {

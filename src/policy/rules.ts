@@ -16,6 +16,16 @@ export const RULES = {
   'docs.read': { anonymous: 'allow', system: 'allow', user: 'allow' },
   /** A CORS preflight that no application's origins allow (answered without CORS headers). */
   'cors.preflight': { anonymous: 'allow', system: 'allow', user: 'allow' },
+  /** Open a console session with a one-time login link (the link is the credential). */
+  'console.login': { anonymous: 'allow', operator: 'allow' },
+  /** The console's script and stylesheet (the sign-in page needs them too). */
+  'console.assets': { anonymous: 'allow', operator: 'allow' },
+  /** Console pages and reads (docs/console.md): the operator of a console session only. */
+  'console.read': { operator: 'allow' },
+  /** Console changes to applications (create; the secret is shown once). */
+  'console.applications.write': { operator: 'allow' },
+  /** End this console session. */
+  'console.logout': { operator: 'allow' },
   /** The credential echo: which application am I? */
   'applications.whoami': { system: 'allow', user: 'allow' },
 

@@ -80,6 +80,7 @@ export function loggedPath(url: string): string {
   const normal = normalisedPath(path);
   if (/(^|\/)logout\/./.test(normal)) return '/v1/logout/[redacted]';
   if (/(^|\/)device-links\/[^/]+\/approve/.test(normal)) return '/v1/device-links/[redacted]/approve';
+  if (/(^|\/)console\/login\/./.test(normal)) return '/console/login/[redacted]';
   return path;
 }
 

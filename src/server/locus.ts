@@ -3,6 +3,7 @@
 import type { Redis } from 'ioredis';
 import type { StreamPlaces } from '../modules/events/places.ts';
 import type { Metrics } from '../modules/metrics/registry.ts';
+import type { ConsoleService } from '../modules/console/service.ts';
 import type { Config } from '../config.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { Bus } from '../platform/bus.ts';
@@ -56,6 +57,8 @@ export interface Locus {
   devices: DeviceLinksService;
   events: EventsService;
   webhooks: WebhookDispatcher;
+  /** The operator console's sign-in (src/modules/console). */
+  console: ConsoleService;
   /** What `/metrics` reports (src/modules/metrics). */
   metrics: Metrics;
   /** Open-stream places, capped per application and per user (across instances with Redis). */
@@ -90,6 +93,8 @@ declare module 'fastify' {
      * (a browser's stale token cookie, say) are not checked, and the route runs as `.anonymous`.
      */
     credentialsIgnored?: boolean;
+    /** A console route (docs/console.md): the caller is the operator of a console session, or anonymous. */
+    console?: boolean;
   }
 }
 

@@ -3,6 +3,7 @@
 // comes before parsing so that an unauthenticated caller learns nothing from body errors, and the
 // signature's MD5 covers the exact bytes received. Also: the one error format, the request id on
 // every answer, and the list of routes with their policy actions (the policy test walks it).
+import type { Principal } from '../auth/principal.ts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError, registerErrorHandling } from '../errors.ts';
 import { authenticate, type AuthDependencies } from '../auth/principal.ts';
@@ -21,7 +22,14 @@ function pathParameter(params: unknown, name: string): string | undefined {
 
 export function registerPipeline(
   app: FastifyInstance,
-  deps: { now: () => number; auth: AuthDependencies; routes: RegisteredRoute[]; limits: RateLimits },
+  deps: {
+    now: () => number;
+    auth: AuthDependencies;
+    routes: RegisteredRoute[];
+    limits: RateLimits;
+    /** Who calls a console route: the operator of the session its cookie names, or anonymous. */
+    consoleOperator: (request: FastifyRequest) => Promise<Principal>;
+  },
 ): void {
   const { routes } = deps;
   // Reference-type decorators must start as null (Fastify 5); the hooks below fill them per request.
@@ -52,9 +60,11 @@ export function registerPipeline(
     const body = request.rawBody ?? EMPTY_BODY;
     const route = request.routeOptions.config;
     try {
-      request.principal = route.credentialsIgnored
-        ? { kind: 'anonymous', applicationId: null }
-        : await authenticate({ method: request.method, rawPath: request.raw.url?.split('?')[0] ?? '/', headers: request.headers, body }, deps.auth);
+      request.principal = route.console
+        ? await deps.consoleOperator(request)
+        : route.credentialsIgnored
+          ? { kind: 'anonymous', applicationId: null }
+          : await authenticate({ method: request.method, rawPath: request.raw.url?.split('?')[0] ?? '/', headers: request.headers, body }, deps.auth);
     } catch (error) {
       // Failed credentials count against the client's address: a flood of bad tokens or
       // signatures is refused like any other anonymous flood.

@@ -10,6 +10,8 @@ import { MemoryKv } from '../platform/kv.ts';
 import { RedisBus, RedisKv, RedisLease } from '../platform/redis.ts';
 import { LocalStreamPlaces, RedisStreamPlaces } from '../modules/events/places.ts';
 import { Metrics } from '../modules/metrics/registry.ts';
+import { ConsoleService } from '../modules/console/service.ts';
+import { createConsoleStore } from '../modules/console/store.ts';
 import { createMetricsStore } from '../modules/metrics/store.ts';
 import { ApplicationsService } from '../modules/applications/service.ts';
 import { createApplicationsStore } from '../modules/applications/store.ts';
@@ -118,6 +120,7 @@ export function createServices(app: FastifyInstance, config: Config, db: Db, clo
     config,
     db,
     metrics,
+    console: new ConsoleService({ store: createConsoleStore(db), clock }),
     clock,
     kv,
     bus,

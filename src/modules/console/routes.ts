@@ -1,0 +1,157 @@
+// The operator console at /console (docs/console.md). Pages are HTML rendered here; the console API
+// under /console/api answers JSON. Every route is a console route: the pipeline makes its caller
+// the operator of the session the cookie names (or anonymous), and the policy table decides. The
+// API also refuses requests from any other origin, so another site cannot drive a signed-in browser.
+import { readFileSync } from 'node:fs';
+import { Type } from 'typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError, sendError } from '../../errors.ts';
+import { type RouteApp, errorResponses } from '../../schemas.ts';
+import { ApplicationRequestError } from '../applications/service.ts';
+import { SESSION_COOKIE, SESSION_TTL_MS } from './service.ts';
+import { applicationsPage, signedInPage, signedOutPage } from './views.ts';
+
+const ASSETS = {
+  'console.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(new URL('./assets/console.js', import.meta.url)) },
+  'console.css': { type: 'text/css; charset=utf-8', body: readFileSync(new URL('./assets/console.css', import.meta.url)) },
+} as const;
+
+/** Pages may load only this origin's script and style, and no one may frame them. */
+const PAGE_HEADERS = {
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+};
+
+const tags = ['console'];
+
+function html(reply: FastifyReply, status: number, body: string): FastifyReply {
+  return reply.code(status).headers(PAGE_HEADERS).type('text/html; charset=utf-8').send(body);
+}
+
+export async function consoleRoutes(app: RouteApp): Promise<void> {
+  const { applications, config, now } = { ...app.locus, now: () => app.locus.clock.now() };
+  const secureCookie = new URL(config.publicUrl).protocol === 'https:';
+  const cookie = (value: string, maxAgeSeconds: number) =>
+    `${SESSION_COOKIE}=${value}; Path=/console; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSeconds}${secureCookie ? '; Secure' : ''}`;
+
+  /** The origins a console API call may come from: the public URL's, and the one the browser addressed. */
+  const sameOrigin = (request: FastifyRequest, origin: string): boolean => {
+    if (origin === new URL(config.publicUrl).origin) return true;
+    const host = request.headers.host;
+    return host !== undefined && (origin === `http://${host}` || origin === `https://${host}`);
+  };
+
+  const isApi = (request: FastifyRequest) => request.routeOptions.url?.startsWith('/console/api/') === true;
+
+  app.addHook('onRequest', async (request) => {
+    if (!isApi(request)) return;
+    const origin = request.headers.origin;
+    const writes = request.method !== 'GET' && request.method !== 'HEAD';
+    if ((writes && origin === undefined) || (origin !== undefined && !sameOrigin(request, origin))) {
+      throw new ApiError('missing_privilege', 'Console requests must come from the console’s own origin');
+    }
+  });
+
+  // Pages answer HTML, also when they refuse: a signed-out browser gets the way to sign in.
+  app.setErrorHandler((error: ApiError | Error, request, reply) => {
+    if (isApi(request) || !(error instanceof ApiError)) throw error;
+    if (error.statusCode === 401) return html(reply, 401, signedOutPage('no_session'));
+    return sendError(reply, error, now());
+  });
+
+  const pageSchema = (summary: string) => ({ summary, tags, produces: ['text/html'], response: { 200: Type.String(), ...errorResponses() } });
+
+  app.get(
+    '/console/assets/:file',
+    { config: { action: 'console.assets', console: true }, schema: { hide: true, params: Type.Object({ file: Type.String({ maxLength: 32 }) }) } },
+    async (request, reply) => {
+      const asset = ASSETS[request.params.file as keyof typeof ASSETS];
+      if (asset === undefined) throw new ApiError('entity_not_found', 'No such console asset', { entityType: 'asset' });
+      return reply.type(asset.type).header('cache-control', 'no-cache').send(asset.body);
+    },
+  );
+
+  app.get(
+    '/console/login/:secret',
+    {
+      config: { action: 'console.login', console: true },
+      schema: { ...pageSchema('Open a console session with a one-time login link'), params: Type.Object({ secret: Type.String({ maxLength: 64 }) }) },
+    },
+    async (request, reply) => {
+      const session = await app.locus.console.login(request.params.secret);
+      if (session === null) return html(reply, 401, signedOutPage('link_refused'));
+      // A page, not a redirect: the next navigation starts on this origin, so the SameSite=Strict
+      // cookie goes with it even when the link was opened from another site (a chat, a mail).
+      reply.header('set-cookie', cookie(session.secret, SESSION_TTL_MS / 1000));
+      reply.header('refresh', '0; url=/console');
+      return html(reply, 200, signedInPage());
+    },
+  );
+
+  app.get(
+    '/console',
+    { config: { action: 'console.read', console: true }, schema: pageSchema('The console: applications and their keys') },
+    async (_request, reply) => html(reply, 200, applicationsPage(await applications.list())),
+  );
+
+  app.get(
+    '/console/api/applications',
+    {
+      config: { action: 'console.read', console: true },
+      schema: {
+        summary: 'Every application with its access keys',
+        tags,
+        response: {
+          200: Type.Array(
+            Type.Object({
+              applicationId: Type.String(),
+              name: Type.String(),
+              createdAt: Type.String(),
+              accessKeys: Type.Array(Type.Object({ accessKey: Type.String(), createdAt: Type.String(), revokedAt: Type.Union([Type.String(), Type.Null()]) })),
+            }),
+          ),
+          ...errorResponses('authorization_exception', 'missing_privilege'),
+        },
+      },
+    },
+    async () => applications.list(),
+  );
+
+  app.post(
+    '/console/api/applications',
+    {
+      config: { action: 'console.applications.write', console: true },
+      schema: {
+        summary: 'Create an application; its first access secret is in this answer only',
+        tags,
+        body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false }),
+        response: {
+          200: Type.Object({ applicationId: Type.String(), name: Type.String(), accessKey: Type.String(), accessSecret: Type.String() }),
+          ...errorResponses('invalid_entity', 'authorization_exception', 'missing_privilege'),
+        },
+      },
+    },
+    async (request) => {
+      try {
+        return await applications.create(request.body.name);
+      } catch (error) {
+        if (error instanceof ApplicationRequestError) throw new ApiError('invalid_entity', error.message, { field: 'name', location: 'body', rule: 'name' });
+        throw error;
+      }
+    },
+  );
+
+  app.post(
+    '/console/api/logout',
+    {
+      config: { action: 'console.logout', console: true },
+      schema: { summary: 'End this console session', tags, response: { 204: Type.Null(), ...errorResponses('authorization_exception', 'missing_privilege') } },
+    },
+    async (request, reply) => {
+      if (request.principal.kind === 'operator') await app.locus.console.logout(request.principal.sessionId);
+      return reply.code(204).header('set-cookie', cookie('', 0)).send(null);
+    },
+  );
+}

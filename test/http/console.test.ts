@@ -1,0 +1,239 @@
+// docs/console.md over real HTTP (inject): signing in with a one-time link from the CLI, the
+// session cookie, what a signed-out browser gets, the Origin check on the console API, the
+// applications page and API (the secret shown once), bad input, sign-out, `console logout-all`,
+// expiry on a controlled clock, and no login secret in the logs.
+import { randomBytes } from 'node:crypto';
+import t, { type Test } from 'tap';
+import { signRequestHeaders } from '../../src/auth/signature.ts';
+import { runCli } from '../../src/cli.ts';
+import { buildTestApp, type TestApp } from '../helpers/app.ts';
+import { ManualClock } from '../helpers/clock.ts';
+import { createTestDatabase } from '../helpers/db.ts';
+import { capturedLogs } from '../helpers/logs.ts';
+import type { BuildOptions } from '../../src/server/locus.ts';
+
+const ORIGIN = 'http://localhost:80';
+
+async function cli(test: TestApp, ...argv: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(argv, { env: test.database.env, stdout: (s) => (stdout += s), stderr: (s) => (stderr += s) });
+  return { code, stdout, stderr };
+}
+
+async function setup(t: Test, options: BuildOptions = {}) {
+  // The CLI runs on the real clock (and prunes what expired by it): the server's starts there too.
+  const test = await buildTestApp(t, { clock: new ManualClock(Date.now()), ...options });
+  /** A login link made by the CLI, as its path on this server. */
+  const loginPath = async () => {
+    const made = await cli(test, 'console', 'login-link', '--json');
+    t.equal(made.code, 0, made.stderr);
+    return new URL((JSON.parse(made.stdout) as { url: string }).url).pathname;
+  };
+  /** Opens a fresh link; returns the session cookie (`name=value`). */
+  const signIn = async () => {
+    const opened = await test.app.inject({ method: 'GET', url: await loginPath() });
+    t.equal(opened.statusCode, 200);
+    return String(opened.headers['set-cookie']).split(';')[0] as string;
+  };
+  const asOperator = (cookie: string, method: 'GET' | 'POST', url: string, body?: unknown, headers: Record<string, string> = {}) =>
+    test.app.inject({
+      method,
+      url,
+      headers: { cookie, ...(method === 'POST' ? { origin: ORIGIN } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      ...(body === undefined ? {} : { payload: typeof body === 'string' ? body : JSON.stringify(body) }),
+    });
+  return { ...test, loginPath, signIn, asOperator };
+}
+
+t.test('signed out: pages explain how to sign in (401 HTML); the API answers 401 with the Locus error body', async (t) => {
+  const test = await setup(t);
+  const page = await test.app.inject({ method: 'GET', url: '/console' });
+  t.equal(page.statusCode, 401);
+  t.match(page.headers['content-type'], /^text\/html/);
+  t.match(page.body, 'npm run locus -- console login-link');
+  t.match(page.headers['content-security-policy'], "frame-ancestors 'none'");
+  const api = await test.app.inject({ method: 'GET', url: '/console/api/applications' });
+  t.equal(api.statusCode, 401);
+  t.equal(api.json().errorCode, 'authorization_exception');
+  const stale = await test.app.inject({
+    method: 'GET',
+    url: '/console/api/applications',
+    headers: { cookie: 'locus_console=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' },
+  });
+  t.equal(stale.statusCode, 401, 'an unknown session is no session');
+  const css = await test.app.inject({ method: 'GET', url: '/console/assets/console.css' });
+  t.equal(css.statusCode, 200, 'the sign-in page’s stylesheet loads without a session');
+  t.equal((await test.app.inject({ method: 'GET', url: '/console/assets/nope.js' })).statusCode, 404);
+  // Application credentials are not console credentials.
+  const signed = await test.signed('GET', '/console/api/applications');
+  t.equal(signed.statusCode, 401, 'an application’s signature does not open the console');
+});
+
+t.test('a login link opens one session (HttpOnly, SameSite=Strict, 8 h) and only once', async (t) => {
+  const test = await setup(t);
+  const path = await test.loginPath();
+  t.match(path, /^\/console\/login\/[A-Za-z0-9_-]{43}$/);
+  const opened = await test.app.inject({ method: 'GET', url: path });
+  t.equal(opened.statusCode, 200);
+  const setCookie = String(opened.headers['set-cookie']);
+  t.match(setCookie, /^locus_console=[A-Za-z0-9_-]{43}; Path=\/console; HttpOnly; SameSite=Strict; Max-Age=28800$/);
+  t.equal(opened.headers.refresh, '0; url=/console', 'the browser moves on to the console from this origin');
+  const again = await test.app.inject({ method: 'GET', url: path });
+  t.equal(again.statusCode, 401, 'the same link a second time');
+  t.match(again.body, 'already used');
+  t.notOk(again.headers['set-cookie']);
+  for (const bad of ['/console/login/short', `/console/login/${'x'.repeat(43)}`, `/console/login/${'%00'.repeat(10)}`]) {
+    t.equal((await test.app.inject({ method: 'GET', url: bad })).statusCode, 401, `${bad} opens nothing`);
+  }
+
+  const cookie = setCookie.split(';')[0] as string;
+  const page = await test.asOperator(cookie, 'GET', '/console');
+  t.equal(page.statusCode, 200);
+  t.match(page.body, '<h1>Applications</h1>');
+  t.match(page.body, test.credentials.applicationId, 'the test application is listed');
+  t.notMatch(page.body, test.credentials.accessSecret, 'no secret on the page');
+  t.equal(page.headers['x-frame-options'], 'DENY');
+  t.equal(page.headers['cache-control'], 'no-store');
+});
+
+t.test('applications: created through the API with the secret in that answer only; listed after', async (t) => {
+  const test = await setup(t);
+  const cookie = await test.signIn();
+  const created = await test.asOperator(cookie, 'POST', '/console/api/applications', { name: 'Chat <prod>' });
+  t.equal(created.statusCode, 200, created.body);
+  const credentials = created.json<{ applicationId: string; name: string; accessKey: string; accessSecret: string }>();
+  t.equal(credentials.name, 'Chat <prod>');
+  t.ok(credentials.accessSecret.length > 20);
+  const listed = await test.asOperator(cookie, 'GET', '/console/api/applications');
+  const entry = listed
+    .json<Array<{ applicationId: string; accessKeys: Array<{ accessKey: string }> }>>()
+    .find((a) => a.applicationId === credentials.applicationId);
+  t.same(
+    entry?.accessKeys.map((k) => k.accessKey),
+    [credentials.accessKey],
+  );
+  t.notMatch(listed.body, credentials.accessSecret, 'the list never carries a secret');
+  const page = await test.asOperator(cookie, 'GET', '/console');
+  t.match(page.body, 'Chat &lt;prod&gt;', 'names are escaped on the page');
+  t.notMatch(page.body, '<prod>');
+  // The new credentials work against the API at once.
+  const path = '/v1/test/application/by/accesskey';
+  const headers = signRequestHeaders({
+    method: 'GET',
+    path,
+    accessKey: credentials.accessKey,
+    accessSecret: credentials.accessSecret,
+    date: new Date(test.clock.now()).toUTCString(),
+    nonce: randomBytes(16).toString('hex'),
+  });
+  const whoami = await test.app.inject({ method: 'GET', url: path, headers });
+  t.equal(whoami.json().applicationId, credentials.applicationId, 'the new credentials sign requests');
+});
+
+t.test('console API bad input: 400/415 with the Locus error body, nothing created', async (t) => {
+  const test = await setup(t);
+  const cookie = await test.signIn();
+  const before = (await test.asOperator(cookie, 'GET', '/console/api/applications')).json().length;
+  const cases: Array<[string, unknown, Record<string, string>, number, string]> = [
+    ['an empty name', { name: '' }, {}, 400, 'invalid_entity'],
+    ['a name of 129 characters', { name: 'x'.repeat(129) }, {}, 400, 'invalid_entity'],
+    ['a control character', { name: 'bad\u0007name' }, {}, 400, 'invalid_entity'],
+    ['no name', {}, {}, 400, 'invalid_entity'],
+    ['an extra field', { name: 'ok', admin: true }, {}, 400, 'invalid_entity'],
+    ['a name that is not text', { name: 42 }, {}, 400, 'invalid_entity'],
+    ['malformed JSON', '{"name":', {}, 400, 'invalid_input_syntax'],
+    ['a form body', 'name=x', { 'content-type': 'application/x-www-form-urlencoded' }, 415, 'unsupported_media_type'],
+  ];
+  for (const [what, body, headers, status, code] of cases) {
+    const answer = await test.asOperator(cookie, 'POST', '/console/api/applications', body, headers);
+    t.equal(answer.statusCode, status, what);
+    t.equal(answer.json().errorCode, code, what);
+  }
+  t.equal((await test.asOperator(cookie, 'GET', '/console/api/applications')).json().length, before, 'nothing was created');
+});
+
+t.test('the console API refuses other origins, and writes without an Origin', async (t) => {
+  const test = await setup(t);
+  const cookie = await test.signIn();
+  const foreign = await test.asOperator(cookie, 'POST', '/console/api/applications', { name: 'evil' }, { origin: 'https://evil.example' });
+  t.equal(foreign.statusCode, 403);
+  t.equal(foreign.json().errorCode, 'missing_privilege');
+  const noOrigin = await test.app.inject({
+    method: 'POST',
+    url: '/console/api/applications',
+    headers: { cookie, 'content-type': 'application/json' },
+    payload: '{"name":"x"}',
+  });
+  t.equal(noOrigin.statusCode, 403, 'a write without Origin');
+  const foreignRead = await test.asOperator(cookie, 'GET', '/console/api/applications', undefined, { origin: 'https://evil.example' });
+  t.equal(foreignRead.statusCode, 403, 'a cross-origin read');
+  const publicOrigin = await test.asOperator(
+    cookie,
+    'POST',
+    '/console/api/applications',
+    { name: 'ok' },
+    { origin: new URL(test.database.config.publicUrl).origin },
+  );
+  t.equal(publicOrigin.statusCode, 200, 'the public URL’s origin is the console’s own');
+  const list = (await test.asOperator(cookie, 'GET', '/console/api/applications')).json<Array<{ name: string }>>();
+  t.notOk(
+    list.some((a) => a.name === 'evil' || a.name === 'x'),
+    'nothing was created by the refused requests',
+  );
+});
+
+t.test('sign-out ends the session; `console logout-all` ends every session and voids unused links', async (t) => {
+  const test = await setup(t);
+  const first = await test.signIn();
+  const second = await test.signIn();
+  const out = await test.asOperator(first, 'POST', '/console/api/logout');
+  t.equal(out.statusCode, 204);
+  t.match(String(out.headers['set-cookie']), /^locus_console=; .*Max-Age=0/);
+  t.equal((await test.asOperator(first, 'GET', '/console/api/applications')).statusCode, 401, 'the signed-out session');
+  t.equal((await test.asOperator(second, 'GET', '/console/api/applications')).statusCode, 200, 'another session goes on');
+
+  const unused = await test.loginPath();
+  const ended = await cli(test, 'console', 'logout-all');
+  t.equal(ended.code, 0);
+  t.match(ended.stdout, 'Ended 1 console session');
+  t.equal((await test.asOperator(second, 'GET', '/console/api/applications')).statusCode, 401);
+  t.equal((await test.app.inject({ method: 'GET', url: unused })).statusCode, 401, 'a link made before logout-all no longer opens');
+  t.equal((await cli(test, 'console', 'login-link', '--ttl', '25h')).code, 2, '--ttl beyond 24 h');
+  t.equal((await cli(test, 'console', 'login-link', '--ttl', 'soon')).code, 2, '--ttl that is not a duration');
+});
+
+t.test('links expire after their ttl and sessions after 8 hours (controlled clock)', async (t) => {
+  const clock = new ManualClock(Date.now());
+  const test = await setup(t, { clock });
+  const link = await test.app.locus.console.createLoginLink(60_000);
+  clock.advance(60_001);
+  t.equal((await test.app.inject({ method: 'GET', url: `/console/login/${link.secret}` })).statusCode, 401, 'an expired link');
+  const fresh = await test.app.locus.console.createLoginLink(60_000);
+  const opened = await test.app.inject({ method: 'GET', url: `/console/login/${fresh.secret}` });
+  const cookie = String(opened.headers['set-cookie']).split(';')[0] as string;
+  clock.advance(8 * 60 * 60 * 1000 - 1);
+  t.equal((await test.asOperator(cookie, 'GET', '/console/api/applications')).statusCode, 200, 'just before 8 h');
+  clock.advance(1);
+  t.equal((await test.asOperator(cookie, 'GET', '/console/api/applications')).statusCode, 401, 'at 8 h');
+});
+
+t.test('the logs never hold a login link’s secret or the session cookie', async (t) => {
+  const { logStream, lines } = capturedLogs();
+  const database = await createTestDatabase();
+  database.config.logLevel = 'info';
+  t.teardown(() => database.drop());
+  const test = await setup(t, { database, logger: undefined, logStream } as BuildOptions);
+  const path = await test.loginPath();
+  const secret = path.split('/').pop() as string;
+  const opened = await test.app.inject({ method: 'GET', url: path });
+  const session = (String(opened.headers['set-cookie']).split(';')[0] as string).split('=')[1] as string;
+  await test.app.inject({ method: 'GET', url: path.replace('/console/', '//console/') });
+  await test.app.inject({ method: 'GET', url: path.replace('login', '%6Cogin') });
+  await test.asOperator(`locus_console=${session}`, 'GET', '/console');
+  t.ok(lines.length > 0, 'requests were logged');
+  t.notOk(
+    lines.some((line) => line.includes(secret) || line.includes(session)),
+    'no line holds the link’s secret or the session',
+  );
+});
