@@ -95,12 +95,13 @@ t.test('the decision table', async (t) => {
     ['console.assets', false, false, false, true],
     ['console.read', false, false, false, false],
     ['console.applications.write', false, false, false, false],
+    ['console.users.write', false, false, false, false],
     ['console.logout', false, false, false, false],
   ];
   t.equal(expected.length, Object.keys(RULES).length, 'every rule is in this table');
   // The operator (a console session) holds the console's actions and nothing else.
   const operator = { kind: 'operator', applicationId: null, sessionId: 'session-0001' } as const;
-  const operatorActions = new Set(['console.login', 'console.assets', 'console.read', 'console.applications.write', 'console.logout']);
+  const operatorActions = new Set(['console.login', 'console.assets', 'console.read', 'console.applications.write', 'console.users.write', 'console.logout']);
   for (const action of Object.keys(RULES)) t.equal(authorize(operator, action).allowed, operatorActions.has(action), `${action} operator`);
   for (const [action, sys, self, other, anon] of expected) {
     t.equal(authorize(system, action, 'user-0002').allowed, sys, `${action} .system`);

@@ -24,6 +24,8 @@ export const RULES = {
   'console.read': { operator: 'allow' },
   /** Console changes to applications (create; the secret is shown once). */
   'console.applications.write': { operator: 'allow' },
+  /** Console changes to users (revoke their tokens). */
+  'console.users.write': { operator: 'allow' },
   /** End this console session. */
   'console.logout': { operator: 'allow' },
   /** The credential echo: which application am I? */

@@ -4,8 +4,9 @@
 // - user tokens: per user, `rateLimitUser` a second on average, in bursts of up to twice that;
 // - everything else (no credentials, or credentials that failed): per client address,
 //   `rateLimitAnonymous` a second;
-// - password login and starting a device link: a separate per-address budget, `rateLimitLogin` a minute.
-// Health, readiness, metrics and the API docs are never limited. A setting of 0 turns a budget off.
+// - password login and starting a device link: a separate per-address budget, `rateLimitLogin` a minute;
+// - a console session (the operator): OPERATOR_QUOTA a second per session.
+// Health, readiness, metrics, the API docs and the console's script and stylesheet are never limited. A setting of 0 turns a budget off.
 //
 // The counters live in the kv seam (fixed windows on the server's clock): in process in the
 // embedded mode, in Redis when instances share state, and on a test's manual clock in tests.
@@ -19,13 +20,15 @@ import type { ApplicationsService } from '../modules/applications/service.ts';
 import { DEFAULT_SETTINGS, type ApplicationSettings } from '../modules/applications/settings.ts';
 
 /** Actions that are never limited (probes must answer while a flood is being refused). */
-const UNLIMITED_ACTIONS = new Set(['health.read', 'docs.read', 'metrics.read']);
+const UNLIMITED_ACTIONS = new Set(['health.read', 'docs.read', 'metrics.read', 'console.assets']);
+/** Requests a second for one console session (the operator's clicks; pages fetch a few each). */
+export const OPERATOR_QUOTA = 100;
 /** Actions on the login budget. */
 const LOGIN_ACTIONS = new Set(['auth.login', 'devices.link.create']);
 
 interface Budget {
   /** The policy name in the RateLimit headers. */
-  name: 'app' | 'user' | 'address' | 'login';
+  name: 'app' | 'user' | 'address' | 'login' | 'operator';
   /** The counter's key. */
   key: string;
   /** Requests allowed per window (0: no limit). */
@@ -36,6 +39,9 @@ interface Budget {
 function budgetOf(principal: Principal | null, action: unknown, request: FastifyRequest, settings: ApplicationSettings): Budget {
   if (typeof action === 'string' && LOGIN_ACTIONS.has(action)) {
     return { name: 'login', key: `login:${request.ip}`, quota: settings.rateLimitLogin, windowMs: 60_000 };
+  }
+  if (principal?.kind === 'operator') {
+    return { name: 'operator', key: `operator:${principal.sessionId}`, quota: OPERATOR_QUOTA, windowMs: 1_000 };
   }
   if (principal?.kind === 'system' || (principal?.kind === 'user' && principal.via === 'sudo')) {
     return { name: 'app', key: `app:${principal.applicationId}`, quota: settings.rateLimitApp, windowMs: 1_000 };
@@ -106,6 +112,7 @@ export async function registerRateLimits(
     user: new Map(),
     address: new Map(),
     login: new Map(),
+    operator: new Map(),
   };
   const limiterFor = (budget: Budget) => {
     const ofName = limiters[budget.name];

@@ -237,3 +237,65 @@ t.test('the logs never hold a login link’s secret or the session cookie', asyn
     'no line holds the link’s secret or the session',
   );
 });
+
+t.test('users: found by screen name, email, phone and id; revoking their tokens makes the API refuse them', async (t) => {
+  const test = await setup(t);
+  const cookie = await test.signIn();
+  const appId = test.credentials.applicationId;
+  const create = (userId: string, screenName: string, locators: string[]) =>
+    test.signed('POST', '/v1/users', { body: JSON.stringify({ userId, screenName: { screenName }, userLocators: locators }) });
+  t.equal((await create('user-alice1', 'Alice Liddell', ['email:Alice@Example.com', 'tele:+14155550101'])).statusCode, 200);
+  t.equal((await create('user-bob001', 'Bob <b>', ['email:bob@example.com'])).statusCode, 200);
+  const issued = (await test.signed('POST', '/v1/users/user-alice1/tokens', { body: '{}' })).json().userToken;
+  const second = (await test.signed('POST', '/v1/users/user-alice1/tokens', { body: '{}' })).json().userToken;
+  const me = (token: string) => test.app.inject({ method: 'GET', url: '/v1/users/me', headers: { 'x-issued-mitter-user-authorization': token } });
+  t.equal((await me(issued.signedToken)).statusCode, 200);
+
+  const find = async (q: string) =>
+    (await test.asOperator(cookie, 'GET', `/console/api/applications/${appId}/users?q=${encodeURIComponent(q)}`))
+      .json<{ users: Array<{ userId: string }> }>()
+      .users.map((u) => u.userId);
+  t.same(await find('alice'), ['user-alice1'], 'by the beginning of a screen name, any case');
+  t.same(await find('alice@example.com'), ['user-alice1'], 'by email address (normalised)');
+  t.same(await find('+14155550101'), ['user-alice1'], 'by phone number');
+  t.same(await find('user-bob001'), ['user-bob001'], 'by user id');
+  t.same(await find('nobody at all'), [], 'no match');
+  t.same((await find('')).sort(), ['user-alice1', 'user-bob001'], 'everyone, without a query');
+  const bad = await test.asOperator(cookie, 'GET', `/console/api/applications/${appId}/users?q=${encodeURIComponent('email:not-an-address')}`);
+  t.equal(bad.statusCode, 400);
+  t.equal(bad.json().errorCode, 'invalid_entity');
+  t.equal((await test.asOperator(cookie, 'GET', '/console/api/applications/AAAAA-BBBBB-CCCCC-DDDDD/users')).statusCode, 404, 'an unknown application');
+  t.equal((await test.asOperator(cookie, 'GET', `/console/api/applications/${appId}/users?extra=1`)).statusCode, 400, 'an unknown query field');
+
+  const page = await test.asOperator(cookie, 'GET', `/console/users?applicationId=${appId}&q=bob`);
+  t.equal(page.statusCode, 200);
+  t.match(page.body, 'Bob &lt;b&gt;');
+  t.match(page.body, `/console/users/${appId}/user-bob001`);
+  const problem = await test.asOperator(cookie, 'GET', `/console/users?applicationId=${appId}&q=${encodeURIComponent('tele:12')}`);
+  t.equal(problem.statusCode, 200, 'a search that does not parse is explained on the page');
+  t.match(problem.body, 'role="alert"');
+  const detail = await test.asOperator(cookie, 'GET', `/console/users/${appId}/user-alice1`);
+  t.equal(detail.statusCode, 200);
+  t.match(detail.body, issued.tokenId);
+  t.match(detail.body, 'Active tokens (2)');
+  t.notMatch(detail.body, issued.signedToken, 'the page lists tokens, never their values');
+  const missing = await test.asOperator(cookie, 'GET', `/console/users/${appId}/user-nobody1`);
+  t.equal(missing.statusCode, 404);
+  t.match(missing.headers['content-type'], /^text\/html/);
+
+  const tokensApi = `/console/api/applications/${appId}/users/user-alice1/tokens`;
+  t.equal((await test.app.inject({ method: 'DELETE', url: tokensApi, headers: { cookie } })).statusCode, 403, 'a revocation without Origin');
+  t.equal((await me(issued.signedToken)).statusCode, 200, 'so nothing was revoked');
+  const one = await test.app.inject({ method: 'DELETE', url: `${tokensApi}/${issued.tokenId}`, headers: { cookie, origin: ORIGIN } });
+  t.equal(one.statusCode, 204);
+  t.equal((await me(issued.signedToken)).statusCode, 401, 'the API refuses the revoked token');
+  t.equal((await me(second.signedToken)).statusCode, 200, 'the other token still works');
+  const all = await test.app.inject({ method: 'DELETE', url: tokensApi, headers: { cookie, origin: ORIGIN } });
+  t.equal(all.statusCode, 204);
+  t.equal((await me(second.signedToken)).statusCode, 401, 'revoke all: the API refuses every token');
+  t.equal(
+    (await test.app.inject({ method: 'DELETE', url: `/console/api/applications/${appId}/users/user-nobody1/tokens`, headers: { cookie, origin: ORIGIN } }))
+      .statusCode,
+    404,
+  );
+});

@@ -5,15 +5,19 @@
 import { readFileSync } from 'node:fs';
 import { Type } from 'typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError, sendError } from '../../errors.ts';
+import { ApiError } from '../../errors.ts';
 import { type RouteApp, errorResponses } from '../../schemas.ts';
 import { ApplicationRequestError } from '../applications/service.ts';
 import { SESSION_COOKIE, SESSION_TTL_MS } from './service.ts';
-import { applicationsPage, signedInPage, signedOutPage } from './views.ts';
+import { applicationsPage, errorPage, signedInPage, signedOutPage, userPage, usersPage } from './views.ts';
+import { parseLocatorString } from '../users/locators.ts';
+import { USER_ID_PATTERN } from '../users/rules.ts';
+import type { StoredUser } from '../users/types.ts';
 
 const ASSETS = {
   'console.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(new URL('./assets/console.js', import.meta.url)) },
   'console.css': { type: 'text/css; charset=utf-8', body: readFileSync(new URL('./assets/console.css', import.meta.url)) },
+  'favicon.svg': { type: 'image/svg+xml', body: readFileSync(new URL('./assets/favicon.svg', import.meta.url)) },
 } as const;
 
 /** Pages may load only this origin's script and style, and no one may frame them. */
@@ -31,7 +35,7 @@ function html(reply: FastifyReply, status: number, body: string): FastifyReply {
 }
 
 export async function consoleRoutes(app: RouteApp): Promise<void> {
-  const { applications, config, now } = { ...app.locus, now: () => app.locus.clock.now() };
+  const { applications, users, tokens, config } = app.locus;
   const secureCookie = new URL(config.publicUrl).protocol === 'https:';
   const cookie = (value: string, maxAgeSeconds: number) =>
     `${SESSION_COOKIE}=${value}; Path=/console; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSeconds}${secureCookie ? '; Secure' : ''}`;
@@ -58,7 +62,7 @@ export async function consoleRoutes(app: RouteApp): Promise<void> {
   app.setErrorHandler((error: ApiError | Error, request, reply) => {
     if (isApi(request) || !(error instanceof ApiError)) throw error;
     if (error.statusCode === 401) return html(reply, 401, signedOutPage('no_session'));
-    return sendError(reply, error, now());
+    return html(reply, error.statusCode, errorPage(error.statusCode === 404 ? 'Not found' : 'Refused', error.message));
   });
 
   const pageSchema = (summary: string) => ({ summary, tags, produces: ['text/html'], response: { 200: Type.String(), ...errorResponses() } });
@@ -140,6 +144,156 @@ export async function consoleRoutes(app: RouteApp): Promise<void> {
         if (error instanceof ApplicationRequestError) throw new ApiError('invalid_entity', error.message, { field: 'name', location: 'body', rule: 'name' });
         throw error;
       }
+    },
+  );
+
+  const PAGE_SIZE = 50;
+
+  /** The application a console request names, or 404. */
+  const requireApplication = async (applicationId: string) => {
+    const application = await applications.get(applicationId);
+    if (application === null)
+      throw new ApiError('entity_not_found', `No application ${applicationId}`, { entityType: 'application', entityLocator: applicationId });
+    return application;
+  };
+
+  /**
+   * The console's user search: nothing (every user, a page at a time), a locator (`email:…`,
+   * `tele:…`, an address with @, a number starting with +), or a user id and the beginning of a
+   * screen name. A locator that does not parse is an ApiError naming the problem.
+   */
+  const searchUsers = async (applicationId: string, q: string, after: string | null): Promise<{ users: StoredUser[]; next: string | null }> => {
+    const text = q.trim();
+    if (text === '') {
+      const page = await users.list(applicationId, { limit: PAGE_SIZE, after });
+      return { users: page.users, next: page.nextAfter };
+    }
+    const where = { field: 'q', location: 'query' } as const;
+    const locator = /^(email|tele):/i.test(text) ? text : text.includes('@') ? `email:${text}` : text.startsWith('+') ? `tele:${text}` : null;
+    if (locator !== null) return { users: await users.findByLocators(applicationId, [parseLocatorString(locator, where)]), next: null };
+    const byId = USER_ID_PATTERN.test(text) ? await users.getMany(applicationId, [text]) : [];
+    const byName = await users.searchByScreenName(applicationId, text, PAGE_SIZE);
+    return { users: [...byId, ...byName.filter((u) => !byId.some((found) => found.id === u.id))], next: null };
+  };
+
+  const usersQuery = Type.Object(
+    {
+      applicationId: Type.Optional(Type.String({ maxLength: 32 })),
+      q: Type.Optional(Type.String({ maxLength: 260 })),
+      after: Type.Optional(Type.String({ maxLength: 72 })),
+    },
+    { additionalProperties: false },
+  );
+
+  app.get(
+    '/console/users',
+    { config: { action: 'console.read', console: true }, schema: { ...pageSchema('Find users of an application'), querystring: usersQuery } },
+    async (request, reply) => {
+      const query = request.query;
+      const listed = await applications.list();
+      const applicationId = query.applicationId ?? listed[0]?.applicationId ?? null;
+      const view = {
+        applications: listed,
+        applicationId,
+        query: query.q ?? '',
+        users: null as StoredUser[] | null,
+        problem: null as string | null,
+        next: null as string | null,
+      };
+      if (applicationId !== null) {
+        await requireApplication(applicationId);
+        try {
+          const found = await searchUsers(applicationId, view.query, query.after ?? null);
+          view.users = found.users;
+          view.next = found.next;
+        } catch (error) {
+          if (!(error instanceof ApiError) || error.statusCode !== 400) throw error;
+          view.problem = error.message;
+        }
+      }
+      return html(reply, 200, usersPage(view));
+    },
+  );
+
+  const userParams = Type.Object({ applicationId: Type.String({ maxLength: 32 }), userId: Type.String({ maxLength: 72 }) });
+
+  app.get(
+    '/console/users/:applicationId/:userId',
+    { config: { action: 'console.read', console: true }, schema: { ...pageSchema('A user: locators, state and active tokens'), params: userParams } },
+    async (request, reply) => {
+      const { applicationId, userId } = request.params;
+      await requireApplication(applicationId);
+      const user = await users.get(applicationId, userId);
+      return html(reply, 200, userPage(applicationId, user, await tokens.list(applicationId, userId, null)));
+    },
+  );
+
+  const consoleUser = Type.Object({
+    userId: Type.String(),
+    screenName: Type.String(),
+    suspended: Type.Boolean(),
+    locators: Type.Array(Type.String()),
+  });
+
+  app.get(
+    '/console/api/applications/:applicationId/users',
+    {
+      config: { action: 'console.read', console: true },
+      schema: {
+        summary: 'Find users: every user a page at a time, by locator, or by user id and the beginning of a screen name',
+        tags,
+        params: Type.Object({ applicationId: Type.String({ maxLength: 32 }) }),
+        querystring: Type.Object(
+          { q: Type.Optional(Type.String({ maxLength: 260 })), after: Type.Optional(Type.String({ maxLength: 72 })) },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({ users: Type.Array(consoleUser), next: Type.Union([Type.String(), Type.Null()]) }),
+          ...errorResponses('invalid_entity', 'entity_not_found', 'authorization_exception', 'missing_privilege'),
+        },
+      },
+    },
+    async (request) => {
+      const { applicationId } = request.params;
+      const query = request.query;
+      await requireApplication(applicationId);
+      const found = await searchUsers(applicationId, query.q ?? '', query.after ?? null);
+      return {
+        users: found.users.map((u) => ({ userId: u.userId, screenName: u.screenName, suspended: u.suspended, locators: u.locators.map((l) => l.locator) })),
+        next: found.next,
+      };
+    },
+  );
+
+  const revokeSchema = (summary: string, params: ReturnType<typeof Type.Object>) => ({
+    summary,
+    tags,
+    params,
+    response: { 204: Type.Null(), ...errorResponses('entity_not_found', 'authorization_exception', 'missing_privilege') },
+  });
+
+  app.delete(
+    '/console/api/applications/:applicationId/users/:userId/tokens',
+    { config: { action: 'console.users.write', console: true }, schema: revokeSchema('Revoke every token of the user', userParams) },
+    async (request, reply) => {
+      const { applicationId, userId } = request.params as { applicationId: string; userId: string };
+      await requireApplication(applicationId);
+      await tokens.revoke(applicationId, userId, '*');
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.delete(
+    '/console/api/applications/:applicationId/users/:userId/tokens/:tokenId',
+    {
+      config: { action: 'console.users.write', console: true },
+      schema: revokeSchema('Revoke one token of the user', Type.Object({ ...userParams.properties, tokenId: Type.String({ maxLength: 64 }) })),
+    },
+    async (request, reply) => {
+      const { applicationId, userId, tokenId } = request.params as { applicationId: string; userId: string; tokenId: string };
+      await requireApplication(applicationId);
+      await tokens.revoke(applicationId, userId, [tokenId]);
+      return reply.code(204).send(null);
     },
   );
 

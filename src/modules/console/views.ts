@@ -2,6 +2,8 @@
 // build step, no CDN; one small script (assets/console.js) for the forms that write, and one
 // stylesheet. Every value is escaped here, in one place.
 import type { ApplicationListing } from '../applications/service.ts';
+import type { TokenListing } from '../tokens/service.ts';
+import type { StoredUser } from '../users/types.ts';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
@@ -13,7 +15,7 @@ export function escape(value: unknown): string {
 interface PageOptions {
   title: string;
   /** The navigation entry to mark as the current page; null: no navigation (signed out). */
-  current: 'applications' | null;
+  current: 'applications' | 'users' | null;
 }
 
 export function page(options: PageOptions, body: string): string {
@@ -23,6 +25,7 @@ export function page(options: PageOptions, body: string): string {
       : `<nav aria-label="Console">
   <ul>
     <li><a href="/console"${options.current === 'applications' ? ' aria-current="page"' : ''}>Applications</a></li>
+    <li><a href="/console/users"${options.current === 'users' ? ' aria-current="page"' : ''}>Users</a></li>
   </ul>
   <button type="button" id="logout" class="secondary">Sign out</button>
 </nav>`;
@@ -32,6 +35,7 @@ export function page(options: PageOptions, body: string): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escape(options.title)} · Locus console</title>
+<link rel="icon" href="/console/assets/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/console/assets/console.css">
 <script src="/console/assets/console.js" defer></script>
 </head>
@@ -62,6 +66,10 @@ export function signedOutPage(reason: 'no_session' | 'link_refused'): string {
 <pre><code>npm run locus -- console login-link</code></pre>
 <p>A link is valid for 10 minutes (<code>--ttl 30m</code> to change) and opens one session of 8 hours.</p>`,
   );
+}
+
+export function errorPage(title: string, message: string): string {
+  return page({ title, current: 'applications' }, `<p role="alert">${escape(message)}</p>\n<p><a href="/console">Back to the console</a></p>`);
 }
 
 export function signedInPage(): string {
@@ -101,6 +109,115 @@ ${rows}
   <button type="submit">Create</button>
 </form>
 <div id="created" role="status" aria-live="polite"></div>
+</section>`,
+  );
+}
+
+export interface UsersView {
+  applications: ApplicationListing[];
+  applicationId: string | null;
+  query: string;
+  /** What the search found (null: nothing searched yet). */
+  users: StoredUser[] | null;
+  /** A problem with the query, shown instead of results. */
+  problem: string | null;
+  /** The last user id of this page when there may be more. */
+  next: string | null;
+}
+
+const userHref = (applicationId: string, userId: string) => `/console/users/${encodeURIComponent(applicationId)}/${encodeURIComponent(userId)}`;
+
+export function usersPage(view: UsersView): string {
+  const options = view.applications
+    .map(
+      (a) =>
+        `<option value="${escape(a.applicationId)}"${a.applicationId === view.applicationId ? ' selected' : ''}>${escape(a.name)} (${escape(a.applicationId)})</option>`,
+    )
+    .join('');
+  const results =
+    view.problem !== null
+      ? `<p class="error" role="alert">${escape(view.problem)}</p>`
+      : view.users === null
+        ? ''
+        : view.users.length === 0
+          ? '<p>No user matches.</p>'
+          : `<div class="scroll" tabindex="0" role="region" aria-label="Users found">
+<table>
+<thead><tr><th scope="col">User id</th><th scope="col">Screen name</th><th scope="col">Locators</th><th scope="col">State</th></tr></thead>
+<tbody>
+${view.users
+  .map(
+    (u) => `<tr>
+  <th scope="row"><a href="${escape(userHref(u.applicationId, u.userId))}">${escape(u.userId)}</a></th>
+  <td>${escape(u.screenName)}</td>
+  <td>${u.locators.map((l) => `<code>${escape(l.locator)}</code>`).join('<br>') || 'none'}</td>
+  <td>${u.suspended ? 'suspended' : 'active'}</td>
+</tr>`,
+  )
+  .join('\n')}
+</tbody>
+</table>
+</div>${
+              view.next === null || view.applicationId === null
+                ? ''
+                : `<p><a href="/console/users?applicationId=${encodeURIComponent(view.applicationId)}&amp;after=${encodeURIComponent(view.next)}">Next page</a></p>`
+            }`;
+  return page(
+    { title: 'Users', current: 'users' },
+    `<form method="get" action="/console/users" class="search" role="search">
+  <label for="applicationId">Application</label>
+  <select id="applicationId" name="applicationId">${options}</select>
+  <label for="q">User id, screen name (its beginning), or locator (email address, phone number in E.164)</label>
+  <input id="q" name="q" value="${escape(view.query)}" maxlength="260" autocomplete="off">
+  <button type="submit">Search</button>
+</form>
+<section aria-labelledby="results-heading">
+<h2 id="results-heading">${view.query === '' ? 'All users' : `Users matching “${escape(view.query)}”`}</h2>
+${results}
+</section>`,
+  );
+}
+
+export function userPage(applicationId: string, user: StoredUser, tokens: TokenListing[]): string {
+  const when = (ms: number) => new Date(ms).toISOString();
+  const tokenRows = tokens
+    .map(
+      (token) => `<tr>
+  <th scope="row"><code>${escape(token.tokenId)}</code></th>
+  <td>${escape(when(token.issuedAt))}</td>
+  <td>${escape(when(token.expiresAt))}</td>
+  <td>${escape(when(token.lastUsedAt))}</td>
+  <td>${escape(token.userAgent ?? '')}</td>
+  <td><button type="button" class="secondary" data-revoke="${escape(token.tokenId)}">Revoke<span class="visually-hidden"> token ${escape(token.tokenId)}</span></button></td>
+</tr>`,
+    )
+    .join('\n');
+  const api = `/console/api/applications/${encodeURIComponent(applicationId)}/users/${encodeURIComponent(user.userId)}`;
+  return page(
+    { title: `User ${user.userId}`, current: 'users' },
+    `<dl>
+  <dt>Screen name</dt><dd>${escape(user.screenName)}</dd>
+  <dt>Application</dt><dd><code>${escape(applicationId)}</code></dd>
+  <dt>Created</dt><dd>${escape(user.createdAt.toISOString())}</dd>
+  <dt>State</dt><dd>${user.suspended ? 'suspended' : 'active'}</dd>
+  <dt>Locators</dt><dd>${user.locators.map((l) => `<code>${escape(l.locator)}</code> (${escape(l.verificationStatus)})`).join('<br>') || 'none'}</dd>
+</dl>
+<section aria-labelledby="tokens-heading" id="tokens" data-api="${escape(api)}">
+<h2 id="tokens-heading">Active tokens (${tokens.length})</h2>
+${
+  tokens.length === 0
+    ? '<p>No active token.</p>'
+    : `<div class="scroll" tabindex="0" role="region" aria-label="Active tokens">
+<table>
+<thead><tr><th scope="col">Token id</th><th scope="col">Issued</th><th scope="col">Expires</th><th scope="col">Last used</th><th scope="col">Client</th><th scope="col">Action</th></tr></thead>
+<tbody>
+${tokenRows}
+</tbody>
+</table>
+</div>
+<p><button type="button" id="revoke-all">Revoke all tokens</button></p>`
+}
+<div id="tokens-status" role="status" aria-live="polite"></div>
 </section>`,
   );
 }

@@ -197,6 +197,11 @@ export class UsersService {
     return { users, nextAfter: rows.length > options.limit ? (users.at(-1)?.userId ?? null) : null };
   }
 
+  /** Users whose screen name starts with `prefix` (the operator console's search). */
+  async searchByScreenName(applicationId: string, prefix: string, limit: number): Promise<StoredUser[]> {
+    return this.store.searchByScreenName(applicationId, prefix, limit);
+  }
+
   async count(applicationId: string, metadata: MetadataCondition[] = []): Promise<number> {
     return this.store.countUsers(applicationId, metadata);
   }

@@ -245,6 +245,32 @@ export function createUsersStore(db: Db, events: EventRecorder) {
       return foldUsers(rows).map((user) => ({ matched: [...(matched.get(user.id) ?? [])], user }));
     },
 
+    /**
+     * Users whose screen name starts with `prefix` (case-insensitive for ASCII on SQLite, fully on
+     * PostgreSQL), in user-id order; `take` at most. No index serves this: it scans the
+     * application's users, so it is for the operator console, not for the API.
+     */
+    async searchByScreenName(applicationId: string, prefix: string, take: number): Promise<StoredUser[]> {
+      const matching = query
+        .selectFrom('User')
+        .selectAll()
+        .where('applicationId', '=', applicationId)
+        .where(sql<boolean>`lower(substr("screenName", 1, ${prefix.length})) = lower(${prefix})`)
+        .orderBy('userId')
+        .limit(take);
+      const rows = await db.rows<UserLocatorRow>(
+        query
+          .selectFrom(matching.as('u'))
+          .leftJoin('UserLocator as l', 'l.userInternalId', 'u.id')
+          .select(USER_LOCATOR_COLUMNS)
+          .orderBy('u.userId')
+          .orderBy('l.position')
+          .orderBy('l.createdAt')
+          .orderBy('l.id'),
+      );
+      return foldUsers(rows);
+    },
+
     /** One page in user-id order, starting after `after`; `take` users at most; only users whose metadata meets every condition. */
     async listUsers(applicationId: string, after: string | null, take: number, conditions: MetadataCondition[] = []): Promise<StoredUser[]> {
       let page = withMetadata(query.selectFrom('User').selectAll().where('applicationId', '=', applicationId), conditions);

@@ -62,3 +62,28 @@ function wireLogout() {
 
 wireCreateApplication();
 wireLogout();
+
+function wireTokens() {
+  const section = document.getElementById('tokens');
+  if (!section) return;
+  const api = section.getAttribute('data-api');
+  const status = document.getElementById('tokens-status');
+  const revoke = async (path, what) => {
+    status.textContent = '';
+    try {
+      await callApi('DELETE', path);
+      status.textContent = `${what}: revoked.`;
+      window.location.reload();
+    } catch (error) {
+      status.textContent = `${what}: not revoked (${error.message}).`;
+    }
+  };
+  for (const button of section.querySelectorAll('[data-revoke]')) {
+    const tokenId = button.getAttribute('data-revoke');
+    button.addEventListener('click', () => revoke(`${api}/tokens/${encodeURIComponent(tokenId)}`, `Token ${tokenId}`));
+  }
+  const all = document.getElementById('revoke-all');
+  if (all) all.addEventListener('click', () => revoke(`${api}/tokens`, 'Every token'));
+}
+
+wireTokens();
