@@ -36,7 +36,10 @@ export default tseslint.config(
   {
     // The console's script runs in the browser.
     files: ['src/modules/console/assets/*.js'],
-    languageOptions: { sourceType: 'script', globals: { window: 'readonly', document: 'readonly', fetch: 'readonly', console: 'readonly' } },
+    languageOptions: {
+      sourceType: 'script',
+      globals: { window: 'readonly', document: 'readonly', fetch: 'readonly', console: 'readonly', EventSource: 'readonly', setTimeout: 'readonly' },
+    },
   },
   prettier,
 );

@@ -105,8 +105,46 @@ t.test('the console in Chromium', { skip: noChromium }, async (t) => {
     t.equal((await apiAsAlice()).statusCode, 401, 'the API refuses the revoked token');
   });
 
+  t.test('live presence: a change arrives without reloading; the events tail shows new events', async (t) => {
+    await page.goto(`${base}/console/presence?applicationId=${appId}`);
+    await page.locator('#presence-counts').waitFor();
+    // The page's stream may not be open yet: a set before it opens is not streamed, so set again until one shows.
+    const before = await page.evaluate<number>('performance.getEntriesByType("navigation").length');
+    let arrived = false;
+    for (let attempt = 0; attempt < 20 && !arrived; attempt++) {
+      const set = await test.signed('POST', '/v1/users/user-bob001/presence', { body: JSON.stringify({ type: 'mitter.up.Online', timeToLive: 0 }) });
+      t.equal(set.statusCode, 200);
+      arrived = await page
+        .getByText('user-bob001: mitter.up.Online')
+        .first()
+        .waitFor({ timeout: 1_000 })
+        .then(
+          () => true,
+          () => false,
+        );
+    }
+    t.ok(arrived, 'the change is listed');
+    await page.locator('#presence-counts tr[data-type="mitter.up.Online"] td').waitFor();
+    t.equal(await page.locator('#presence-counts tr[data-type="mitter.up.Online"] td').textContent(), '1', 'and counted');
+    t.equal(await page.evaluate<number>('performance.getEntriesByType("navigation").length'), before, 'without reloading');
+
+    await page.goto(`${base}/console/events?applicationId=${appId}&types=user.created`);
+    await page.getByText('Live: new events appear at the top.').waitFor();
+    const created = await test.signed('POST', '/v1/users', { body: JSON.stringify({ userId: 'user-carol1', screenName: { screenName: 'Carol' } }) });
+    t.equal(created.statusCode, 200);
+    await page.locator('#events-rows tr', { hasText: 'user-carol1' }).waitFor();
+    t.match(await page.locator('#events-rows tr').first().textContent(), 'user.created');
+  });
+
   t.test('every page: no serious axe-core violation, and usable at 375 px', async (t) => {
-    const pages = ['/console', `/console/users?applicationId=${appId}`, `/console/users?applicationId=${appId}&q=alice`, `/console/users/${appId}/user-bob001`];
+    const pages = [
+      '/console',
+      `/console/users?applicationId=${appId}`,
+      `/console/users?applicationId=${appId}&q=alice`,
+      `/console/users/${appId}/user-bob001`,
+      `/console/presence?applicationId=${appId}`,
+      `/console/events?applicationId=${appId}`,
+    ];
     for (const path of pages) {
       await page.setViewportSize({ width: 1280, height: 900 });
       await page.goto(base + path);

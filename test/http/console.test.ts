@@ -10,6 +10,7 @@ import { buildTestApp, type TestApp } from '../helpers/app.ts';
 import { ManualClock } from '../helpers/clock.ts';
 import { createTestDatabase } from '../helpers/db.ts';
 import { capturedLogs } from '../helpers/logs.ts';
+import { StreamClient } from '../helpers/sse.ts';
 import type { BuildOptions } from '../../src/server/locus.ts';
 
 const ORIGIN = 'http://localhost:80';
@@ -298,4 +299,52 @@ t.test('users: found by screen name, email, phone and id; revoking their tokens 
       .statusCode,
     404,
   );
+});
+
+t.test('presence counts and the live event stream for the console', async (t) => {
+  const test = await setup(t);
+  const cookie = await test.signIn();
+  const appId = test.credentials.applicationId;
+  for (const userId of ['user-p00001', 'user-p00002', 'user-p00003']) {
+    t.equal((await test.signed('POST', '/v1/users', { body: JSON.stringify({ userId, screenName: { screenName: userId } }) })).statusCode, 200);
+  }
+  const set = (userId: string, type: string) => test.signed('POST', `/v1/users/${userId}/presence`, { body: JSON.stringify({ type, timeToLive: 0 }) });
+  t.equal((await set('user-p00001', 'mitter.up.Online')).statusCode, 200);
+  t.equal((await set('user-p00002', 'mitter.up.Online')).statusCode, 200);
+  t.equal((await set('user-p00003', 'mitter.up.Away')).statusCode, 200);
+  const counts = await test.asOperator(cookie, 'GET', `/console/api/applications/${appId}/presence-counts`);
+  t.same(counts.json(), { counts: { 'mitter.up.Online': 2, 'mitter.up.Away': 1 }, counted: 3, truncated: false });
+  t.equal((await test.asOperator(cookie, 'GET', '/console/api/applications/AAAAA-BBBBB-CCCCC-DDDDD/presence-counts')).statusCode, 404);
+  const page = await test.asOperator(cookie, 'GET', `/console/presence?applicationId=${appId}`);
+  t.equal(page.statusCode, 200);
+  t.match(page.body, /<tr data-type="mitter.up.Online"><th scope="row">mitter.up.Online<\/th><td>2<\/td><\/tr>/);
+  t.equal((await test.asOperator(cookie, 'GET', '/console/presence?applicationId=AAAAA-BBBBB-CCCCC-DDDDD')).statusCode, 404);
+  t.equal((await test.asOperator(cookie, 'GET', `/console/events?applicationId=${appId}&types=presence`)).statusCode, 200);
+
+  const address = await test.app.listen({ host: '127.0.0.1', port: 0 });
+  const url = `${address}/console/api/applications/${appId}/events?types=presence`;
+  const stream = new StreamClient(url, () => ({ cookie }));
+  t.teardown(() => stream.close());
+  await stream.opened;
+  t.equal((await set('user-p00003', 'mitter.up.Online')).statusCode, 200);
+  const [event] = await stream.untilCount(1);
+  const presence = event?.data.data as { presence: { type: string } } | undefined;
+  t.same(
+    [event?.type, event?.data.userId, presence?.presence.type],
+    ['presence', 'user-p00003', 'mitter.up.Online'],
+    'the change arrives on the console stream',
+  );
+
+  const refusals: Array<[string, Record<string, string>, number]> = [
+    ['no session', {}, 401],
+    ['another origin', { cookie, origin: 'https://evil.example' }, 403],
+  ];
+  for (const [what, headers, status] of refusals) {
+    const refused = await fetch(url, { headers });
+    t.equal(refused.status, status, what);
+    t.equal(((await refused.json()) as { errorCode: string }).errorCode, status === 401 ? 'authorization_exception' : 'missing_privilege');
+  }
+  const badTypes = await fetch(`${address}/console/api/applications/${appId}/events?types=nope`, { headers: { cookie } });
+  t.equal(badTypes.status, 400);
+  t.equal(((await badTypes.json()) as { errorCode: string }).errorCode, 'invalid_entity');
 });

@@ -4,6 +4,7 @@
 // Node process metrics, the optional bearer token, and scrapes that are neither limited nor logged.
 import t, { type Test } from 'tap';
 import { runCli } from '../../src/cli.ts';
+import { MemoryBus } from '../../src/platform/bus.ts';
 import type { BuildOptions } from '../../src/server/locus.ts';
 import { buildTestApp } from '../helpers/app.ts';
 import { ManualClock } from '../helpers/clock.ts';
@@ -183,7 +184,9 @@ t.test('gauges read at scrape time: open streams, each application’s event log
 t.test('presence transitions are counted with their lateness', async (t) => {
   const clock = new ManualClock();
   const timers = new ManualTimers(clock);
-  const test = await setup(t, { clock, presenceTimers: timers });
+  // The transition queue in process (no Redis, as in test/http/presence.test.ts): manual timers
+  // then decide when each transition fires, with no Redis round trip between the steps.
+  const test = await setup(t, { clock, presenceTimers: timers, bus: new MemoryBus() });
   await populate(test, ['user-0001']);
   const chain = {
     type: 'mitter.up.Online',

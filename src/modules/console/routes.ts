@@ -5,11 +5,13 @@
 import { readFileSync } from 'node:fs';
 import { Type } from 'typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError } from '../../errors.ts';
-import { type RouteApp, errorResponses } from '../../schemas.ts';
+import { ApiError, invalidEntity } from '../../errors.ts';
+import { type RouteApp, errorResponses, parseCommaList } from '../../schemas.ts';
 import { ApplicationRequestError } from '../applications/service.ts';
 import { SESSION_COOKIE, SESSION_TTL_MS } from './service.ts';
-import { applicationsPage, errorPage, signedInPage, signedOutPage, userPage, usersPage } from './views.ts';
+import { applicationsPage, errorPage, eventsPage, presencePage, signedInPage, signedOutPage, userPage, usersPage } from './views.ts';
+import { holdingPlace, openStream, resumePoint, SSE_ROUTE, SseResponse, started } from '../events/sse.ts';
+import { EVENT_TYPES, isEventType } from '../events/types.ts';
 import { parseLocatorString } from '../users/locators.ts';
 import { USER_ID_PATTERN } from '../users/rules.ts';
 import type { StoredUser } from '../users/types.ts';
@@ -29,13 +31,15 @@ const PAGE_HEADERS = {
 };
 
 const tags = ['console'];
+/** The presence page counts at most this many stored presences. */
+const MAX_COUNTED_PRESENCES = 100_000;
 
 function html(reply: FastifyReply, status: number, body: string): FastifyReply {
   return reply.code(status).headers(PAGE_HEADERS).type('text/html; charset=utf-8').send(body);
 }
 
 export async function consoleRoutes(app: RouteApp): Promise<void> {
-  const { applications, users, tokens, config } = app.locus;
+  const { applications, users, tokens, presence, events, config } = app.locus;
   const secureCookie = new URL(config.publicUrl).protocol === 'https:';
   const cookie = (value: string, maxAgeSeconds: number) =>
     `${SESSION_COOKIE}=${value}; Path=/console; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSeconds}${secureCookie ? '; Secure' : ''}`;
@@ -294,6 +298,115 @@ export async function consoleRoutes(app: RouteApp): Promise<void> {
       await requireApplication(applicationId);
       await tokens.revoke(applicationId, userId, [tokenId]);
       return reply.code(204).send(null);
+    },
+  );
+
+  /** The application a page shows: the one asked for (404 if unknown), else the first. */
+  const pickApplication = async (
+    asked: string | undefined,
+  ): Promise<{ listed: Awaited<ReturnType<typeof applications.list>>; applicationId: string | null }> => {
+    const listed = await applications.list();
+    if (asked !== undefined) await requireApplication(asked);
+    return { listed, applicationId: asked ?? listed[0]?.applicationId ?? null };
+  };
+  const pickQuery = Type.Object({ applicationId: Type.Optional(Type.String({ maxLength: 32 })) }, { additionalProperties: false });
+
+  app.get(
+    '/console/presence',
+    { config: { action: 'console.read', console: true }, schema: { ...pageSchema('Live presence: users by presence type'), querystring: pickQuery } },
+    async (request, reply) => {
+      const { listed, applicationId } = await pickApplication(request.query.applicationId);
+      const counts = applicationId === null ? null : await presence.countsByType(applicationId, MAX_COUNTED_PRESENCES);
+      return html(reply, 200, presencePage(listed, applicationId, counts));
+    },
+  );
+
+  app.get(
+    '/console/events',
+    {
+      config: { action: 'console.read', console: true },
+      schema: {
+        ...pageSchema('A live tail of the event log'),
+        querystring: Type.Object(
+          { applicationId: Type.Optional(Type.String({ maxLength: 32 })), types: Type.Optional(Type.String({ maxLength: 400 })) },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request, reply) => {
+      const query = request.query;
+      const { listed, applicationId } = await pickApplication(query.applicationId);
+      return html(reply, 200, eventsPage(listed, applicationId, query.types ?? '', EVENT_TYPES));
+    },
+  );
+
+  const appParams = Type.Object({ applicationId: Type.String({ maxLength: 32 }) });
+
+  app.get(
+    '/console/api/applications/:applicationId/presence-counts',
+    {
+      config: { action: 'console.read', console: true },
+      schema: {
+        summary: 'How many users are in each presence type now',
+        tags,
+        params: appParams,
+        response: {
+          200: Type.Object({ counts: Type.Record(Type.String(), Type.Integer()), counted: Type.Integer(), truncated: Type.Boolean() }),
+          ...errorResponses('entity_not_found', 'authorization_exception', 'missing_privilege'),
+        },
+      },
+    },
+    async (request) => {
+      const { applicationId } = request.params;
+      await requireApplication(applicationId);
+      return presence.countsByType(applicationId, MAX_COUNTED_PRESENCES);
+    },
+  );
+
+  app.get(
+    '/console/api/applications/:applicationId/events',
+    {
+      sse: SSE_ROUTE,
+      config: { action: 'console.read', console: true },
+      schema: {
+        summary: 'The application’s event log, live, for the console (Server-Sent Events; resumes with Last-Event-ID)',
+        tags,
+        params: appParams,
+        querystring: Type.Object(
+          { types: Type.Optional(Type.String({ maxLength: 400 })), lastEventId: Type.Optional(Type.String({ maxLength: 32 })) },
+          { additionalProperties: false },
+        ),
+        response: { 200: SseResponse, ...errorResponses('invalid_entity', 'entity_not_found', 'authorization_exception', 'missing_privilege', 'rate_limited') },
+      },
+    },
+    async (request, reply) => {
+      const { applicationId } = request.params;
+      const query = request.query;
+      const application = await requireApplication(applicationId);
+      const typeList = parseCommaList(query.types, {
+        where: { field: 'types', location: 'query' },
+        dropEmpty: true,
+        entry: (type, where) => {
+          if (!isEventType(type)) throw invalidEntity(where, 'enum', `must be one of ${EVENT_TYPES.join(', ')}`);
+          return type;
+        },
+      });
+      const types = typeList.length === 0 ? null : new Set(typeList);
+      const after = resumePoint(request, query.lastEventId);
+      // Console streams count with the application's streams (maxStreamsPerApp).
+      const release = await app.locus.streams.take(`app:${applicationId}`, application.settings.maxStreamsPerApp, 'application streams');
+      await holdingPlace(release, async () => {
+        const sink = openStream(request, reply);
+        const subscription = await events.subscribe({
+          applicationId,
+          after,
+          filter: { types: types === null ? null : [...types], userIds: null },
+          matches: (event) => types === null || types.has(event.type),
+          sink,
+        });
+        started(reply, subscription.close);
+        return subscription;
+      });
     },
   );
 

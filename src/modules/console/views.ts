@@ -15,7 +15,7 @@ export function escape(value: unknown): string {
 interface PageOptions {
   title: string;
   /** The navigation entry to mark as the current page; null: no navigation (signed out). */
-  current: 'applications' | 'users' | null;
+  current: 'applications' | 'users' | 'presence' | 'events' | null;
 }
 
 export function page(options: PageOptions, body: string): string {
@@ -26,6 +26,8 @@ export function page(options: PageOptions, body: string): string {
   <ul>
     <li><a href="/console"${options.current === 'applications' ? ' aria-current="page"' : ''}>Applications</a></li>
     <li><a href="/console/users"${options.current === 'users' ? ' aria-current="page"' : ''}>Users</a></li>
+    <li><a href="/console/presence"${options.current === 'presence' ? ' aria-current="page"' : ''}>Presence</a></li>
+    <li><a href="/console/events"${options.current === 'events' ? ' aria-current="page"' : ''}>Events</a></li>
   </ul>
   <button type="button" id="logout" class="secondary">Sign out</button>
 </nav>`;
@@ -219,5 +221,81 @@ ${tokenRows}
 }
 <div id="tokens-status" role="status" aria-live="polite"></div>
 </section>`,
+  );
+}
+
+function applicationPicker(applications: ApplicationListing[], selected: string | null, action: string, extra = ''): string {
+  const options = applications
+    .map(
+      (a) =>
+        `<option value="${escape(a.applicationId)}"${a.applicationId === selected ? ' selected' : ''}>${escape(a.name)} (${escape(a.applicationId)})</option>`,
+    )
+    .join('');
+  return `<form method="get" action="${escape(action)}" class="search">
+  <label for="applicationId">Application</label>
+  <select id="applicationId" name="applicationId">${options}</select>
+  ${extra}
+  <button type="submit">Show</button>
+</form>`;
+}
+
+export function presencePage(
+  applications: ApplicationListing[],
+  applicationId: string | null,
+  counts: { counts: Record<string, number>; counted: number; truncated: boolean } | null,
+): string {
+  const rows =
+    counts === null
+      ? ''
+      : Object.entries(counts.counts)
+          .sort(([a], [b]) => (a < b ? -1 : 1))
+          .map(
+            ([type, count]) => `<tr data-type="${escape(type)}"><th scope="row">${escape(type === 'null' ? '(chain ended)' : type)}</th><td>${count}</td></tr>`,
+          )
+          .join('\n');
+  return page(
+    { title: 'Presence', current: 'presence' },
+    `${applicationPicker(applications, applicationId, '/console/presence')}
+${
+  applicationId === null || counts === null
+    ? '<p>No application.</p>'
+    : `<section aria-labelledby="counts-heading" id="presence" data-application="${escape(applicationId)}">
+<h2 id="counts-heading">Users by presence type, now</h2>
+<p id="presence-note">${counts.truncated ? `The first ${counts.counted} stored presences.` : `${counts.counted} users with a presence.`} Updates as presence events arrive.</p>
+<div class="scroll" tabindex="0" role="region" aria-label="Presence counts">
+<table id="presence-counts">
+<thead><tr><th scope="col">Type</th><th scope="col">Users</th></tr></thead>
+<tbody>
+${rows}
+</tbody>
+</table>
+</div>
+<h2 id="changes-heading">Latest changes</h2>
+<ol id="presence-changes" aria-labelledby="changes-heading" aria-live="polite"></ol>
+</section>`
+}`,
+  );
+}
+
+export function eventsPage(applications: ApplicationListing[], applicationId: string | null, types: string, eventTypes: readonly string[]): string {
+  const typeField = `<label for="types">Event types (comma-separated; empty: all of ${escape(eventTypes.join(', '))})</label>
+  <input id="types" name="types" value="${escape(types)}" maxlength="400" autocomplete="off">`;
+  return page(
+    { title: 'Events', current: 'events' },
+    `${applicationPicker(applications, applicationId, '/console/events', typeField)}
+${
+  applicationId === null
+    ? '<p>No application.</p>'
+    : `<section aria-labelledby="tail-heading" id="events" data-application="${escape(applicationId)}" data-types="${escape(types)}" data-event-types="${escape(eventTypes.join(','))}">
+<h2 id="tail-heading">Live tail</h2>
+<p id="events-state" role="status">Connecting…</p>
+<div class="scroll" tabindex="0" role="region" aria-label="Events">
+<table>
+<thead><tr><th scope="col">Id</th><th scope="col">Type</th><th scope="col">User</th><th scope="col">Data</th></tr></thead>
+<tbody id="events-rows"></tbody>
+</table>
+</div>
+</section>`
+}`,
   );
 }

@@ -6,7 +6,6 @@
 // team's plugin). Keep-alive comments come from the events service's one shared timer rather than
 // the plugin's per-connection interval, so that the same tick also ends streams whose token has
 // expired, and tests can fire it.
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { applicationOf, tokenIdOf } from '../../auth/principal.ts';
 import { invalidEntity } from '../../errors.ts';
@@ -15,81 +14,12 @@ import { ME, resolveUserReference } from '../../policy/authorize.ts';
 import { type RouteApp, errorResponses, parseCommaList, SIGNED_OR_TOKEN } from '../../schemas.ts';
 import { usersNotFound } from '../users/service.ts';
 import { parseUserId } from '../users/rules.ts';
-import type { EventSink } from './subscription.ts';
-import type { LoggedEvent } from './store.ts';
+import { holdingPlace, openStream, resumePoint, SSE_ROUTE, SseResponse, started } from './sse.ts';
 import { EVENT_TYPES, isEventType } from './types.ts';
 import { USER_STREAM_TYPES, UserStreamView } from './user-view.ts';
 
 /** `presenceOf` takes at most this many user ids (docs/api.md). */
 export const MAX_WATCHED_USERS = 1_000;
-const EVENT_ID_PATTERN = /^\d{1,15}$/;
-
-const SseResponse = {
-  description:
-    'text/event-stream: each event as `id: <id>`, `event: <type>`, `data: <event JSON>`; `reset` and `closing` messages (no id) ' +
-    'say that a resume point was lost, or why the server ends the stream; `: keep-alive` comments every 15 s.',
-  content: { 'text/event-stream': { schema: { type: 'string' } } },
-};
-
-const SSE_ROUTE = { kind: 'only', heartbeat: false, serializer: (data: unknown) => (typeof data === 'string' ? data : JSON.stringify(data)) } as const;
-
-/** The resume point: the Last-Event-ID header (what EventSource sends on reconnecting), else `lastEventId`. */
-function resumePoint(request: FastifyRequest, query: string | undefined): number | null {
-  const header = request.headers['last-event-id'];
-  const fromHeader = Array.isArray(header) ? header[0] : header;
-  const value = fromHeader !== undefined && fromHeader !== '' ? fromHeader : query;
-  if (value === undefined || value === '') return null;
-  if (!EVENT_ID_PATTERN.test(value)) {
-    const where =
-      fromHeader !== undefined && fromHeader !== ''
-        ? { field: 'Last-Event-ID', location: 'header' as const }
-        : { field: 'lastEventId', location: 'query' as const };
-    throw invalidEntity(where, 'pattern', 'must be an event id (decimal digits) received from this server');
-  }
-  return Number(value);
-}
-
-/**
- * Adapts the SSE reply to the events service. The 200 goes out with the first message, or once
- * the subscription is live (see started()): a client that sees the stream open knows that every
- * later change reaches it.
- */
-function openStream(request: FastifyRequest, reply: FastifyReply): EventSink {
-  reply.header('x-request-id', request.id);
-  reply.sse.keepAlive();
-  return {
-    send: (event: LoggedEvent) => reply.sse.send({ id: String(event.seq), event: event.type, data: event.json }),
-    control: (name, data) => reply.sse.send({ event: name, data: JSON.stringify(data) }),
-    comment: () => {
-      if (reply.sse.isConnected) reply.raw.write(': keep-alive\n\n');
-    },
-    close: () => reply.sse.close(),
-  };
-}
-
-/** Runs `open` holding a place; the place is given back when the stream closes, or at once if it failed to open. */
-async function holdingPlace(release: () => void, open: () => Promise<{ closed: Promise<void> }>): Promise<void> {
-  try {
-    const stream = await open();
-    void stream.closed.then(release);
-  } catch (error) {
-    release();
-    throw error;
-  }
-}
-
-/** The subscription is live: commit the 200, and end the subscription with the connection (which may have gone already). */
-function started(reply: FastifyReply, close: () => void): void {
-  reply.sse.onClose(close);
-  if (!reply.sse.isConnected) {
-    close();
-    return;
-  }
-  reply.sse.sendHeaders();
-  // writeHead alone waits for the first body write; a quiet stream must still open.
-  reply.raw.flushHeaders();
-}
-
 export async function eventRoutes(app: RouteApp): Promise<void> {
   const { events, users, tokens, social, applications } = app.locus;
   const tags = ['events'];

@@ -241,6 +241,22 @@ export class PresenceService {
     });
   }
 
+  /**
+   * How many users of the application are in each presence type now (`null`: a chain that ended),
+   * read from the stored presences (every set is stored with its event), at most `limit` of them.
+   */
+  async countsByType(applicationId: string, limit: number): Promise<{ counts: Record<string, number>; counted: number; truncated: boolean }> {
+    const states = await this.#deps.store.ofApplication(applicationId, limit + 1);
+    const now = this.#deps.clock.now();
+    const counts: Record<string, number> = {};
+    for (const text of states.slice(0, limit)) {
+      const state = decodeState(text);
+      const type = resolvePresence(state.chain, state.setAt, now).active?.type ?? 'null';
+      counts[type] = (counts[type] ?? 0) + 1;
+    }
+    return { counts, counted: Math.min(states.length, limit), truncated: states.length > limit };
+  }
+
   async lastSeen(applicationId: string, userIds: string[]): Promise<LastSeenReading[]> {
     const states = await this.#states(applicationId, userIds);
     const isOnline = await this.#onlineTest(applicationId);

@@ -42,6 +42,12 @@ export function createPresenceStore(db: Db) {
       return chunks;
     },
 
+    /** The stored presences of one application, at most `limit` (the console's counts). */
+    async ofApplication(applicationId: string, limit: number): Promise<string[]> {
+      const rows = await db.rows<{ state: string }>(query.selectFrom('UserPresence').select('state').where('applicationId', '=', applicationId).limit(limit));
+      return rows.map((row) => row.state);
+    },
+
     /** Every stored presence, page by page (in key order). */
     async *loadAll(): AsyncGenerator<PresenceRow[]> {
       let after: { applicationId: string; userId: string } | null = null;

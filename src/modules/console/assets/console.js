@@ -87,3 +87,84 @@ function wireTokens() {
 }
 
 wireTokens();
+
+function cell(row, text, header) {
+  const element = document.createElement(header ? 'th' : 'td');
+  if (header) element.scope = 'row';
+  element.textContent = text;
+  row.append(element);
+}
+
+// Live presence: every presence event is listed as it arrives, and the counts are read again
+// (at most once a second) so they always match what is stored.
+function wirePresence() {
+  const section = document.getElementById('presence');
+  if (!section) return;
+  const applicationId = section.getAttribute('data-application');
+  const api = `/console/api/applications/${encodeURIComponent(applicationId)}`;
+  const changes = document.getElementById('presence-changes');
+  const body = document.querySelector('#presence-counts tbody');
+  let refreshing = null;
+  const refresh = () => {
+    if (refreshing) return;
+    refreshing = setTimeout(async () => {
+      try {
+        const read = await callApi('GET', `${api}/presence-counts`);
+        body.textContent = '';
+        for (const type of Object.keys(read.counts).sort()) {
+          const row = document.createElement('tr');
+          row.setAttribute('data-type', type);
+          cell(row, type === 'null' ? '(chain ended)' : type, true);
+          cell(row, String(read.counts[type]), false);
+          body.append(row);
+        }
+      } finally {
+        refreshing = null;
+      }
+    }, 250);
+  };
+  const source = new EventSource(`${api}/events?types=presence`);
+  source.addEventListener('presence', (message) => {
+    const event = JSON.parse(message.data);
+    const item = document.createElement('li');
+    const type = event.data && event.data.presence ? event.data.presence.type : 'none';
+    item.textContent = `${event.userId}: ${type}`;
+    changes.prepend(item);
+    while (changes.children.length > 50) changes.lastElementChild.remove();
+    refresh();
+  });
+}
+
+// The events tail: each event as a row, newest first; EventSource resumes after the last id by itself.
+function wireEvents() {
+  const section = document.getElementById('events');
+  if (!section) return;
+  const applicationId = section.getAttribute('data-application');
+  const types = section.getAttribute('data-types');
+  const rows = document.getElementById('events-rows');
+  const state = document.getElementById('events-state');
+  const query = types ? `?types=${encodeURIComponent(types)}` : '';
+  const source = new EventSource(`/console/api/applications/${encodeURIComponent(applicationId)}/events${query}`);
+  source.addEventListener('open', () => {
+    state.textContent = 'Live: new events appear at the top.';
+  });
+  source.addEventListener('error', () => {
+    state.textContent = 'Disconnected: reconnecting (and resuming after the last event shown)…';
+  });
+  const show = (message) => {
+    const event = JSON.parse(message.data);
+    const row = document.createElement('tr');
+    cell(row, message.lastEventId, true);
+    cell(row, event.type, false);
+    cell(row, event.userId || '', false);
+    cell(row, JSON.stringify(event.data), false);
+    rows.prepend(row);
+    while (rows.children.length > 200) rows.lastElementChild.remove();
+  };
+  for (const type of (section.getAttribute('data-event-types') || '').split(',')) {
+    if (type) source.addEventListener(type, show);
+  }
+}
+
+wirePresence();
+wireEvents();
