@@ -144,6 +144,8 @@ t.test('the console in Chromium', { skip: noChromium }, async (t) => {
       `/console/users/${appId}/user-bob001`,
       `/console/presence?applicationId=${appId}`,
       `/console/events?applicationId=${appId}`,
+      `/console/applications/${appId}`,
+      `/console/moderation?applicationId=${appId}`,
     ];
     for (const path of pages) {
       await page.setViewportSize({ width: 1280, height: 900 });

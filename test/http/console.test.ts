@@ -348,3 +348,109 @@ t.test('presence counts and the live event stream for the console', async (t) =>
   t.equal(badTypes.status, 400);
   t.equal(((await badTypes.json()) as { errorCode: string }).errorCode, 'invalid_entity');
 });
+
+t.test('an application: rename, settings, access keys (secret once; a revoked key is refused) and webhooks', async (t) => {
+  const test = await setup(t);
+  const cookie = await test.signIn();
+  const appId = test.credentials.applicationId;
+  const api = `/console/api/applications/${appId}`;
+  const send = (method: 'PUT' | 'PATCH' | 'POST' | 'DELETE', url: string, body?: unknown) =>
+    test.app.inject({
+      method,
+      url,
+      headers: { cookie, origin: ORIGIN, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
+    });
+  const page = await test.asOperator(cookie, 'GET', `/console/applications/${appId}`);
+  t.equal(page.statusCode, 200);
+  t.match(page.body, 'rateLimitUser');
+  t.match(page.body, test.credentials.accessKey);
+  t.notMatch(page.body, test.credentials.accessSecret);
+  t.equal((await test.asOperator(cookie, 'GET', '/console/applications/AAAAA-BBBBB-CCCCC-DDDDD')).statusCode, 404);
+
+  t.equal((await send('PUT', `${api}/name`, { name: 'Renamed' })).statusCode, 204);
+  t.equal((await test.app.locus.applications.get(appId))?.name, 'Renamed');
+  t.equal((await send('PUT', `${api}/name`, { name: '' })).statusCode, 400);
+
+  const changed = await send('PATCH', `${api}/settings`, { assignments: ['rateLimitUser=7', 'corsOrigins=https://app.example.com'] });
+  t.equal(changed.statusCode, 200, changed.body);
+  t.equal(changed.json().rateLimitUser, 7);
+  t.equal((await test.app.locus.applications.get(appId))?.settings.rateLimitUser, 7);
+  for (const assignments of [['rateLimitUser=-1'], ['noSuchSetting=1'], ['no equals sign']]) {
+    const refused = await send('PATCH', `${api}/settings`, { assignments });
+    t.equal(refused.statusCode, 400, JSON.stringify(assignments));
+    t.equal(refused.json().errorCode, 'invalid_entity');
+  }
+  t.equal((await send('PATCH', `${api}/settings`, { assignments: [] })).statusCode, 400, 'nothing to change');
+
+  const added = await send('POST', `${api}/keys`);
+  t.equal(added.statusCode, 200);
+  const key = added.json<{ accessKey: string; accessSecret: string }>();
+  const whoami = async (accessKey: string, accessSecret: string) => {
+    const path = '/v1/test/application/by/accesskey';
+    const headers = signRequestHeaders({
+      method: 'GET',
+      path,
+      accessKey,
+      accessSecret,
+      date: new Date(test.clock.now()).toUTCString(),
+      nonce: randomBytes(16).toString('hex'),
+    });
+    return (await test.app.inject({ method: 'GET', url: path, headers })).statusCode;
+  };
+  t.equal(await whoami(key.accessKey, key.accessSecret), 200, 'the new key signs requests');
+  t.notMatch((await test.asOperator(cookie, 'GET', `/console/applications/${appId}`)).body, key.accessSecret, 'its secret is never shown again');
+  t.equal((await send('DELETE', `${api}/keys/${key.accessKey}`)).statusCode, 204);
+  t.equal(await whoami(key.accessKey, key.accessSecret), 401, 'a revoked key is refused');
+  t.equal((await send('DELETE', `${api}/keys/${key.accessKey}`)).statusCode, 400, 'revoking twice');
+
+  const hook = await send('POST', `${api}/webhooks`, { url: 'https://hooks.example.com/locus', types: 'presence,user.created' });
+  t.equal(hook.statusCode, 200, hook.body);
+  const { webhookId, secret } = hook.json<{ webhookId: string; secret: string }>();
+  t.match(secret, /^whsec_/);
+  const withHook = await test.asOperator(cookie, 'GET', `/console/applications/${appId}`);
+  t.match(withHook.body, webhookId);
+  t.notMatch(withHook.body, secret);
+  for (const body of [{ url: 'ftp://x.example.com' }, { url: 'https://h.example.com', types: 'nope' }, { url: 'https://h.example.com', extra: 1 }]) {
+    t.equal((await send('POST', `${api}/webhooks`, body)).statusCode, 400, JSON.stringify(body));
+  }
+  t.equal((await send('DELETE', `${api}/webhooks/${webhookId}`)).statusCode, 204);
+  t.equal((await send('DELETE', `${api}/webhooks/${webhookId}`)).statusCode, 400, 'removing twice');
+  t.equal(
+    (await test.app.inject({ method: 'POST', url: `${api}/keys`, headers: { cookie, origin: 'https://evil.example' } })).statusCode,
+    403,
+    'another origin',
+  );
+  t.equal((await test.app.inject({ method: 'POST', url: `${api}/keys`, headers: { origin: ORIGIN } })).statusCode, 401, 'no session');
+});
+
+t.test('reports, feedback and deletions, newest first, escaped', async (t) => {
+  const test = await setup(t);
+  const cookie = await test.signIn();
+  const appId = test.credentials.applicationId;
+  for (const userId of ['user-rep001', 'user-bad001', 'user-gone01']) {
+    t.equal((await test.signed('POST', '/v1/users', { body: JSON.stringify({ userId, screenName: { screenName: userId } }) })).statusCode, 200);
+  }
+  const issue = async (userId: string) => (await test.signed('POST', `/v1/users/${userId}/tokens`, { body: '{}' })).json().userToken.signedToken as string;
+  const asUser = async (userId: string, method: 'POST' | 'DELETE', url: string, body: unknown) =>
+    test.app.inject({
+      method,
+      url,
+      headers: { 'x-issued-mitter-user-authorization': await issue(userId), 'content-type': 'application/json' },
+      payload: JSON.stringify(body),
+    });
+  t.equal((await asUser('user-rep001', 'POST', '/v1/reports', { userId: 'user-bad001', reason: 'spam <script>' })).statusCode, 200);
+  t.equal((await asUser('user-rep001', 'POST', '/v1/feedback', { title: 'Love it', description: 'Works & fast' })).statusCode, 200);
+  t.equal((await asUser('user-gone01', 'DELETE', '/v1/users/me', { reason: 'leaving' })).statusCode, 200);
+
+  const page = await test.asOperator(cookie, 'GET', `/console/moderation?applicationId=${appId}`);
+  t.equal(page.statusCode, 200);
+  t.match(page.body, 'spam &lt;script&gt;');
+  t.notMatch(page.body, '<script>', 'no raw markup from users');
+  t.match(page.body, 'Works &amp; fast');
+  t.match(page.body, /user-gone01<\/th>|<td>user-gone01<\/td>/);
+  t.match(page.body, 'the user');
+  t.match(page.body, 'leaving');
+  t.equal((await test.asOperator(cookie, 'GET', '/console/moderation?applicationId=AAAAA-BBBBB-CCCCC-DDDDD')).statusCode, 404);
+  t.equal((await test.app.inject({ method: 'GET', url: `/console/moderation?applicationId=${appId}` })).statusCode, 401, 'no session');
+});

@@ -157,6 +157,11 @@ export class ApplicationsService {
     return settings;
   }
 
+  async rename(applicationId: string, name: string): Promise<void> {
+    if (!(await this.#store.rename(applicationId, validateApplicationName(name)))) throw new ApplicationRequestError(`no application ${applicationId}`);
+    this.invalidate();
+  }
+
   async addKey(applicationId: string): Promise<Credentials> {
     const key = this.#newKey();
     let outcome: 'added' | 'no_application';

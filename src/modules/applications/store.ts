@@ -170,6 +170,19 @@ export function createApplicationsStore(db: Db) {
       });
     },
 
+    async rename(applicationId: string, name: string): Promise<boolean> {
+      return db.transaction(async (tx) => {
+        const updated = await tx
+          .updateTable('Application')
+          .set({ name, updatedAt: dialect.time(new Date()) })
+          .where('id', '=', applicationId)
+          .executeTakeFirst();
+        if (updated.numUpdatedRows === 0n) return false;
+        await bumpRevision(tx);
+        return true;
+      });
+    },
+
     async readRevision(): Promise<string | null> {
       const [row] = await db.rows<{ value: string }>(query.selectFrom('ServerMeta').select('value').where('key', '=', REVISION_KEY));
       return row?.value ?? null;

@@ -7,9 +7,24 @@ import { Type } from 'typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, invalidEntity } from '../../errors.ts';
 import { type RouteApp, errorResponses, parseCommaList } from '../../schemas.ts';
-import { ApplicationRequestError } from '../applications/service.ts';
+import { APPLICATIONS_CHANGED_TOPIC, ApplicationRequestError } from '../applications/service.ts';
+import { SettingsError } from '../applications/settings.ts';
+import { createEventsStore } from '../events/store.ts';
+import { parseWebhookTypes, WebhookRequestError, WebhooksAdmin } from '../webhooks/admin.ts';
+import { createWebhooksStore } from '../webhooks/store.ts';
 import { SESSION_COOKIE, SESSION_TTL_MS } from './service.ts';
-import { applicationsPage, errorPage, eventsPage, presencePage, signedInPage, signedOutPage, userPage, usersPage } from './views.ts';
+import {
+  applicationPage,
+  applicationsPage,
+  errorPage,
+  eventsPage,
+  moderationPage,
+  presencePage,
+  signedInPage,
+  signedOutPage,
+  userPage,
+  usersPage,
+} from './views.ts';
 import { holdingPlace, openStream, resumePoint, SSE_ROUTE, SseResponse, started } from '../events/sse.ts';
 import { EVENT_TYPES, isEventType } from '../events/types.ts';
 import { parseLocatorString } from '../users/locators.ts';
@@ -407,6 +422,211 @@ export async function consoleRoutes(app: RouteApp): Promise<void> {
         started(reply, subscription.close);
         return subscription;
       });
+    },
+  );
+
+  const webhooksAdmin = new WebhooksAdmin({
+    store: createWebhooksStore(app.locus.db),
+    eventLog: createEventsStore(app.locus.db),
+    masterKey: config.masterKey,
+    clock: app.locus.clock,
+    applicationExists: async (id) => (await applications.get(id)) !== null,
+  });
+  /** What a change to applications or webhooks must reach: every instance's caches and dispatcher. */
+  const applicationsChanged = async () => {
+    app.locus.bus.publish(APPLICATIONS_CHANGED_TOPIC, {});
+    await app.locus.webhooks.reload();
+  };
+  /** Runs a change, mapping the services' refusals (bad names, settings, URLs, limits) to 400s. */
+  const refusing = async <T>(field: string, change: () => Promise<T>): Promise<T> => {
+    try {
+      return await change();
+    } catch (error) {
+      if (error instanceof ApplicationRequestError || error instanceof WebhookRequestError || error instanceof SettingsError) {
+        throw new ApiError('invalid_entity', error.message, { field, location: 'body', rule: field });
+      }
+      throw error;
+    }
+  };
+
+  app.get(
+    '/console/applications/:applicationId',
+    {
+      config: { action: 'console.read', console: true },
+      schema: { ...pageSchema('An application: name, access keys, settings, webhooks'), params: appParams },
+    },
+    async (request, reply) => {
+      const { applicationId } = request.params;
+      const application = await requireApplication(applicationId);
+      const listing = (await applications.list()).find((a) => a.applicationId === applicationId);
+      if (listing === undefined)
+        throw new ApiError('entity_not_found', `No application ${applicationId}`, { entityType: 'application', entityLocator: applicationId });
+      return html(reply, 200, applicationPage(listing, application.settings, await webhooksAdmin.list(applicationId)));
+    },
+  );
+
+  const credentialsSchema = Type.Object({ applicationId: Type.String(), name: Type.String(), accessKey: Type.String(), accessSecret: Type.String() });
+
+  app.put(
+    '/console/api/applications/:applicationId/name',
+    {
+      config: { action: 'console.applications.write', console: true },
+      schema: {
+        summary: 'Rename the application',
+        tags,
+        params: appParams,
+        body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false }),
+        response: { 204: Type.Null(), ...errorResponses('invalid_entity', 'entity_not_found', 'authorization_exception', 'missing_privilege') },
+      },
+    },
+    async (request, reply) => {
+      const { applicationId } = request.params;
+      await requireApplication(applicationId);
+      await refusing('name', () => applications.rename(applicationId, request.body.name));
+      await applicationsChanged();
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.patch(
+    '/console/api/applications/:applicationId/settings',
+    {
+      config: { action: 'console.applications.write', console: true },
+      schema: {
+        summary: 'Change settings (`name=value` each; `name=default` restores one); answers every setting',
+        tags,
+        params: appParams,
+        body: Type.Object({ assignments: Type.Array(Type.String({ maxLength: 4000 }), { minItems: 1, maxItems: 50 }) }, { additionalProperties: false }),
+        response: {
+          200: Type.Object({}, { additionalProperties: true }),
+          ...errorResponses('invalid_entity', 'entity_not_found', 'authorization_exception', 'missing_privilege'),
+        },
+      },
+    },
+    async (request) => {
+      const { applicationId } = request.params;
+      await requireApplication(applicationId);
+      const settings = await refusing('assignments', () => applications.updateSettings(applicationId, request.body.assignments));
+      await applicationsChanged();
+      return settings;
+    },
+  );
+
+  app.post(
+    '/console/api/applications/:applicationId/keys',
+    {
+      config: { action: 'console.applications.write', console: true },
+      schema: {
+        summary: 'Add an access key; its secret is in this answer only',
+        tags,
+        params: appParams,
+        response: { 200: credentialsSchema, ...errorResponses('invalid_entity', 'entity_not_found', 'authorization_exception', 'missing_privilege') },
+      },
+    },
+    async (request) => {
+      const { applicationId } = request.params;
+      await requireApplication(applicationId);
+      const added = await refusing('accessKey', () => applications.addKey(applicationId));
+      await applicationsChanged();
+      return added;
+    },
+  );
+
+  app.delete(
+    '/console/api/applications/:applicationId/keys/:accessKey',
+    {
+      config: { action: 'console.applications.write', console: true },
+      schema: {
+        summary: 'Revoke an access key (refused on every instance at once)',
+        tags,
+        params: Type.Object({ applicationId: Type.String({ maxLength: 32 }), accessKey: Type.String({ maxLength: 64 }) }),
+        response: { 204: Type.Null(), ...errorResponses('invalid_entity', 'entity_not_found', 'authorization_exception', 'missing_privilege') },
+      },
+    },
+    async (request, reply) => {
+      const { applicationId, accessKey } = request.params;
+      await requireApplication(applicationId);
+      await refusing('accessKey', () => applications.revokeKey(applicationId, accessKey));
+      await applicationsChanged();
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/console/api/applications/:applicationId/webhooks',
+    {
+      config: { action: 'console.applications.write', console: true },
+      schema: {
+        summary: 'Add a webhook; its signing secret is in this answer only',
+        tags,
+        params: appParams,
+        body: Type.Object(
+          { url: Type.String({ minLength: 1, maxLength: 2048 }), types: Type.Optional(Type.String({ maxLength: 400 })) },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            webhookId: Type.String(),
+            applicationId: Type.String(),
+            url: Type.String(),
+            types: Type.Union([Type.Array(Type.String()), Type.Null()]),
+            secret: Type.String(),
+          }),
+          ...errorResponses('invalid_entity', 'entity_not_found', 'authorization_exception', 'missing_privilege'),
+        },
+      },
+    },
+    async (request) => {
+      const { applicationId } = request.params;
+      const body = request.body;
+      await requireApplication(applicationId);
+      const created = await refusing('url', async () =>
+        webhooksAdmin.add(applicationId, body.url, parseWebhookTypes(body.types?.trim() === '' ? undefined : body.types)),
+      );
+      await applicationsChanged();
+      return created;
+    },
+  );
+
+  app.delete(
+    '/console/api/applications/:applicationId/webhooks/:webhookId',
+    {
+      config: { action: 'console.applications.write', console: true },
+      schema: {
+        summary: 'Remove a webhook',
+        tags,
+        params: Type.Object({ applicationId: Type.String({ maxLength: 32 }), webhookId: Type.String({ maxLength: 32 }) }),
+        response: { 204: Type.Null(), ...errorResponses('invalid_entity', 'entity_not_found', 'authorization_exception', 'missing_privilege') },
+      },
+    },
+    async (request, reply) => {
+      const { applicationId, webhookId } = request.params;
+      await requireApplication(applicationId);
+      await refusing('webhookId', () => webhooksAdmin.remove(applicationId, webhookId));
+      await applicationsChanged();
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.get(
+    '/console/moderation',
+    {
+      config: { action: 'console.read', console: true },
+      schema: { ...pageSchema('Reports, feedback and deletions of an application'), querystring: pickQuery },
+    },
+    async (request, reply) => {
+      const { listed, applicationId } = await pickApplication(request.query.applicationId);
+      if (applicationId === null) return html(reply, 200, moderationPage(listed, null, null));
+      const [reports, feedback, deletions] = await Promise.all([
+        app.locus.moderation.reports(applicationId, { userId: null, limit: PAGE_SIZE, after: null }),
+        app.locus.moderation.feedback(applicationId, { limit: PAGE_SIZE, after: null }),
+        users.deletionsLog(applicationId, { limit: PAGE_SIZE, after: null }),
+      ]);
+      return html(
+        reply,
+        200,
+        moderationPage(listed, applicationId, { reports: reports.items, feedback: feedback.items, deletions: deletions.deletions, limit: PAGE_SIZE }),
+      );
     },
   );
 

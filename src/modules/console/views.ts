@@ -2,8 +2,12 @@
 // build step, no CDN; one small script (assets/console.js) for the forms that write, and one
 // stylesheet. Every value is escaped here, in one place.
 import type { ApplicationListing } from '../applications/service.ts';
+import type { ApplicationSettings } from '../applications/settings.ts';
+import type { WebhookListing } from '../webhooks/admin.ts';
 import type { TokenListing } from '../tokens/service.ts';
 import type { StoredUser } from '../users/types.ts';
+import type { LoggedDeletion } from '../users/store.ts';
+import type { StoredFeedback, StoredReport } from '../moderation/store.ts';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
@@ -15,7 +19,7 @@ export function escape(value: unknown): string {
 interface PageOptions {
   title: string;
   /** The navigation entry to mark as the current page; null: no navigation (signed out). */
-  current: 'applications' | 'users' | 'presence' | 'events' | null;
+  current: 'applications' | 'users' | 'presence' | 'events' | 'moderation' | null;
 }
 
 export function page(options: PageOptions, body: string): string {
@@ -28,6 +32,7 @@ export function page(options: PageOptions, body: string): string {
     <li><a href="/console/users"${options.current === 'users' ? ' aria-current="page"' : ''}>Users</a></li>
     <li><a href="/console/presence"${options.current === 'presence' ? ' aria-current="page"' : ''}>Presence</a></li>
     <li><a href="/console/events"${options.current === 'events' ? ' aria-current="page"' : ''}>Events</a></li>
+    <li><a href="/console/moderation"${options.current === 'moderation' ? ' aria-current="page"' : ''}>Reports, feedback, deletions</a></li>
   </ul>
   <button type="button" id="logout" class="secondary">Sign out</button>
 </nav>`;
@@ -83,7 +88,7 @@ export function applicationsPage(applications: ApplicationListing[]): string {
     .map((application) => {
       const active = application.accessKeys.filter((key) => key.revokedAt === null);
       return `<tr>
-  <th scope="row">${escape(application.name)}</th>
+  <th scope="row"><a href="/console/applications/${encodeURIComponent(application.applicationId)}">${escape(application.name)}</a></th>
   <td><code>${escape(application.applicationId)}</code></td>
   <td>${escape(application.createdAt)}</td>
   <td>${active.map((key) => `<code>${escape(key.accessKey)}</code>`).join('<br>') || 'none'}</td>
@@ -295,6 +300,174 @@ ${
 <tbody id="events-rows"></tbody>
 </table>
 </div>
+</section>`
+}`,
+  );
+}
+
+const settingText = (value: unknown) => (Array.isArray(value) ? value.join(',') : String(value));
+
+export function applicationPage(application: ApplicationListing, settings: ApplicationSettings, webhooks: WebhookListing[]): string {
+  const api = `/console/api/applications/${encodeURIComponent(application.applicationId)}`;
+  const keys = application.accessKeys
+    .map(
+      (key) => `<tr>
+  <th scope="row"><code>${escape(key.accessKey)}</code></th>
+  <td>${escape(key.createdAt)}</td>
+  <td>${key.revokedAt === null ? 'active' : `revoked ${escape(key.revokedAt)}`}</td>
+  <td>${key.revokedAt === null ? `<button type="button" class="secondary" data-revoke-key="${escape(key.accessKey)}">Revoke<span class="visually-hidden"> key ${escape(key.accessKey)}</span></button>` : ''}</td>
+</tr>`,
+    )
+    .join('\n');
+  const settingRows = Object.entries(settings)
+    .map(([name, value]) => `<tr><th scope="row"><code>${escape(name)}</code></th><td><code>${escape(settingText(value))}</code></td></tr>`)
+    .join('\n');
+  const hooks = webhooks
+    .map(
+      (hook) => `<tr>
+  <th scope="row"><code>${escape(hook.id)}</code></th>
+  <td>${escape(hook.url)}</td>
+  <td>${escape(hook.types?.join(', ') ?? 'all')}</td>
+  <td>delivered ${escape(hook.delivered)}, pending ${escape(hook.pending)}, failed attempts ${escape(hook.failedAttempts)}, abandoned ${escape(hook.abandoned)}${
+    hook.lastError ? `<br>last error ${escape(hook.lastErrorAt)}: ${escape(hook.lastError)}` : ''
+  }</td>
+  <td><button type="button" class="secondary" data-remove-webhook="${escape(hook.id)}">Remove<span class="visually-hidden"> webhook ${escape(hook.id)}</span></button></td>
+</tr>`,
+    )
+    .join('\n');
+  return page(
+    { title: `Application ${application.name}`, current: 'applications' },
+    `<div id="application" data-api="${escape(api)}">
+<dl>
+  <dt>Application id</dt><dd><code>${escape(application.applicationId)}</code></dd>
+  <dt>Created</dt><dd>${escape(application.createdAt)}</dd>
+</dl>
+<section aria-labelledby="rename-heading">
+<h2 id="rename-heading">Name</h2>
+<form id="rename-application">
+  <label for="new-name">Name</label>
+  <input id="new-name" name="name" required maxlength="128" value="${escape(application.name)}" autocomplete="off">
+  <button type="submit">Rename</button>
+</form>
+</section>
+<section aria-labelledby="keys-heading">
+<h2 id="keys-heading">Access keys</h2>
+<div class="scroll" tabindex="0" role="region" aria-label="Access keys">
+<table>
+<thead><tr><th scope="col">Access key</th><th scope="col">Created</th><th scope="col">State</th><th scope="col">Action</th></tr></thead>
+<tbody>
+${keys}
+</tbody>
+</table>
+</div>
+<p><button type="button" id="add-key">Add an access key</button></p>
+</section>
+<section aria-labelledby="settings-heading">
+<h2 id="settings-heading">Settings</h2>
+<div class="scroll" tabindex="0" role="region" aria-label="Settings">
+<table>
+<thead><tr><th scope="col">Setting</th><th scope="col">Value</th></tr></thead>
+<tbody>
+${settingRows}
+</tbody>
+</table>
+</div>
+<form id="update-settings">
+  <label for="assignments">Change settings: <code>name=value</code>, one per line (<code>name=default</code> restores one)</label>
+  <textarea id="assignments" name="assignments" rows="3" maxlength="4000"></textarea>
+  <button type="submit">Save settings</button>
+</form>
+</section>
+<section aria-labelledby="webhooks-heading">
+<h2 id="webhooks-heading">Webhooks</h2>
+${
+  webhooks.length === 0
+    ? '<p>No webhook.</p>'
+    : `<div class="scroll" tabindex="0" role="region" aria-label="Webhooks">
+<table>
+<thead><tr><th scope="col">Id</th><th scope="col">URL</th><th scope="col">Types</th><th scope="col">Delivery</th><th scope="col">Action</th></tr></thead>
+<tbody>
+${hooks}
+</tbody>
+</table>
+</div>`
+}
+<form id="add-webhook">
+  <label for="webhook-url">URL (https, or http to a local address)</label>
+  <input id="webhook-url" name="url" required maxlength="2048" autocomplete="off">
+  <label for="webhook-types">Event types (comma-separated; empty: all)</label>
+  <input id="webhook-types" name="types" maxlength="400" autocomplete="off">
+  <button type="submit">Add the webhook</button>
+</form>
+</section>
+<div id="application-status" role="status" aria-live="polite"></div>
+</div>`,
+  );
+}
+
+function listTable(label: string, headers: string[], rows: string[][]): string {
+  if (rows.length === 0) return '<p>None.</p>';
+  return `<div class="scroll" tabindex="0" role="region" aria-label="${escape(label)}">
+<table>
+<thead><tr>${headers.map((h) => `<th scope="col">${escape(h)}</th>`).join('')}</tr></thead>
+<tbody>
+${rows
+  .map(
+    (cells) =>
+      `<tr><th scope="row">${cells[0] ?? ''}</th>${cells
+        .slice(1)
+        .map((c) => `<td>${c}</td>`)
+        .join('')}</tr>`,
+  )
+  .join('\n')}
+</tbody>
+</table>
+</div>`;
+}
+
+export function moderationPage(
+  applications: ApplicationListing[],
+  applicationId: string | null,
+  lists: { reports: StoredReport[]; feedback: StoredFeedback[]; deletions: LoggedDeletion[]; limit: number } | null,
+): string {
+  const when = (date: Date) => escape(date.toISOString());
+  const user = (userId: string) => (applicationId === null ? escape(userId) : `<a href="${escape(userHref(applicationId, userId))}">${escape(userId)}</a>`);
+  return page(
+    { title: 'Reports, feedback, deletions', current: 'moderation' },
+    `${applicationPicker(applications, applicationId, '/console/moderation')}
+${
+  lists === null
+    ? '<p>No application.</p>'
+    : `<p>The latest ${lists.limit} of each, newest first.</p>
+<section aria-labelledby="reports-heading">
+<h2 id="reports-heading">Reports</h2>
+${listTable(
+  'Reports',
+  ['Reported', 'User', 'Reported by', 'Reason', 'Details'],
+  lists.reports.map((r) => [when(r.createdAt), user(r.userId), user(r.reporterId), escape(r.reason), escape(r.details ?? '')]),
+)}
+</section>
+<section aria-labelledby="feedback-heading">
+<h2 id="feedback-heading">Feedback</h2>
+${listTable(
+  'Feedback',
+  ['Sent', 'User', 'Title', 'Description'],
+  lists.feedback.map((f) => [when(f.createdAt), user(f.userId), escape(f.title), escape(f.description)]),
+)}
+</section>
+<section aria-labelledby="deletions-heading">
+<h2 id="deletions-heading">Deletions</h2>
+${listTable(
+  'Deletions',
+  ['Deleted', 'User id', 'By', 'Reason', 'Feedback'],
+  lists.deletions.map((d) => [
+    when(d.deletedAt),
+    escape(d.userId),
+    escape(d.by === 'self' ? 'the user' : 'the back end'),
+    escape(d.reason ?? ''),
+    escape(d.feedback ?? ''),
+  ]),
+)}
 </section>`
 }`,
   );

@@ -168,3 +168,102 @@ function wireEvents() {
 
 wirePresence();
 wireEvents();
+
+// An application's page: rename, settings, access keys and webhooks. Secrets (a new key's, a new
+// webhook's) are shown once in the status region; other changes reload the page.
+function wireApplication() {
+  const root = document.getElementById('application');
+  if (!root) return;
+  const api = root.getAttribute('data-api');
+  const status = document.getElementById('application-status');
+  const fail = (what, error) => {
+    status.textContent = '';
+    const p = document.createElement('p');
+    p.className = 'error';
+    p.textContent = `${what}: ${error.message}`;
+    status.append(p);
+  };
+  const showSecret = (note, pairs) => {
+    status.textContent = '';
+    const p = document.createElement('p');
+    p.textContent = `${note} The secret is shown only this once: copy it now, then reload the page.`;
+    const list = document.createElement('dl');
+    for (const [term, value] of pairs) field(list, term, value);
+    status.append(p, list);
+  };
+  const onSubmit = (id, run) => {
+    const form = document.getElementById(id);
+    if (form)
+      form.addEventListener('submit', (event) => {
+        event.preventDefault();
+        run(form);
+      });
+  };
+  onSubmit('rename-application', async (form) => {
+    try {
+      await callApi('PUT', `${api}/name`, { name: form.elements.name.value });
+      window.location.reload();
+    } catch (error) {
+      fail('Not renamed', error);
+    }
+  });
+  onSubmit('update-settings', async (form) => {
+    const assignments = form.elements.assignments.value
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line !== '');
+    try {
+      await callApi('PATCH', `${api}/settings`, { assignments });
+      window.location.reload();
+    } catch (error) {
+      fail('Settings not saved', error);
+    }
+  });
+  const addKey = document.getElementById('add-key');
+  if (addKey)
+    addKey.addEventListener('click', async () => {
+      try {
+        const added = await callApi('POST', `${api}/keys`);
+        showSecret('Access key added.', [
+          ['Access key', added.accessKey],
+          ['Access secret', added.accessSecret],
+        ]);
+      } catch (error) {
+        fail('No key added', error);
+      }
+    });
+  for (const button of root.querySelectorAll('[data-revoke-key]')) {
+    button.addEventListener('click', async () => {
+      try {
+        await callApi('DELETE', `${api}/keys/${encodeURIComponent(button.getAttribute('data-revoke-key'))}`);
+        window.location.reload();
+      } catch (error) {
+        fail('Not revoked', error);
+      }
+    });
+  }
+  onSubmit('add-webhook', async (form) => {
+    try {
+      const added = await callApi('POST', `${api}/webhooks`, { url: form.elements.url.value, types: form.elements.types.value });
+      showSecret(`Webhook ${added.webhookId} added.`, [
+        ['Webhook id', added.webhookId],
+        ['Signing secret', added.secret],
+      ]);
+      form.reset();
+    } catch (error) {
+      fail('No webhook added', error);
+    }
+  });
+  for (const button of root.querySelectorAll('[data-remove-webhook]')) {
+    button.addEventListener('click', async () => {
+      try {
+        await callApi('DELETE', `${api}/webhooks/${encodeURIComponent(button.getAttribute('data-remove-webhook'))}`);
+        window.location.reload();
+      } catch (error) {
+        fail('Not removed', error);
+      }
+    });
+  }
+}
+
+wireApplication();
