@@ -454,3 +454,51 @@ t.test('reports, feedback and deletions, newest first, escaped', async (t) => {
   t.equal((await test.asOperator(cookie, 'GET', '/console/moderation?applicationId=AAAAA-BBBBB-CCCCC-DDDDD')).statusCode, 404);
   t.equal((await test.app.inject({ method: 'GET', url: `/console/moderation?applicationId=${appId}` })).statusCode, 401, 'no session');
 });
+
+t.test('a user’s page shows profile, metadata, presence with its next transitions, blocks and contacts; suspend, reinstate, delete', async (t) => {
+  const test = await setup(t);
+  const cookie = await test.signIn();
+  const appId = test.credentials.applicationId;
+  for (const userId of ['user-full01', 'user-other1']) {
+    t.equal((await test.signed('POST', '/v1/users', { body: JSON.stringify({ userId, screenName: { screenName: userId } }) })).statusCode, 200);
+  }
+  const chain = {
+    type: 'mitter.up.Online',
+    timeToLive: 30,
+    expiresTo: { type: 'mitter.up.Away', timeToLive: 60, expiresTo: { type: 'mitter.up.Offline', timeToLive: 0 } },
+  };
+  t.equal((await test.signed('POST', '/v1/users/user-full01/presence', { body: JSON.stringify(chain) })).statusCode, 200);
+  t.equal((await test.signed('POST', '/v1/users/user-full01/blocked-users/user-other1', { body: '{}' })).statusCode, 200);
+  const token = (await test.signed('POST', '/v1/users/user-full01/tokens', { body: '{}' })).json().userToken.signedToken as string;
+  const me = () => test.app.inject({ method: 'GET', url: '/v1/users/me', headers: { 'x-issued-mitter-user-authorization': token } });
+
+  const page = await test.asOperator(cookie, 'GET', `/console/users/${appId}/user-full01`);
+  t.equal(page.statusCode, 200);
+  const at = (seconds: number) => new Date(test.clock.now() + seconds * 1000).toISOString();
+  t.match(page.body, `mitter.up.Online since ${new Date(test.clock.now()).toISOString()}`);
+  t.match(page.body, `mitter.up.Away at ${at(30)}`, 'the next transition and when');
+  t.match(page.body, `mitter.up.Offline at ${at(90)}`);
+  t.match(page.body, 'online now');
+  t.match(page.body, /<dt>Blocks<\/dt><dd><a href="[^"]*user-other1">user-other1<\/a><\/dd>/);
+
+  const api = `/console/api/applications/${appId}/users/user-full01`;
+  const send = (method: 'POST' | 'DELETE', url: string, body?: unknown) =>
+    test.app.inject({
+      method,
+      url,
+      headers: { cookie, origin: ORIGIN, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
+    });
+  t.equal((await send('POST', `${api}/suspension`, { reason: '' })).statusCode, 400, 'a suspension needs a reason');
+  t.equal((await send('POST', `${api}/suspension`, { reason: 'abuse' })).statusCode, 204);
+  t.equal((await me()).statusCode, 401, 'the suspended user’s token is refused');
+  t.match((await test.asOperator(cookie, 'GET', `/console/users/${appId}/user-full01`)).body, '<dt>State</dt><dd>suspended</dd>');
+  t.equal((await send('DELETE', `${api}/suspension`)).statusCode, 204);
+  t.equal((await me()).statusCode, 200, 'reinstated');
+  t.equal((await send('DELETE', api, {})).statusCode, 400, 'a deletion needs a reason');
+  t.equal((await send('DELETE', api, { reason: 'asked by support' })).statusCode, 204);
+  t.equal((await test.signed('GET', '/v1/users/user-full01')).statusCode, 404, 'gone from the API');
+  const log = (await test.signed('GET', '/v1/deletions')).json();
+  t.match(JSON.stringify(log), 'asked by support', 'in the deletions log with the reason');
+  t.equal((await send('DELETE', api, { reason: 'again' })).statusCode, 404, 'deleting twice');
+});

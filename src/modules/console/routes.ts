@@ -238,12 +238,88 @@ export async function consoleRoutes(app: RouteApp): Promise<void> {
 
   app.get(
     '/console/users/:applicationId/:userId',
-    { config: { action: 'console.read', console: true }, schema: { ...pageSchema('A user: locators, state and active tokens'), params: userParams } },
+    {
+      config: { action: 'console.read', console: true },
+      schema: { ...pageSchema('A user: locators, profile, metadata, presence, last seen, blocks, contacts, tokens, suspension'), params: userParams },
+    },
     async (request, reply) => {
       const { applicationId, userId } = request.params;
       await requireApplication(applicationId);
       const user = await users.get(applicationId, userId);
-      return html(reply, 200, userPage(applicationId, user, await tokens.list(applicationId, userId, null)));
+      // The operator sees everything: these are the services' own reads, not a user's filtered view.
+      const [list, profile, metadata, [presenceNow], [seen], blocking, blockedBy, contacts, contactCount] = await Promise.all([
+        tokens.list(applicationId, userId, null),
+        app.locus.profiles.profile(applicationId, userId),
+        app.locus.metadata.list(applicationId, userId),
+        presence.read(applicationId, [userId]),
+        presence.lastSeen(applicationId, [userId]),
+        app.locus.social.blockList(applicationId, userId, 'blocking'),
+        app.locus.social.blockList(applicationId, userId, 'blockedBy'),
+        app.locus.social.contactsPage(applicationId, userId, { limit: 100, after: null }),
+        app.locus.social.countContacts(applicationId, userId),
+      ]);
+      const details = {
+        profile,
+        metadata,
+        presence: presenceNow ?? { presence: null, setTimeMs: null },
+        lastSeen: seen ?? { online: false, lastSeenMs: null },
+        blocking,
+        blockedBy,
+        contacts: contacts.contactIds,
+        contactCount,
+      };
+      return html(reply, 200, userPage(applicationId, user, list, details));
+    },
+  );
+
+  const reasonBody = Type.Object({ reason: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
+  const userWriteResponses = { 204: Type.Null(), ...errorResponses('invalid_entity', 'entity_not_found', 'authorization_exception', 'missing_privilege') };
+
+  app.post(
+    '/console/api/applications/:applicationId/users/:userId/suspension',
+    {
+      config: { action: 'console.users.write', console: true },
+      schema: { summary: 'Suspend the user (its tokens are refused at once)', tags, params: userParams, body: reasonBody, response: userWriteResponses },
+    },
+    async (request, reply) => {
+      const { applicationId, userId } = request.params;
+      await requireApplication(applicationId);
+      await app.locus.moderation.suspend(applicationId, userId, request.body.reason);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.delete(
+    '/console/api/applications/:applicationId/users/:userId/suspension',
+    {
+      config: { action: 'console.users.write', console: true },
+      schema: { summary: 'Reinstate a suspended user', tags, params: userParams, response: userWriteResponses },
+    },
+    async (request, reply) => {
+      const { applicationId, userId } = request.params;
+      await requireApplication(applicationId);
+      await app.locus.moderation.reinstate(applicationId, userId);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.delete(
+    '/console/api/applications/:applicationId/users/:userId',
+    {
+      config: { action: 'console.users.write', console: true },
+      schema: {
+        summary: 'Delete the user (recorded in the deletions log as by the back end, with the reason)',
+        tags,
+        params: userParams,
+        body: reasonBody,
+        response: userWriteResponses,
+      },
+    },
+    async (request, reply) => {
+      const { applicationId, userId } = request.params;
+      await requireApplication(applicationId);
+      await users.delete(applicationId, userId, { by: 'system', reason: request.body.reason, feedback: null });
+      return reply.code(204).send(null);
     },
   );
 

@@ -8,6 +8,9 @@ import type { TokenListing } from '../tokens/service.ts';
 import type { StoredUser } from '../users/types.ts';
 import type { LoggedDeletion } from '../users/store.ts';
 import type { StoredFeedback, StoredReport } from '../moderation/store.ts';
+import type { StoredAttribute } from '../profiles/types.ts';
+import type { StoredMetadata } from '../metadata/store.ts';
+import type { PresenceLink } from '../presence/chain.ts';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
@@ -185,8 +188,36 @@ ${results}
   );
 }
 
-export function userPage(applicationId: string, user: StoredUser, tokens: TokenListing[]): string {
+/** Everything the user page shows besides the user and its tokens. */
+export interface UserDetails {
+  profile: StoredAttribute[];
+  metadata: StoredMetadata[];
+  presence: { presence: PresenceLink | null; setTimeMs: number | null };
+  lastSeen: { online: boolean; lastSeenMs: number | null };
+  blocking: string[];
+  blockedBy: string[];
+  contacts: string[];
+  contactCount: number;
+}
+
+/** The transitions a presence will make from now: each link after the active one, with when. */
+function nextTransitions(active: PresenceLink, since: number): Array<{ type: string; at: number }> {
+  const out: Array<{ type: string; at: number }> = [];
+  let link: PresenceLink | null = active;
+  let at = since;
+  while (link !== null && link.timeToLive > 0 && out.length < 10) {
+    at += link.timeToLive * 1000;
+    const next: PresenceLink | null = link.expiresTo;
+    out.push({ type: next?.type ?? '(none: the chain ends)', at });
+    link = next;
+  }
+  return out;
+}
+
+export function userPage(applicationId: string, user: StoredUser, tokens: TokenListing[], details: UserDetails): string {
   const when = (ms: number) => new Date(ms).toISOString();
+  const userLink = (userId: string) => `<a href="${escape(userHref(applicationId, userId))}">${escape(userId)}</a>`;
+  const idList = (ids: string[]) => (ids.length === 0 ? 'none' : ids.map(userLink).join(', '));
   const tokenRows = tokens
     .map(
       (token) => `<tr>
@@ -200,15 +231,37 @@ export function userPage(applicationId: string, user: StoredUser, tokens: TokenL
     )
     .join('\n');
   const api = `/console/api/applications/${encodeURIComponent(applicationId)}/users/${encodeURIComponent(user.userId)}`;
+  const { presence } = details;
+  const transitions = presence.presence === null || presence.setTimeMs === null ? [] : nextTransitions(presence.presence, presence.setTimeMs);
   return page(
     { title: `User ${user.userId}`, current: 'users' },
-    `<dl>
+    `<div id="user" data-api="${escape(api)}">
+<dl>
   <dt>Screen name</dt><dd>${escape(user.screenName)}</dd>
   <dt>Application</dt><dd><code>${escape(applicationId)}</code></dd>
   <dt>Created</dt><dd>${escape(user.createdAt.toISOString())}</dd>
   <dt>State</dt><dd>${user.suspended ? 'suspended' : 'active'}</dd>
   <dt>Locators</dt><dd>${user.locators.map((l) => `<code>${escape(l.locator)}</code> (${escape(l.verificationStatus)})`).join('<br>') || 'none'}</dd>
+  <dt>Presence</dt><dd>${presence.presence === null ? 'none' : `${escape(presence.presence.type)} since ${escape(when(presence.setTimeMs ?? 0))}`}</dd>
+  <dt>Next transitions</dt><dd>${transitions.length === 0 ? 'none' : transitions.map((t) => `${escape(t.type)} at ${escape(when(t.at))}`).join('<br>')}</dd>
+  <dt>Last seen</dt><dd>${details.lastSeen.online ? 'online now' : details.lastSeen.lastSeenMs === null ? 'never online' : escape(when(details.lastSeen.lastSeenMs))}</dd>
+  <dt>Blocks</dt><dd>${idList(details.blocking)}</dd>
+  <dt>Blocked by</dt><dd>${idList(details.blockedBy)}</dd>
+  <dt>Contacts</dt><dd>${details.contactCount} ${details.contactCount > details.contacts.length ? `(the first ${details.contacts.length}: ` : '('}${idList(details.contacts)})</dd>
 </dl>
+<section aria-labelledby="profile-heading">
+<h2 id="profile-heading">Profile and metadata</h2>
+${listTable(
+  'Profile',
+  ['Attribute', 'Content type', 'Value'],
+  details.profile.map((a) => [`<code>${escape(a.key)}</code>`, escape(a.contentType), escape(a.value)]),
+)}
+${listTable(
+  'Metadata',
+  ['Key', 'Value'],
+  details.metadata.map((m) => [`<code>${escape(m.key)}</code>`, `<code>${escape(JSON.stringify(m.value))}</code>`]),
+)}
+</section>
 <section aria-labelledby="tokens-heading" id="tokens" data-api="${escape(api)}">
 <h2 id="tokens-heading">Active tokens (${tokens.length})</h2>
 ${
@@ -225,7 +278,30 @@ ${tokenRows}
 <p><button type="button" id="revoke-all">Revoke all tokens</button></p>`
 }
 <div id="tokens-status" role="status" aria-live="polite"></div>
-</section>`,
+</section>
+<section aria-labelledby="suspension-heading">
+<h2 id="suspension-heading">Suspension</h2>
+${
+  user.suspended
+    ? '<p>The user is suspended: its tokens are refused and it cannot log in.</p><p><button type="button" id="reinstate">Reinstate</button></p>'
+    : `<form id="suspend-user">
+  <label for="suspend-reason">Reason (kept, and sent in the user.suspended event)</label>
+  <input id="suspend-reason" name="reason" required maxlength="200" autocomplete="off">
+  <button type="submit">Suspend</button>
+</form>`
+}
+</section>
+<section aria-labelledby="delete-heading">
+<h2 id="delete-heading">Delete the user</h2>
+<form id="delete-user">
+  <label for="delete-reason">Reason (kept in the deletions log)</label>
+  <input id="delete-reason" name="reason" required maxlength="200" autocomplete="off">
+  <label><input type="checkbox" name="confirm" required> I understand that the user, its locators, profile, tokens, blocks and contacts are removed for good</label>
+  <button type="submit">Delete</button>
+</form>
+</section>
+<div id="user-status" role="status" aria-live="polite"></div>
+</div>`,
   );
 }
 

@@ -267,3 +267,39 @@ function wireApplication() {
 }
 
 wireApplication();
+
+// A user's page: suspend or reinstate, delete.
+function wireUser() {
+  const root = document.getElementById('user');
+  if (!root) return;
+  const api = root.getAttribute('data-api');
+  const status = document.getElementById('user-status');
+  const run = async (what, method, path, body, then) => {
+    status.textContent = '';
+    try {
+      await callApi(method, path, body);
+      then();
+    } catch (error) {
+      const p = document.createElement('p');
+      p.className = 'error';
+      p.textContent = `${what}: ${error.message}`;
+      status.append(p);
+    }
+  };
+  const suspend = document.getElementById('suspend-user');
+  if (suspend)
+    suspend.addEventListener('submit', (event) => {
+      event.preventDefault();
+      run('Not suspended', 'POST', `${api}/suspension`, { reason: suspend.elements.reason.value }, () => window.location.reload());
+    });
+  const reinstate = document.getElementById('reinstate');
+  if (reinstate) reinstate.addEventListener('click', () => run('Not reinstated', 'DELETE', `${api}/suspension`, undefined, () => window.location.reload()));
+  const remove = document.getElementById('delete-user');
+  if (remove)
+    remove.addEventListener('submit', (event) => {
+      event.preventDefault();
+      run('Not deleted', 'DELETE', api, { reason: remove.elements.reason.value }, () => window.location.assign('/console/users'));
+    });
+}
+
+wireUser();
