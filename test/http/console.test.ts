@@ -37,11 +37,12 @@ async function setup(t: Test, options: BuildOptions = {}) {
     t.equal(opened.statusCode, 200);
     return String(opened.headers['set-cookie']).split(';')[0] as string;
   };
-  const asOperator = (cookie: string, method: 'GET' | 'POST', url: string, body?: unknown, headers: Record<string, string> = {}) =>
+  /** A console request with the session cookie (and, for writes, the console's own Origin). */
+  const asOperator = (cookie: string, method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, body?: unknown, headers: Record<string, string> = {}) =>
     test.app.inject({
       method,
       url,
-      headers: { cookie, ...(method === 'POST' ? { origin: ORIGIN } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      headers: { cookie, ...(method === 'GET' ? {} : { origin: ORIGIN }), ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
       ...(body === undefined ? {} : { payload: typeof body === 'string' ? body : JSON.stringify(body) }),
     });
   return { ...test, loginPath, signIn, asOperator };
@@ -354,13 +355,7 @@ t.test('an application: rename, settings, access keys (secret once; a revoked ke
   const cookie = await test.signIn();
   const appId = test.credentials.applicationId;
   const api = `/console/api/applications/${appId}`;
-  const send = (method: 'PUT' | 'PATCH' | 'POST' | 'DELETE', url: string, body?: unknown) =>
-    test.app.inject({
-      method,
-      url,
-      headers: { cookie, origin: ORIGIN, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
-    });
+  const send = (method: 'PUT' | 'PATCH' | 'POST' | 'DELETE', url: string, body?: unknown) => test.asOperator(cookie, method, url, body);
   const page = await test.asOperator(cookie, 'GET', `/console/applications/${appId}`);
   t.equal(page.statusCode, 200);
   t.match(page.body, 'rateLimitUser');
@@ -482,13 +477,7 @@ t.test('a user’s page shows profile, metadata, presence with its next transiti
   t.match(page.body, /<dt>Blocks<\/dt><dd><a href="[^"]*user-other1">user-other1<\/a><\/dd>/);
 
   const api = `/console/api/applications/${appId}/users/user-full01`;
-  const send = (method: 'POST' | 'DELETE', url: string, body?: unknown) =>
-    test.app.inject({
-      method,
-      url,
-      headers: { cookie, origin: ORIGIN, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
-    });
+  const send = (method: 'PUT' | 'PATCH' | 'POST' | 'DELETE', url: string, body?: unknown) => test.asOperator(cookie, method, url, body);
   t.equal((await send('POST', `${api}/suspension`, { reason: '' })).statusCode, 400, 'a suspension needs a reason');
   t.equal((await send('POST', `${api}/suspension`, { reason: 'abuse' })).statusCode, 204);
   t.equal((await me()).statusCode, 401, 'the suspended user’s token is refused');

@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { Type } from 'typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError, invalidEntity } from '../../errors.ts';
-import { type RouteApp, errorResponses, parseCommaList } from '../../schemas.ts';
+import { ApiError } from '../../errors.ts';
+import { type RouteApp, errorResponses } from '../../schemas.ts';
 import { APPLICATIONS_CHANGED_TOPIC, ApplicationRequestError } from '../applications/service.ts';
 import { SettingsError } from '../applications/settings.ts';
 import { createEventsStore } from '../events/store.ts';
@@ -25,8 +25,8 @@ import {
   userPage,
   usersPage,
 } from './views.ts';
-import { holdingPlace, openStream, resumePoint, SSE_ROUTE, SseResponse, started } from '../events/sse.ts';
-import { EVENT_TYPES, isEventType } from '../events/types.ts';
+import { SSE_ROUTE, SseResponse, streamApplicationEvents } from '../events/sse.ts';
+import { EVENT_TYPES } from '../events/types.ts';
 import { parseLocatorString } from '../users/locators.ts';
 import { USER_ID_PATTERN } from '../users/rules.ts';
 import type { StoredUser } from '../users/types.ts';
@@ -474,29 +474,11 @@ export async function consoleRoutes(app: RouteApp): Promise<void> {
       const { applicationId } = request.params;
       const query = request.query;
       const application = await requireApplication(applicationId);
-      const typeList = parseCommaList(query.types, {
-        where: { field: 'types', location: 'query' },
-        dropEmpty: true,
-        entry: (type, where) => {
-          if (!isEventType(type)) throw invalidEntity(where, 'enum', `must be one of ${EVENT_TYPES.join(', ')}`);
-          return type;
-        },
-      });
-      const types = typeList.length === 0 ? null : new Set(typeList);
-      const after = resumePoint(request, query.lastEventId);
-      // Console streams count with the application's streams (maxStreamsPerApp).
-      const release = await app.locus.streams.take(`app:${applicationId}`, application.settings.maxStreamsPerApp, 'application streams');
-      await holdingPlace(release, async () => {
-        const sink = openStream(request, reply);
-        const subscription = await events.subscribe({
-          applicationId,
-          after,
-          filter: { types: types === null ? null : [...types], userIds: null },
-          matches: (event) => types === null || types.has(event.type),
-          sink,
-        });
-        started(reply, subscription.close);
-        return subscription;
+      await streamApplicationEvents({ events, places: app.locus.streams }, request, reply, {
+        applicationId,
+        maxStreams: application.settings.maxStreamsPerApp,
+        typesText: query.types,
+        lastEventId: query.lastEventId,
       });
     },
   );

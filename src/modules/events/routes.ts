@@ -8,14 +8,13 @@
 // expired, and tests can fire it.
 import { Type } from 'typebox';
 import { applicationOf, tokenIdOf } from '../../auth/principal.ts';
-import { invalidEntity } from '../../errors.ts';
 import { DEFAULT_SETTINGS } from '../applications/settings.ts';
 import { ME, resolveUserReference } from '../../policy/authorize.ts';
 import { type RouteApp, errorResponses, parseCommaList, SIGNED_OR_TOKEN } from '../../schemas.ts';
 import { usersNotFound } from '../users/service.ts';
 import { parseUserId } from '../users/rules.ts';
-import { holdingPlace, openStream, resumePoint, SSE_ROUTE, SseResponse, started } from './sse.ts';
-import { EVENT_TYPES, isEventType } from './types.ts';
+import { holdingPlace, openStream, resumePoint, SSE_ROUTE, SseResponse, started, streamApplicationEvents } from './sse.ts';
+import { EVENT_TYPES } from './types.ts';
 import { USER_STREAM_TYPES, UserStreamView } from './user-view.ts';
 
 /** `presenceOf` takes at most this many user ids (docs/api.md). */
@@ -52,28 +51,11 @@ export async function eventRoutes(app: RouteApp): Promise<void> {
     },
     async (request, reply) => {
       const applicationId = applicationOf(request.principal);
-      const typeList = parseCommaList(request.query.types, {
-        where: { field: 'types', location: 'query' },
-        dropEmpty: true,
-        entry: (type, where) => {
-          if (!isEventType(type)) throw invalidEntity(where, 'enum', `must be one of ${EVENT_TYPES.join(', ')}`);
-          return type;
-        },
-      });
-      const types = typeList.length === 0 ? null : new Set(typeList);
-      const after = resumePoint(request, request.query.lastEventId);
-      const release = await places.take(`app:${applicationId}`, (await settingsOf(applicationId)).maxStreamsPerApp, 'application streams');
-      await holdingPlace(release, async () => {
-        const sink = openStream(request, reply);
-        const subscription = await events.subscribe({
-          applicationId,
-          after,
-          filter: { types: types === null ? null : [...types], userIds: null },
-          matches: (event) => types === null || types.has(event.type),
-          sink,
-        });
-        started(reply, subscription.close);
-        return subscription;
+      await streamApplicationEvents({ events, places }, request, reply, {
+        applicationId,
+        maxStreams: (await settingsOf(applicationId)).maxStreamsPerApp,
+        typesText: request.query.types,
+        lastEventId: request.query.lastEventId,
       });
     },
   );

@@ -3,8 +3,12 @@
 // goes out once the subscription is live.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { invalidEntity } from '../../errors.ts';
+import { parseCommaList } from '../../schemas.ts';
+import type { EventsService } from './service.ts';
+import type { StreamPlaces } from './places.ts';
 import type { EventSink } from './subscription.ts';
 import type { LoggedEvent } from './store.ts';
+import { EVENT_TYPES, isEventType } from './types.ts';
 
 const EVENT_ID_PATTERN = /^\d{1,15}$/;
 
@@ -72,4 +76,40 @@ export function started(reply: FastifyReply, close: () => void): void {
   reply.sse.sendHeaders();
   // writeHead alone waits for the first body write; a quiet stream must still open.
   reply.raw.flushHeaders();
+}
+
+/**
+ * Streams an application's events (all, or those of `typesText`: a comma list) from the resume
+ * point on, holding one of the application's stream places (`maxStreamsPerApp`) while it is open:
+ * `GET /v1/events` and the console's events stream.
+ */
+export async function streamApplicationEvents(
+  deps: { events: EventsService; places: StreamPlaces },
+  request: FastifyRequest,
+  reply: FastifyReply,
+  options: { applicationId: string; maxStreams: number; typesText: string | undefined; lastEventId: string | undefined },
+): Promise<void> {
+  const typeList = parseCommaList(options.typesText, {
+    where: { field: 'types', location: 'query' },
+    dropEmpty: true,
+    entry: (type, where) => {
+      if (!isEventType(type)) throw invalidEntity(where, 'enum', `must be one of ${EVENT_TYPES.join(', ')}`);
+      return type;
+    },
+  });
+  const types = typeList.length === 0 ? null : new Set(typeList);
+  const after = resumePoint(request, options.lastEventId);
+  const release = await deps.places.take(`app:${options.applicationId}`, options.maxStreams, 'application streams');
+  await holdingPlace(release, async () => {
+    const sink = openStream(request, reply);
+    const subscription = await deps.events.subscribe({
+      applicationId: options.applicationId,
+      after,
+      filter: { types: types === null ? null : [...types], userIds: null },
+      matches: (event) => types === null || types.has(event.type),
+      sink,
+    });
+    started(reply, subscription.close);
+    return subscription;
+  });
 }

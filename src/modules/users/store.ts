@@ -3,7 +3,7 @@
 //
 // A whole user (user + locators) is one join; the lookups on every request's path (a user by id,
 // whether a user exists) are compiled once and run as prepared statements (src/platform/db.ts).
-import { sql, type SelectQueryBuilder } from 'kysely';
+import { sql, type Selectable, type SelectQueryBuilder } from 'kysely';
 import type { DB } from '../../generated/db.ts';
 import type { Db, DbTransaction, Queries } from '../../platform/db.ts';
 import { prepared } from '../../platform/db.ts';
@@ -156,6 +156,21 @@ export function createUsersStore(db: Db, events: EventRecorder) {
       .orderBy('l.id'),
   );
 
+  /** The users a page query on `User` selects (already ordered by user id and limited), with their locators. */
+  async function pageWithLocators(page: SelectQueryBuilder<DB, 'User', Selectable<DB['User']>>): Promise<StoredUser[]> {
+    const rows = await db.rows<UserLocatorRow>(
+      query
+        .selectFrom(page.as('u'))
+        .leftJoin('UserLocator as l', 'l.userInternalId', 'u.id')
+        .select(USER_LOCATOR_COLUMNS)
+        .orderBy('u.userId')
+        .orderBy('l.position')
+        .orderBy('l.createdAt')
+        .orderBy('l.id'),
+    );
+    return foldUsers(rows);
+  }
+
   /** Narrows a query on `User` to the users whose metadata meets every condition (docs/social.md). */
   function withMetadata<O>(select: SelectQueryBuilder<DB, 'User', O>, conditions: MetadataCondition[]): SelectQueryBuilder<DB, 'User', O> {
     let narrowed = select;
@@ -251,41 +266,22 @@ export function createUsersStore(db: Db, events: EventRecorder) {
      * application's users, so it is for the operator console, not for the API.
      */
     async searchByScreenName(applicationId: string, prefix: string, take: number): Promise<StoredUser[]> {
-      const matching = query
-        .selectFrom('User')
-        .selectAll()
-        .where('applicationId', '=', applicationId)
-        .where(sql<boolean>`lower(substr("screenName", 1, ${prefix.length})) = lower(${prefix})`)
-        .orderBy('userId')
-        .limit(take);
-      const rows = await db.rows<UserLocatorRow>(
+      return pageWithLocators(
         query
-          .selectFrom(matching.as('u'))
-          .leftJoin('UserLocator as l', 'l.userInternalId', 'u.id')
-          .select(USER_LOCATOR_COLUMNS)
-          .orderBy('u.userId')
-          .orderBy('l.position')
-          .orderBy('l.createdAt')
-          .orderBy('l.id'),
+          .selectFrom('User')
+          .selectAll()
+          .where('applicationId', '=', applicationId)
+          .where(sql<boolean>`lower(substr("screenName", 1, ${prefix.length})) = lower(${prefix})`)
+          .orderBy('userId')
+          .limit(take),
       );
-      return foldUsers(rows);
     },
 
     /** One page in user-id order, starting after `after`; `take` users at most; only users whose metadata meets every condition. */
     async listUsers(applicationId: string, after: string | null, take: number, conditions: MetadataCondition[] = []): Promise<StoredUser[]> {
       let page = withMetadata(query.selectFrom('User').selectAll().where('applicationId', '=', applicationId), conditions);
       if (after !== null) page = page.where('userId', '>', after);
-      const rows = await db.rows<UserLocatorRow>(
-        query
-          .selectFrom(page.orderBy('userId').limit(take).as('u'))
-          .leftJoin('UserLocator as l', 'l.userInternalId', 'u.id')
-          .select(USER_LOCATOR_COLUMNS)
-          .orderBy('u.userId')
-          .orderBy('l.position')
-          .orderBy('l.createdAt')
-          .orderBy('l.id'),
-      );
-      return foldUsers(rows);
+      return pageWithLocators(page.orderBy('userId').limit(take));
     },
 
     async countUsers(applicationId: string, conditions: MetadataCondition[] = []): Promise<number> {
