@@ -491,3 +491,30 @@ t.test('a user’s page shows profile, metadata, presence with its next transiti
   t.match(JSON.stringify(log), 'asked by support', 'in the deletions log with the reason');
   t.equal((await send('DELETE', api, { reason: 'again' })).statusCode, 404, 'deleting twice');
 });
+
+t.test('every console API route: 401 without a session, and 403 for a write from another origin (or none)', async (t) => {
+  const test = await setup(t);
+  const cookie = await test.signIn();
+  const appId = test.credentials.applicationId;
+  const apiRoutes = test.app.locus.routes.filter((r) => r.url.startsWith('/console/api/') && r.method !== 'HEAD');
+  t.ok(apiRoutes.length >= 14, `${apiRoutes.length} console API routes`);
+  const concrete = (url: string) =>
+    url
+      .replace(':applicationId', appId)
+      .replace(':userId', 'user-nobody1')
+      .replace(':tokenId', 'token-1')
+      .replace(':accessKey', 'key-1')
+      .replace(':webhookId', 'hook-1');
+  for (const route of apiRoutes) {
+    const method = route.method as 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+    const url = concrete(route.url);
+    const anonymous = await test.app.inject({ method, url, headers: method === 'GET' ? {} : { origin: ORIGIN } });
+    t.equal(anonymous.statusCode, 401, `${route.method} ${route.url} without a session`);
+    t.equal(anonymous.json().errorCode, 'authorization_exception');
+    if (method === 'GET') continue;
+    for (const origin of [undefined, 'https://evil.example']) {
+      const refused = await test.app.inject({ method, url, headers: { cookie, ...(origin === undefined ? {} : { origin }) } });
+      t.equal(refused.statusCode, 403, `${route.method} ${route.url} with the session, Origin ${origin ?? 'absent'}`);
+    }
+  }
+});
