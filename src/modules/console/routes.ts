@@ -60,8 +60,9 @@ export async function consoleRoutes(app: RouteApp): Promise<void> {
     `${SESSION_COOKIE}=${value}; Path=/console; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSeconds}${secureCookie ? '; Secure' : ''}`;
 
   /** The origins a console API call may come from: the public URL's, and the one the browser addressed. */
+  const publicOrigin = new URL(config.publicUrl).origin;
   const sameOrigin = (request: FastifyRequest, origin: string): boolean => {
-    if (origin === new URL(config.publicUrl).origin) return true;
+    if (origin === publicOrigin) return true;
     const host = request.headers.host;
     return host !== undefined && (origin === `http://${host}` || origin === `https://${host}`);
   };
