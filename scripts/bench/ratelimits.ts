@@ -44,7 +44,11 @@ async function checkMicros(): Promise<number> {
     const calls = 100_000;
     for (let warm = 0; warm < 2; warm++) {
       const started = process.hrtime.bigint();
-      for (let i = 0; i < calls; i++) await limits.check(request, reply, principals[(i * 7) % USERS] as Principal, 'users.me.read');
+      for (let i = 0; i < calls; i++) {
+        // As the pipeline does: it awaits only when the check returns a promise.
+        const counted = limits.check(request, reply, principals[(i * 7) % USERS] as Principal, 'users.me.read');
+        if (counted !== undefined) await counted;
+      }
       micros = Number(process.hrtime.bigint() - started) / 1_000 / calls;
     }
     return {};

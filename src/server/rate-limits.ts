@@ -10,6 +10,10 @@
 //
 // The counters live in the kv seam (fixed windows on the server's clock): in process in the
 // embedded mode, in Redis when instances share state, and on a test's manual clock in tests.
+// Across instances @fastify/rate-limit drives the count (its limiter over a store on the shared kv).
+// In process the count is one synchronous increment of the same counter, without the plugin: its
+// limiter is an async function, and its promise hops cost several times the count itself on every
+// request (docs/benchmarks.md, "Rate limits").
 import fastifyRateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../auth/principal.ts';
@@ -63,23 +67,19 @@ export interface RateLimits {
 
 type StoreCallback = (error: Error | null, result?: { current: number; ttl: number }) => void;
 
-/**
- * A store for @fastify/rate-limit over the kv seam: one counter per key and fixed window of the
- * clock (`key@window`), expiring with its window.
- */
+/** The counter of `key`'s current fixed window on the clock, and the time left in that window. */
+function windowCounter(clock: Clock, key: string, windowMs: number): { counter: string; ttl: number } {
+  const now = clock.now();
+  const window = Math.floor(now / windowMs);
+  return { counter: `rate:${key}@${window}`, ttl: (window + 1) * windowMs - now };
+}
+
+/** A store for @fastify/rate-limit over the kv seam (shared across instances): one counter per key and window. */
 function kvStore(kv: Kv, clock: Clock) {
-  // In process the count needs no promise: every request pays for this, so it stays synchronous.
-  const incrementNow = kv instanceof MemoryKv ? (key: string, ttlMs: number) => kv.incrementNow(key, ttlMs) : null;
   return class KvRateLimitStore {
     incr(key: string, callback: StoreCallback, timeWindow: number): void {
-      const now = clock.now();
-      const window = Math.floor(now / timeWindow);
-      const ttl = (window + 1) * timeWindow - now;
-      if (incrementNow !== null) {
-        callback(null, { current: incrementNow(`rate:${key}@${window}`, ttl), ttl });
-        return;
-      }
-      kv.increment(`rate:${key}@${window}`, ttl).then(
+      const { counter, ttl } = windowCounter(clock, key, timeWindow);
+      kv.increment(counter, ttl).then(
         (current) => callback(null, { current, ttl }),
         (error: unknown) => callback(error instanceof Error ? error : new Error(String(error))),
       );
@@ -95,13 +95,16 @@ export async function registerRateLimits(
   app: FastifyInstance,
   deps: { applications: Pick<ApplicationsService, 'cached' | 'get'>; kv: Kv; clock: Clock; onRefused?: (policy: Budget['name']) => void },
 ): Promise<RateLimits> {
-  await app.register(fastifyRateLimit, {
-    global: false,
-    // Counting must never become the outage: if Redis fails, requests go on (and meet the 503s of
-    // whatever else needs Redis).
-    skipOnError: true,
-    store: kvStore(deps.kv, deps.clock),
-  });
+  // In process: the counter of a budget's current window, counted without a promise (see the top).
+  const memory = deps.kv instanceof MemoryKv ? deps.kv : null;
+  if (memory === null)
+    await app.register(fastifyRateLimit, {
+      global: false,
+      // Counting must never become the outage: if Redis fails, requests go on (and meet the 503s of
+      // whatever else needs Redis).
+      skipOnError: true,
+      store: kvStore(deps.kv, deps.clock),
+    });
   // The budget's key rides on the request (a decorated field: cheaper than a side table).
   app.decorateRequest('rateLimitKey', '');
   const keyOf = (request: FastifyRequest) => request.rateLimitKey;
@@ -133,6 +136,27 @@ export async function registerRateLimits(
     return deps.applications.get(applicationId).then((application) => application?.settings ?? DEFAULT_SETTINGS);
   };
 
+  /** The 429 for a budget that is spent, resetting in `resetSeconds` (IETF RateLimit headers). */
+  const refusal = (reply: FastifyReply, budget: Budget, resetSeconds: number): ApiError => {
+    deps.onRefused?.(budget.name);
+    const windowSeconds = budget.windowMs / 1000;
+    reply.header('ratelimit-policy', `"${budget.name}";q=${budget.quota};w=${windowSeconds}`);
+    reply.header('ratelimit', `"${budget.name}";r=0;t=${resetSeconds}`);
+    const retryAfter = Math.max(1, resetSeconds);
+    return new ApiError(
+      'rate_limited',
+      `Too many requests: at most ${budget.quota} per ${windowSeconds} s for this ${budget.name === 'app' ? 'application' : budget.name}`,
+      { policy: budget.name, limit: budget.quota, windowSeconds, retryAfterSeconds: retryAfter },
+      { 'retry-after': String(retryAfter) },
+    );
+  };
+
+  const countNow = (memoryKv: MemoryKv, reply: FastifyReply, budget: Budget): void => {
+    const { counter, ttl } = windowCounter(deps.clock, budget.key, budget.windowMs);
+    const current = memoryKv.incrementNow(counter, ttl);
+    if (current > budget.quota) throw refusal(reply, budget, Math.ceil(ttl / 1000));
+  };
+
   const count = (
     request: FastifyRequest,
     reply: FastifyReply,
@@ -142,27 +166,19 @@ export async function registerRateLimits(
   ): Promise<void> | undefined => {
     const budget = budgetOf(principal, action, request, settings);
     if (budget.quota === 0) return undefined;
+    if (memory !== null) {
+      countNow(memory, reply, budget);
+      return undefined;
+    }
     request.rateLimitKey = budget.key;
     return limiterFor(budget)(request).then((state) => {
       if (state.isAllowed || !state.isExceeded) return;
-      deps.onRefused?.(budget.name);
-      // The refusal says which budget, how big, and when it resets (IETF RateLimit headers).
-      const windowSeconds = budget.windowMs / 1000;
-      const resetSeconds = Math.max(0, state.ttlInSeconds);
-      reply.header('ratelimit-policy', `"${budget.name}";q=${budget.quota};w=${windowSeconds}`);
-      reply.header('ratelimit', `"${budget.name}";r=0;t=${resetSeconds}`);
-      const retryAfter = String(Math.max(1, resetSeconds));
-      throw new ApiError(
-        'rate_limited',
-        `Too many requests: at most ${budget.quota} per ${windowSeconds} s for this ${budget.name === 'app' ? 'application' : budget.name}`,
-        { policy: budget.name, limit: budget.quota, windowSeconds, retryAfterSeconds: Number(retryAfter) },
-        { 'retry-after': retryAfter },
-      );
+      throw refusal(reply, budget, Math.max(0, state.ttlInSeconds));
     });
   };
 
   return {
-    // Not an async function: on every request, one promise (the plugin's) is all it costs.
+    // Not an async function: in process no promise at all; across instances, the plugin's.
     check(request, reply, principal, action) {
       if (typeof action === 'string' && UNLIMITED_ACTIONS.has(action)) return undefined;
       const settings = settingsOf(principal);
