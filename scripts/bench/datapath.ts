@@ -118,7 +118,7 @@ export async function benchDatapath(): Promise<void> {
     const results: LoadResult[] = [];
     const ratios: Array<[string, LoadResult, LoadResult]> = [];
     for (const [name, bare, route] of pairs) {
-      if (only !== undefined && !name.includes(only)) continue;
+      if (only !== undefined && !only.split('|').some((part) => name.includes(part))) continue;
       await load(server, 'warm-up', { ...options([route]), duration: 2 });
       const [bareResult, routeResult] = await loadAbba(server, [`bare (${name})`, options([bare])], [name, options([route])]);
       results.push(bareResult, routeResult);

@@ -216,4 +216,16 @@ t.test('CORS: an application’s origins may call with header tokens; other orig
     headers: { origin: 'https://app.example.com', 'x-mitter-application-id': test.credentials.applicationId },
   });
   t.equal(anonymous.headers['access-control-allow-origin'], 'https://app.example.com', 'by X-Mitter-Application-Id');
+
+  // Without Origin a request is not a CORS request: no CORS headers, but caches still learn that
+  // the answer depends on Origin.
+  const plain = await test.app.inject({ method: 'GET', url: '/v1/users/me', headers: { 'x-issued-mitter-user-authorization': one.token } });
+  t.equal(plain.statusCode, 200);
+  t.equal(plain.headers['access-control-allow-origin'], undefined);
+  t.equal(plain.headers.vary, 'Origin');
+  t.equal(fromApp.headers.vary, 'Origin', 'the same Vary with an Origin');
+  const noOriginPreflight = await test.app.inject({ method: 'OPTIONS', url: '/v1/users/me', headers: { 'access-control-request-method': 'GET' } });
+  t.equal(noOriginPreflight.statusCode, 404, 'an OPTIONS without Origin is no preflight');
+  t.equal(noOriginPreflight.headers['access-control-allow-methods'], undefined);
+  t.equal(noOriginPreflight.json().errorCode, 'entity_not_found', 'with the Locus error body');
 });
