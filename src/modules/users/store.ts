@@ -26,7 +26,6 @@ interface UserLocatorRow {
   verificationStatus: string | null;
 }
 
-/** Users joined with their locators, in the order the locators were given, then added. */
 /** The columns of a user joined with its locators (`u`, `l`): one UserLocatorRow per locator. */
 const USER_LOCATOR_COLUMNS = [
   'u.id',
@@ -41,6 +40,7 @@ const USER_LOCATOR_COLUMNS = [
   'l.verificationStatus',
 ] as const;
 
+/** Users joined with their locators (order them by `l.position`, `l.createdAt`, `l.id`: given, then added). */
 function usersWithLocators(query: Queries) {
   return query.selectFrom('User as u').leftJoin('UserLocator as l', 'l.userInternalId', 'u.id').select(USER_LOCATOR_COLUMNS);
 }
