@@ -103,6 +103,37 @@ t.test('the console in Chromium', { skip: noChromium }, async (t) => {
     await page.getByRole('button', { name: 'Revoke all tokens' }).click();
     await page.getByText('No active token.').waitFor();
     t.equal((await apiAsAlice()).statusCode, 401, 'the API refuses the revoked token');
+
+    await page.getByLabel(/^Reason \(kept, and sent/).fill('spam');
+    await page.getByRole('button', { name: 'Suspend' }).click();
+    await page.getByRole('button', { name: 'Reinstate' }).waitFor();
+    t.equal((await test.app.locus.users.get(appId, 'user-alice1')).suspended, true, 'suspended');
+    await page.getByRole('button', { name: 'Reinstate' }).click();
+    await page.getByRole('button', { name: 'Suspend' }).waitFor();
+    t.equal((await test.app.locus.users.get(appId, 'user-alice1')).suspended, false, 'and reinstated');
+  });
+
+  t.test('an application: rename it, add a key (its secret shown once), a bad setting explained', async (t) => {
+    await page.goto(`${base}/console/applications/${appId}`);
+    await page.getByRole('textbox', { name: 'Name', exact: true }).fill('Renamed app');
+    await page.getByRole('button', { name: 'Rename' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Application Renamed app' }).waitFor();
+    t.equal((await test.app.locus.applications.get(appId))?.name, 'Renamed app', 'renamed');
+
+    await page.getByRole('button', { name: 'Add an access key' }).click();
+    const status = page.locator('#application-status');
+    await status.getByText('Access secret').waitFor();
+    t.ok(((await status.locator('dd code').nth(1).textContent()) ?? '').length > 20, 'the new secret is on the page');
+
+    const errorsBefore = pageErrors.length;
+    await page.getByLabel(/^Change settings/).fill('noSuchSetting=1');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await status.locator('p.error').waitFor();
+    t.match(await status.locator('p.error').textContent(), /^Settings not saved: /, 'the refusal is shown');
+    // The browser logs the refused request itself; that one line is expected, and nothing else.
+    const logged = pageErrors.splice(errorsBefore);
+    t.equal(logged.length, 1);
+    t.match(logged[0], /status of 400/);
   });
 
   t.test('live presence: a change arrives without reloading; the events tail shows new events', async (t) => {

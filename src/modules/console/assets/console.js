@@ -25,30 +25,65 @@ function field(list, term, value) {
   list.append(dt, dd);
 }
 
+/** Replaces what `out` shows with an error line: `what: message`. */
+function showError(out, what, error) {
+  out.textContent = '';
+  const p = document.createElement('p');
+  p.className = 'error';
+  p.textContent = `${what}: ${error.message}`;
+  out.append(p);
+}
+
+/** Runs `call`, then `then` with its answer; if it fails, `out` shows why, headed `failed`. */
+async function act(out, failed, call, then) {
+  out.textContent = '';
+  let answer;
+  try {
+    answer = await call();
+  } catch (error) {
+    showError(out, failed, error);
+    return;
+  }
+  then(answer);
+}
+
+/** Calls `run(form)` when the form with this id (if the page has it) is submitted. */
+function onSubmit(id, run) {
+  const form = document.getElementById(id);
+  if (form)
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      run(form);
+    });
+}
+
+/** Calls `run(element)` when the element with this id (if the page has it) is clicked. */
+function onClick(id, run) {
+  const element = document.getElementById(id);
+  if (element) element.addEventListener('click', () => run(element));
+}
+
+const reload = () => window.location.reload();
+
 function wireCreateApplication() {
-  const form = document.getElementById('create-application');
-  if (!form) return;
   const out = document.getElementById('created');
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    out.textContent = '';
-    try {
-      const created = await callApi('POST', '/console/api/applications', { name: form.elements.name.value });
-      const note = document.createElement('p');
-      note.textContent = `Created "${created.name}". The secret is shown only this once: copy it now.`;
-      const list = document.createElement('dl');
-      field(list, 'Application id', created.applicationId);
-      field(list, 'Access key', created.accessKey);
-      field(list, 'Access secret', created.accessSecret);
-      out.append(note, list);
-      form.reset();
-    } catch (error) {
-      const p = document.createElement('p');
-      p.className = 'error';
-      p.textContent = `Not created: ${error.message}`;
-      out.append(p);
-    }
-  });
+  onSubmit('create-application', (form) =>
+    act(
+      out,
+      'Not created',
+      () => callApi('POST', '/console/api/applications', { name: form.elements.name.value }),
+      (created) => {
+        const note = document.createElement('p');
+        note.textContent = `Created "${created.name}". The secret is shown only this once: copy it now.`;
+        const list = document.createElement('dl');
+        field(list, 'Application id', created.applicationId);
+        field(list, 'Access key', created.accessKey);
+        field(list, 'Access secret', created.accessSecret);
+        out.append(note, list);
+        form.reset();
+      },
+    ),
+  );
 }
 
 function wireLogout() {
@@ -176,93 +211,54 @@ function wireApplication() {
   if (!root) return;
   const api = root.getAttribute('data-api');
   const status = document.getElementById('application-status');
-  const fail = (what, error) => {
-    status.textContent = '';
-    const p = document.createElement('p');
-    p.className = 'error';
-    p.textContent = `${what}: ${error.message}`;
-    status.append(p);
-  };
   const showSecret = (note, pairs) => {
-    status.textContent = '';
     const p = document.createElement('p');
     p.textContent = `${note} The secret is shown only this once: copy it now, then reload the page.`;
     const list = document.createElement('dl');
     for (const [term, value] of pairs) field(list, term, value);
     status.append(p, list);
   };
-  const onSubmit = (id, run) => {
-    const form = document.getElementById(id);
-    if (form)
-      form.addEventListener('submit', (event) => {
-        event.preventDefault();
-        run(form);
-      });
-  };
-  onSubmit('rename-application', async (form) => {
-    try {
-      await callApi('PUT', `${api}/name`, { name: form.elements.name.value });
-      window.location.reload();
-    } catch (error) {
-      fail('Not renamed', error);
-    }
-  });
-  onSubmit('update-settings', async (form) => {
+  onSubmit('rename-application', (form) => act(status, 'Not renamed', () => callApi('PUT', `${api}/name`, { name: form.elements.name.value }), reload));
+  onSubmit('update-settings', (form) => {
     const assignments = form.elements.assignments.value
       .split('\n')
       .map((line) => line.trim())
       .filter((line) => line !== '');
-    try {
-      await callApi('PATCH', `${api}/settings`, { assignments });
-      window.location.reload();
-    } catch (error) {
-      fail('Settings not saved', error);
-    }
+    return act(status, 'Settings not saved', () => callApi('PATCH', `${api}/settings`, { assignments }), reload);
   });
-  const addKey = document.getElementById('add-key');
-  if (addKey)
-    addKey.addEventListener('click', async () => {
-      try {
-        const added = await callApi('POST', `${api}/keys`);
+  onClick('add-key', () =>
+    act(
+      status,
+      'No key added',
+      () => callApi('POST', `${api}/keys`),
+      (added) =>
         showSecret('Access key added.', [
           ['Access key', added.accessKey],
           ['Access secret', added.accessSecret],
-        ]);
-      } catch (error) {
-        fail('No key added', error);
-      }
-    });
+        ]),
+    ),
+  );
   for (const button of root.querySelectorAll('[data-revoke-key]')) {
-    button.addEventListener('click', async () => {
-      try {
-        await callApi('DELETE', `${api}/keys/${encodeURIComponent(button.getAttribute('data-revoke-key'))}`);
-        window.location.reload();
-      } catch (error) {
-        fail('Not revoked', error);
-      }
-    });
+    const path = `${api}/keys/${encodeURIComponent(button.getAttribute('data-revoke-key'))}`;
+    button.addEventListener('click', () => act(status, 'Not revoked', () => callApi('DELETE', path), reload));
   }
-  onSubmit('add-webhook', async (form) => {
-    try {
-      const added = await callApi('POST', `${api}/webhooks`, { url: form.elements.url.value, types: form.elements.types.value });
-      showSecret(`Webhook ${added.webhookId} added.`, [
-        ['Webhook id', added.webhookId],
-        ['Signing secret', added.secret],
-      ]);
-      form.reset();
-    } catch (error) {
-      fail('No webhook added', error);
-    }
-  });
+  onSubmit('add-webhook', (form) =>
+    act(
+      status,
+      'No webhook added',
+      () => callApi('POST', `${api}/webhooks`, { url: form.elements.url.value, types: form.elements.types.value }),
+      (added) => {
+        showSecret(`Webhook ${added.webhookId} added.`, [
+          ['Webhook id', added.webhookId],
+          ['Signing secret', added.secret],
+        ]);
+        form.reset();
+      },
+    ),
+  );
   for (const button of root.querySelectorAll('[data-remove-webhook]')) {
-    button.addEventListener('click', async () => {
-      try {
-        await callApi('DELETE', `${api}/webhooks/${encodeURIComponent(button.getAttribute('data-remove-webhook'))}`);
-        window.location.reload();
-      } catch (error) {
-        fail('Not removed', error);
-      }
-    });
+    const path = `${api}/webhooks/${encodeURIComponent(button.getAttribute('data-remove-webhook'))}`;
+    button.addEventListener('click', () => act(status, 'Not removed', () => callApi('DELETE', path), reload));
   }
 }
 
@@ -274,32 +270,16 @@ function wireUser() {
   if (!root) return;
   const api = root.getAttribute('data-api');
   const status = document.getElementById('user-status');
-  const run = async (what, method, path, body, then) => {
-    status.textContent = '';
-    try {
-      await callApi(method, path, body);
-      then();
-    } catch (error) {
-      const p = document.createElement('p');
-      p.className = 'error';
-      p.textContent = `${what}: ${error.message}`;
-      status.append(p);
-    }
-  };
-  const suspend = document.getElementById('suspend-user');
-  if (suspend)
-    suspend.addEventListener('submit', (event) => {
-      event.preventDefault();
-      run('Not suspended', 'POST', `${api}/suspension`, { reason: suspend.elements.reason.value }, () => window.location.reload());
-    });
-  const reinstate = document.getElementById('reinstate');
-  if (reinstate) reinstate.addEventListener('click', () => run('Not reinstated', 'DELETE', `${api}/suspension`, undefined, () => window.location.reload()));
-  const remove = document.getElementById('delete-user');
-  if (remove)
-    remove.addEventListener('submit', (event) => {
-      event.preventDefault();
-      run('Not deleted', 'DELETE', api, { reason: remove.elements.reason.value }, () => window.location.assign('/console/users'));
-    });
+  onSubmit('suspend-user', (form) => act(status, 'Not suspended', () => callApi('POST', `${api}/suspension`, { reason: form.elements.reason.value }), reload));
+  onClick('reinstate', () => act(status, 'Not reinstated', () => callApi('DELETE', `${api}/suspension`), reload));
+  onSubmit('delete-user', (form) =>
+    act(
+      status,
+      'Not deleted',
+      () => callApi('DELETE', api, { reason: form.elements.reason.value }),
+      () => window.location.assign('/console/users'),
+    ),
+  );
 }
 
 wireUser();
