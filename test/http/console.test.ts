@@ -45,7 +45,13 @@ async function setup(t: Test, options: BuildOptions = {}) {
       headers: { cookie, ...(method === 'GET' ? {} : { origin: ORIGIN }), ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
       ...(body === undefined ? {} : { payload: typeof body === 'string' ? body : JSON.stringify(body) }),
     });
-  return { ...test, loginPath, signIn, asOperator };
+  /** Creates these users through the API (each named after its id). */
+  const createUsers = async (userIds: string[]) => {
+    for (const userId of userIds) {
+      t.equal((await test.signed('POST', '/v1/users', { body: JSON.stringify({ userId, screenName: { screenName: userId } }) })).statusCode, 200);
+    }
+  };
+  return { ...test, loginPath, signIn, asOperator, createUsers };
 }
 
 t.test('signed out: pages explain how to sign in (401 HTML); the API answers 401 with the Locus error body', async (t) => {
@@ -306,9 +312,7 @@ t.test('presence counts and the live event stream for the console', async (t) =>
   const test = await setup(t);
   const cookie = await test.signIn();
   const appId = test.credentials.applicationId;
-  for (const userId of ['user-p00001', 'user-p00002', 'user-p00003']) {
-    t.equal((await test.signed('POST', '/v1/users', { body: JSON.stringify({ userId, screenName: { screenName: userId } }) })).statusCode, 200);
-  }
+  await test.createUsers(['user-p00001', 'user-p00002', 'user-p00003']);
   const set = (userId: string, type: string) => test.signed('POST', `/v1/users/${userId}/presence`, { body: JSON.stringify({ type, timeToLive: 0 }) });
   t.equal((await set('user-p00001', 'mitter.up.Online')).statusCode, 200);
   t.equal((await set('user-p00002', 'mitter.up.Online')).statusCode, 200);
@@ -423,9 +427,7 @@ t.test('reports, feedback and deletions, newest first, escaped', async (t) => {
   const test = await setup(t);
   const cookie = await test.signIn();
   const appId = test.credentials.applicationId;
-  for (const userId of ['user-rep001', 'user-bad001', 'user-gone01']) {
-    t.equal((await test.signed('POST', '/v1/users', { body: JSON.stringify({ userId, screenName: { screenName: userId } }) })).statusCode, 200);
-  }
+  await test.createUsers(['user-rep001', 'user-bad001', 'user-gone01']);
   const issue = async (userId: string) => (await test.signed('POST', `/v1/users/${userId}/tokens`, { body: '{}' })).json().userToken.signedToken as string;
   const asUser = async (userId: string, method: 'POST' | 'DELETE', url: string, body: unknown) =>
     test.app.inject({
@@ -454,9 +456,7 @@ t.test('a user’s page shows profile, metadata, presence with its next transiti
   const test = await setup(t);
   const cookie = await test.signIn();
   const appId = test.credentials.applicationId;
-  for (const userId of ['user-full01', 'user-other1']) {
-    t.equal((await test.signed('POST', '/v1/users', { body: JSON.stringify({ userId, screenName: { screenName: userId } }) })).statusCode, 200);
-  }
+  await test.createUsers(['user-full01', 'user-other1']);
   const chain = {
     type: 'mitter.up.Online',
     timeToLive: 30,
