@@ -48,7 +48,7 @@ export function toWireAttribute(stored: StoredAttribute): WireAttribute {
   return { key: stored.key, contentType: stored.contentType, contentEncoding: stored.contentEncoding, value: stored.value };
 }
 
-export function toWireEntityProfile(userId: string, attributes: StoredAttribute[]): WireEntityProfile {
+export function toWireEntityProfile(userId: string, attributes: readonly StoredAttribute[]): WireEntityProfile {
   return { entityId: { identifier: userId }, attributes: attributes.map(toWireAttribute) };
 }
 

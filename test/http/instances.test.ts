@@ -112,6 +112,41 @@ t.test('a user deleted on one instance is gone for sudo requests on the other', 
   t.equal(await settlesTo(async () => (await asSudo()).statusCode, 401), 401, 'B no longer accepts it as a sudo user');
 });
 
+t.test('a user changed on A reads changed on B, by id, by locator and its profile (each instance caches them)', { skip: noRedis }, async (t) => {
+  const { a, b } = await twoInstances(t);
+  const onB = async (url: string) => {
+    const response = await b.inject({ method: 'GET', url, headers: a.signedHeaders('GET', url.split('?')[0]!) });
+    return response.json();
+  };
+  const nameOnB = async () => (await onB('/v1/users/user-0001')).screenName.screenName;
+  const ownersOnB = async (locator: string) =>
+    ((await onB(`/v1/users?locators=${encodeURIComponent(locator)}`)) as Array<{ userId: string }>).map((u) => u.userId);
+
+  t.equal((await a.signed('POST', '/v1/users/user-0001/locators', { body: json('email:a@x.io') })).statusCode, 200);
+  t.equal(await nameOnB(), 'user-0001', 'B reads the user (and caches it)');
+  t.same(await ownersOnB('email:a@x.io'), ['user-0001'], 'and finds it by its locator');
+
+  t.equal((await a.signed('PUT', '/v1/users/user-0001/screenname', { body: json({ screenName: 'Renamed' }) })).statusCode, 200);
+  t.equal(await settlesTo(nameOnB, 'Renamed'), 'Renamed', 'a new screen name');
+
+  const [email] = (await a.signed('GET', '/v1/users/user-0001')).json().userLocators;
+  t.equal((await a.signed('DELETE', `/v1/users/user-0001/locators/${email.userLocatorId}`)).statusCode, 200);
+  t.equal((await a.signed('POST', '/v1/users/user-0002/locators', { body: json('email:a@x.io') })).statusCode, 200);
+  t.equal(await settlesTo(async () => (await ownersOnB('email:a@x.io')).join(), 'user-0002'), 'user-0002', 'a locator moved to another user');
+
+  t.equal((await a.signed('POST', '/v1/users/user-0001/suspension', { body: json({ reason: 'abuse' }) })).statusCode, 200);
+  t.equal(await settlesTo(async () => (await onB('/v1/users/user-0001')).blocked, true), true, 'a suspension');
+
+  const bioOnB = async () => ((await onB('/v1/users/user-0001/profile')).attributes as Array<{ value: string }>).map((a) => a.value).join();
+  t.equal(await bioOnB(), '', 'B reads the profile (and caches it)');
+  const bio = { key: 'mitter.upa.Bio', contentType: 'text/plain', contentEncoding: 'identity', value: 'hello' };
+  t.equal((await a.signed('POST', '/v1/users/user-0001/profile', { body: json({ attributes: [bio] }) })).statusCode, 200);
+  t.equal(await settlesTo(bioOnB, 'hello'), 'hello', 'a profile write');
+
+  t.equal((await a.signed('DELETE', '/v1/users/user-0002')).statusCode, 200);
+  t.equal(await settlesTo(async () => (await ownersOnB('email:a@x.io')).length, 0), 0, 'a deletion');
+});
+
 t.test('a suspension on A: B refuses the user’s token at its next request and ends its open stream', { skip: noRedis }, async (t) => {
   const { a, b, address } = await twoInstances(t);
   const issued = (await a.signed('POST', '/v1/users/user-0001/tokens', { body: '{}' })).json().userToken;

@@ -300,6 +300,15 @@ t.test('patches: Set replaces, Diff upserts, one bad attribute changes nothing',
   t.same(await keysAndValues(), ['mitter.upa.address.City=London'], 'Set makes the profile exactly the patch');
   t.equal((await patch([], 'Set')).statusCode, 200);
   t.same(await keysAndValues(), [], 'an empty Set clears the profile');
+
+  // Reads answer from a per-instance cache of whole profiles: every write must show at the next read.
+  const oneKey = async () => (await test.signed('GET', '/v1/users/user-0001/profile/mitter.upa.Bio')).json();
+  t.equal((await patch([text('mitter.upa.Bio', 'again')])).statusCode, 200);
+  t.same(await keysAndValues(), ['mitter.upa.Bio=again']);
+  t.same(await oneKey(), [text('mitter.upa.Bio', 'again')], 'one key, read from the whole profile');
+  t.equal((await test.signed('DELETE', '/v1/users/user-0001/profile/mitter.upa.Bio')).statusCode, 200);
+  t.same(await keysAndValues(), [], 'a removed key is gone from the next read');
+  t.same(await oneKey(), [], 'and from the next read of that key');
 });
 
 t.test('a profile holds at most 100 attributes; a patch past that changes nothing', async (t) => {
@@ -413,6 +422,7 @@ t.test('unknown users are a 404 on every profile route; deleting a user deletes 
   const internalId = (await test.signed('GET', '/v1/users/user-0001')).json().internalId;
   const attributeRows = async () => (await db.query.selectFrom('ProfileAttribute').select('key').where('userInternalId', '=', internalId).execute()).length;
   t.equal(await attributeRows(), 2);
+  t.equal((await profileOf(test, 'user-0001')).attributes.length, 2, 'read (and cached) before the deletion');
   t.equal((await test.signed('DELETE', '/v1/users/user-0001')).statusCode, 200);
   t.equal(await attributeRows(), 0, 'its attributes are gone');
   t.equal((await test.signed('GET', '/v1/users/user-0001/profile')).statusCode, 404);

@@ -301,6 +301,78 @@ t.test('adding and removing locators', async (t) => {
   t.match({ status: full.statusCode, body: full.json() }, { status: 409, body: { errorCode: 'limit_exceeded', diagnostics: { limit: 20 } } });
 });
 
+t.test('a read after any change answers the change, by id and by locator (users are cached per instance)', async (t) => {
+  const test = await buildTestApp(t);
+  await createUser(test, { userId: 'user-0001', screenName: { screenName: 'A' }, userLocators: ['email:a@x.io'] });
+  await createUser(test, { userId: 'user-0002', screenName: { screenName: 'B' } });
+  type Read = {
+    screenName: { screenName: string };
+    userLocators: Array<{ locator: string; userLocatorId: string }>;
+    blocked: boolean;
+    auditInfo: { updatedAt: number };
+  };
+  const byId = async (userId: string): Promise<Read> => (await test.signed('GET', `/v1/users/${userId}`)).json();
+  const byLocator = async (locator: string): Promise<Array<Read & { userId: string }>> =>
+    (await test.signed('GET', '/v1/users', { query: `locators=${encodeURIComponent(locator)}` })).json();
+  /** What a caller sees of user-0001, read by id and by its email: the two must agree. */
+  const seen = async () => {
+    const user = await byId('user-0001');
+    const [found] = await byLocator('email:a@x.io');
+    t.same(found, { ...user, userId: 'user-0001' }, 'the lookup by locator answers the same user');
+    return { name: user.screenName.screenName, locators: user.userLocators.map((l) => l.locator), blocked: user.blocked, updatedAt: user.auditInfo.updatedAt };
+  };
+  const before = await seen();
+  t.same(before, { name: 'A', locators: ['email:a@x.io'], blocked: false, updatedAt: test.clock.now() });
+
+  test.clock.advance(1_000);
+  t.equal((await test.signed('PUT', '/v1/users/user-0001/screenname', { body: json({ screenName: 'A2' }) })).statusCode, 200);
+  t.same(await seen(), { ...before, name: 'A2', updatedAt: test.clock.now() }, 'a new screen name');
+
+  test.clock.advance(1_000);
+  t.equal((await test.signed('POST', '/v1/users/user-0001/locators', { body: json('tele:+442079460958') })).statusCode, 200);
+  t.same(await seen(), { ...before, name: 'A2', locators: ['email:a@x.io', 'tele:+442079460958'], updatedAt: test.clock.now() }, 'an added locator');
+  t.same(
+    (await byLocator('tele:+442079460958')).map((user) => user.userId),
+    ['user-0001'],
+    'found by it',
+  );
+
+  test.clock.advance(1_000);
+  const profile = { attributes: [{ key: 'mitter.upa.Bio', contentType: 'text/plain', contentEncoding: 'identity', value: 'hi' }], patchType: 'Diff' };
+  t.equal((await test.signed('POST', '/v1/users/user-0001/profile', { body: json(profile) })).statusCode, 200);
+  const touched = await seen();
+  t.equal(touched.updatedAt, test.clock.now(), 'a profile write moves updatedAt');
+
+  t.equal((await test.signed('POST', '/v1/users/user-0001/suspension', { body: json({ reason: 'Spam' }) })).statusCode, 200);
+  t.equal((await seen()).blocked, true, 'suspended: blocked');
+  t.equal((await test.signed('DELETE', '/v1/users/user-0001/suspension')).statusCode, 200);
+  t.equal((await seen()).blocked, false, 'reinstated');
+
+  const email = (await byId('user-0001')).userLocators[0]!;
+  t.equal((await test.signed('DELETE', `/v1/users/user-0001/locators/${email.userLocatorId}`)).statusCode, 200);
+  t.same(
+    (await byId('user-0001')).userLocators.map((l) => l.locator),
+    ['tele:+442079460958'],
+    'a removed locator',
+  );
+  t.same(await byLocator('email:a@x.io'), [], 'is no longer found');
+  t.equal((await test.signed('POST', '/v1/users/user-0002/locators', { body: json('email:a@x.io') })).statusCode, 200);
+  t.same(
+    (await byLocator('email:a@x.io')).map((user) => user.userId),
+    ['user-0002'],
+    'and, taken by another user, finds that user',
+  );
+  t.same(
+    (await byLocator('email:a@x.io,tele:+442079460958')).map((user) => user.userId),
+    ['user-0002', 'user-0001'],
+    'two lookups in one, in the order asked',
+  );
+
+  t.equal((await test.signed('DELETE', '/v1/users/user-0001')).statusCode, 200);
+  t.equal((await test.signed('GET', '/v1/users/user-0001')).statusCode, 404, 'a deleted user is not found by id');
+  t.same(await byLocator('tele:+442079460958'), [], 'nor by its locators');
+});
+
 t.test('only .system may store a locator as verified', async (t) => {
   const test = await buildTestApp(t);
   await createUser(test, { userId: 'user-0001', screenName: { screenName: 'A' } });

@@ -190,7 +190,7 @@ ${results}
 
 /** Everything the user page shows besides the user and its tokens. */
 export interface UserDetails {
-  profile: StoredAttribute[];
+  profile: readonly StoredAttribute[];
   metadata: StoredMetadata[];
   presence: { presence: PresenceLink | null; setTimeMs: number | null };
   lastSeen: { online: boolean; lastSeenMs: number | null };

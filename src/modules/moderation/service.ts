@@ -68,6 +68,7 @@ export class ModerationService {
     const outcome = await this.deps.store.setSuspension(applicationId, userId, reason, new Date(this.deps.clock.now()));
     if (outcome === null) throw userNotFound(userId);
     // Evicted after the commit, here and on every instance: the next request reloads the state.
+    this.deps.users.changed(applicationId, [userId]);
     this.deps.tokens.evictUser(applicationId, userId);
     this.deps.social.evict({ applicationId, users: [userId] });
   }

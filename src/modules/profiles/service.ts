@@ -3,6 +3,7 @@
 // anything is written, and maps storage outcomes to API errors.
 import { ApiError, invalidEntity, type Where } from '../../errors.ts';
 import type { Clock } from '../../platform/clock.ts';
+import { EvictedCache } from '../../platform/cache.ts';
 import { uniqueViolationFields } from '../../platform/dialect.ts';
 import type { AttributeDefinition, StoredAttribute } from './types.ts';
 import { userNotFound, type UsersService } from '../users/service.ts';
@@ -26,14 +27,37 @@ function defExists(key: string, standard: boolean): ApiError {
   );
 }
 
+/** Whole profiles cached per instance before the oldest go (they reload from the database). */
+export const MAX_CACHED_PROFILES = 50_000;
+/** What cached profiles may hold in all, in characters of keys and values (a profile over a tenth of it is not cached). */
+export const MAX_CACHED_PROFILE_CHARS = 32 * 1024 * 1024;
+
+const profileKey = (applicationId: string, userId: string) => `${applicationId}:${userId}`;
+
+/** What a cached profile costs, roughly: its characters and a little per attribute. */
+const profileWeight = (attributes: readonly StoredAttribute[]) =>
+  attributes.reduce((sum, attribute) => sum + attribute.key.length + attribute.contentType.length + attribute.value.length + 64, 64);
+
 export class ProfilesService {
   private readonly store: ProfilesStore;
   /** Defs found in the database, per application. Defs never change or disappear, so hits never go stale. */
   private readonly defCache = new Map<string, Map<string, AttributeDefinition>>();
+  /**
+   * Whole profiles as last read, what profile reads answer from. A profile write evicts its user
+   * through `users.changed` (here at once, on the other instances as the bus delivers), a
+   * deletion through `users.onDeleted`.
+   */
+  private readonly profiles = new EvictedCache<readonly StoredAttribute[]>({
+    entries: MAX_CACHED_PROFILES,
+    maxWeight: MAX_CACHED_PROFILE_CHARS,
+    weight: profileWeight,
+  });
 
   constructor(private readonly deps: { store: ProfilesStore; clock: Clock; users: UsersService }) {
     // A user's attributes go with its row (foreign key, on delete cascade): no deletion hook.
     this.store = deps.store;
+    deps.users.onChanged((applicationId, userIds) => this.profiles.evict(userIds.map((userId) => profileKey(applicationId, userId))));
+    deps.users.onDeleted((user) => this.profiles.evict([profileKey(user.applicationId, user.userId)]));
   }
 
   private now(): Date {
@@ -85,15 +109,20 @@ export class ProfilesService {
   }
 
   /** Every attribute of the user, in key order. */
-  async profile(applicationId: string, userId: string): Promise<StoredAttribute[]> {
+  async profile(applicationId: string, userId: string): Promise<readonly StoredAttribute[]> {
+    const cached = this.profiles.get(profileKey(applicationId, userId));
+    if (cached) return cached;
+    const generation = this.profiles.generation;
     const attributes = await this.store.readProfile(applicationId, userId, null);
     if (attributes === null) throw userNotFound(userId);
-    return attributes;
+    const kept = Object.freeze(attributes.map((attribute) => Object.freeze(attribute)));
+    this.profiles.set(profileKey(applicationId, userId), kept, generation);
+    return kept;
   }
 
   /** The attributes of these keys that the user has, in the order asked. */
   async attributes(applicationId: string, userId: string, keys: string[]): Promise<StoredAttribute[]> {
-    const attributes = await this.store.readProfile(applicationId, userId, keys);
+    const attributes = this.profiles.get(profileKey(applicationId, userId)) ?? (await this.store.readProfile(applicationId, userId, keys));
     if (attributes === null) throw userNotFound(userId);
     const byKey = new Map(attributes.map((attribute) => [attribute.key, attribute]));
     return keys.flatMap((key) => byKey.get(key) ?? []);
@@ -111,19 +140,24 @@ export class ProfilesService {
     }
     const defs = await this.defsFor(applicationId, [...new Set(inputs.map(({ input }) => input.key))]);
     const attributes = inputs.map(({ input, where }) => checkAttribute(input, defs.get(input.key), where));
-    const outcome = await this.store.writeAttributes(
-      applicationId,
-      userId,
-      attributes,
-      { replace: patchType === 'Set', limit: MAX_PROFILE_ATTRIBUTES },
-      this.now(),
+    const outcome = await this.touching(applicationId, userId, () =>
+      this.store.writeAttributes(applicationId, userId, attributes, { replace: patchType === 'Set', limit: MAX_PROFILE_ATTRIBUTES }, this.now()),
     );
     this.raise(outcome, userId);
   }
 
   /** Removes these keys from the profile; keys it does not hold are ignored. */
   async remove(applicationId: string, userId: string, keys: string[]): Promise<void> {
-    this.raise(await this.store.deleteAttributes(applicationId, userId, keys, this.now()), userId);
+    this.raise(await this.touching(applicationId, userId, () => this.store.deleteAttributes(applicationId, userId, keys, this.now())), userId);
+  }
+
+  /** A profile write moves the user's updatedAt: cached copies of the user go once it is done. */
+  private async touching(applicationId: string, userId: string, write: () => Promise<ProfileWrite>): Promise<ProfileWrite> {
+    try {
+      return await write();
+    } finally {
+      this.deps.users.changed(applicationId, [userId]);
+    }
   }
 
   /** Maps a write's outcome to its error; a write that went through has committed its event. */

@@ -17,6 +17,7 @@ import { generateUserId } from './rules.ts';
 import type { DeletedUserRow, DeletionRecord, LoggedDeletion, UsersStore } from './store.ts';
 import { randomAlphanumeric } from '../../platform/ids.ts';
 import { pageOf } from '../../platform/paging.ts';
+import { UsersCache } from './cache.ts';
 
 /** A user holds at most this many locators (a Locus limit; docs/decisions.md). */
 export const MAX_LOCATORS_PER_USER = 20;
@@ -44,6 +45,8 @@ export interface UsersPage {
 export type UserDeletionHook = (tx: DbTransaction, emit: Emit, user: DeletedUserRow) => Promise<void>;
 /** Runs after the deletion committed: for state outside the database (kv, caches, streams). */
 export type UserDeletedListener = (user: DeletedUserRow) => void | Promise<void>;
+/** Runs when users changed (here, once committed, or on another instance): for caches of what they hold. */
+export type UsersChangedListener = (applicationId: string, userIds: string[]) => void;
 
 /** 404 naming every id of `missing` (one, or several from a comma list). */
 export function usersNotFound(missing: string[]): ApiError {
@@ -62,6 +65,7 @@ function locatorsTaken(locators: string[]): ApiError {
 }
 
 export const USERS_DELETED_TOPIC = 'users.deleted';
+export const USERS_CHANGED_TOPIC = 'users.changed';
 
 /** Users known to exist, per process (the sudo check and presence reads skip the database). */
 export const MAX_KNOWN_USERS = 100_000;
@@ -70,6 +74,7 @@ export class UsersService {
   private readonly store: UsersStore;
   private readonly deletionHooks: UserDeletionHook[] = [];
   private readonly deletedListeners: UserDeletedListener[] = [];
+  private readonly changedListeners: UsersChangedListener[] = [];
   /**
    * `applicationId:userId` of users seen to exist, oldest first. A user id names one user for
    * good (a deleted id is quarantined), so an entry goes stale only by deletion, which removes it.
@@ -78,12 +83,49 @@ export class UsersService {
   /** Bumped by every deletion: an existence answer read across one is not remembered. */
   private deletions = 0;
 
+  /** Whole users as last read (src/modules/users/cache.ts): what user reads answer from. */
+  private readonly cache = new UsersCache();
+
   /** Tells the other instances sharing the bus that a user was deleted (they drop what they cached). */
   private readonly announceDeletion: (user: DeletedUserRow) => void;
+  /** Tells the other instances sharing the bus that users changed (they drop their cached copies). */
+  private readonly announceChange: (change: { applicationId: string; userIds: string[] }) => void;
 
   constructor(private readonly deps: { store: UsersStore; clock: Clock; bus: Bus; log?: { error(obj: unknown, msg: string): void } }) {
     this.store = deps.store;
     this.announceDeletion = broadcaster<DeletedUserRow>(deps.bus, USERS_DELETED_TOPIC, (user) => void this.forget(user));
+    this.announceChange = broadcaster<{ applicationId: string; userIds: string[] }>(deps.bus, USERS_CHANGED_TOPIC, (change) =>
+      this.evictChanged(change.applicationId, change.userIds),
+    );
+  }
+
+  /** Registers the eviction of what another feature caches per user (profiles), on every change here and elsewhere. */
+  onChanged(listener: UsersChangedListener): void {
+    this.changedListeners.push(listener);
+  }
+
+  /**
+   * Every writer of what a user read returns (screen name, locators, suspension, the updatedAt a
+   * profile write moves) calls this once its change committed (or may have), before it answers:
+   * the users' cached copies go here at once, and on the other instances as the bus delivers.
+   */
+  changed(applicationId: string, userIds: string[]): void {
+    this.evictChanged(applicationId, userIds);
+    this.announceChange({ applicationId, userIds });
+  }
+
+  private evictChanged(applicationId: string, userIds: string[]): void {
+    this.cache.evict(applicationId, userIds);
+    for (const listener of this.changedListeners) listener(applicationId, userIds);
+  }
+
+  /** Runs `write`, then evicts the user whatever came of it (a failed write may still have committed). */
+  private async changing<T>(applicationId: string, userId: string, write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } finally {
+      this.changed(applicationId, [userId]);
+    }
   }
 
   /** Registers clean-up that must commit or roll back with the user's deletion. */
@@ -164,28 +206,61 @@ export class UsersService {
     }
   }
 
+  /** The user, from the cache when this instance has read it since its last change. */
   async get(applicationId: string, userId: string): Promise<StoredUser> {
+    const cached = this.cache.user(applicationId, userId);
+    if (cached) return cached;
+    const generation = this.cache.generation;
     const user = await this.store.findUser(applicationId, userId);
     if (!user) throw userNotFound(userId);
+    this.cache.remember([user], generation);
     return user;
   }
 
   /** These users in the order of `userIds`, skipping ids that name no user. */
   async getMany(applicationId: string, userIds: string[]): Promise<StoredUser[]> {
-    const byId = new Map((await this.store.findUsers(applicationId, [...new Set(userIds)])).map((user) => [user.userId, user]));
+    const byId = new Map<string, StoredUser>();
+    const unread: string[] = [];
+    for (const id of new Set(userIds)) {
+      const cached = this.cache.user(applicationId, id);
+      if (cached) byId.set(id, cached);
+      else unread.push(id);
+    }
+    if (unread.length > 0) {
+      const generation = this.cache.generation;
+      for (const user of this.cache.remember(await this.store.findUsers(applicationId, unread), generation)) byId.set(user.userId, user);
+    }
     return userIds.flatMap((id) => byId.get(id) ?? []);
   }
 
   /** The owners of these locators, each once, in the order of the first locator that found them. */
   async findByLocators(applicationId: string, locators: Locator[]): Promise<StoredUser[]> {
     const wanted = [...new Set(locators.map((l) => l.locator))];
-    if (wanted.length === 0) return [];
-    const rows = await this.store.findByLocators(applicationId, wanted);
-    const byLocator = new Map(rows.flatMap((row) => row.matched.map((locator) => [locator, row.user] as const)));
+    const byLocator = new Map<string, StoredUser>();
+    const unread: string[] = [];
+    for (const locator of wanted) {
+      const cached = this.cache.owner(applicationId, locator);
+      if (cached) byLocator.set(locator, cached);
+      else unread.push(locator);
+    }
+    /** Users just read, by internal id: they win over a cached copy of the same user. */
+    const fresh = new Map<string, StoredUser>();
+    if (unread.length > 0) {
+      const generation = this.cache.generation;
+      const rows = await this.store.findByLocators(applicationId, unread);
+      this.cache.remember(
+        rows.map((row) => row.user),
+        generation,
+      );
+      for (const { matched, user } of rows) {
+        fresh.set(user.id, user);
+        for (const locator of matched) byLocator.set(locator, user);
+      }
+    }
     const users = new Map<string, StoredUser>();
     for (const locator of wanted) {
       const user = byLocator.get(locator);
-      if (user && !users.has(user.id)) users.set(user.id, user);
+      if (user && !users.has(user.id)) users.set(user.id, fresh.get(user.id) ?? user);
     }
     return [...users.values()];
   }
@@ -216,7 +291,8 @@ export class UsersService {
   }
 
   async setScreenName(applicationId: string, userId: string, screenName: string): Promise<void> {
-    if (!(await this.store.updateScreenName(applicationId, userId, screenName, new Date(this.deps.clock.now())))) throw userNotFound(userId);
+    const now = new Date(this.deps.clock.now());
+    if (!(await this.changing(applicationId, userId, () => this.store.updateScreenName(applicationId, userId, screenName, now)))) throw userNotFound(userId);
   }
 
   async addLocator(applicationId: string, userId: string, input: LocatorInput): Promise<void> {
@@ -224,7 +300,8 @@ export class UsersService {
     let outcome: Awaited<ReturnType<UsersStore['insertLocator']>>;
     try {
       const added = { type: 'locator.added', userId, data: { locator: toWireLocator({ ...row, applicationId }) } } as const;
-      outcome = await this.store.insertLocator(applicationId, userId, row, MAX_LOCATORS_PER_USER, new Date(this.deps.clock.now()), [added]);
+      const now = new Date(this.deps.clock.now());
+      outcome = await this.changing(applicationId, userId, () => this.store.insertLocator(applicationId, userId, row, MAX_LOCATORS_PER_USER, now, [added]));
     } catch (error) {
       if (uniqueViolationFields(error)?.includes('locator')) throw locatorsTaken([row.locator]);
       throw error;
@@ -236,9 +313,8 @@ export class UsersService {
   }
 
   async removeLocator(applicationId: string, userId: string, userLocatorId: string): Promise<void> {
-    if (await this.store.deleteLocator(applicationId, userId, userLocatorId, new Date(this.deps.clock.now()))) {
-      return;
-    }
+    const now = new Date(this.deps.clock.now());
+    if (await this.changing(applicationId, userId, () => this.store.deleteLocator(applicationId, userId, userLocatorId, now))) return;
     if (!(await this.store.userExists(applicationId, userId))) throw userNotFound(userId);
     throw new ApiError('entity_not_found', `User "${userId}" has no locator "${userLocatorId}"`, { entityType: 'userLocator', entityLocator: userLocatorId });
   }
@@ -257,6 +333,7 @@ export class UsersService {
     });
     this.deletions += 1;
     this.known.delete(`${applicationId}:${userId}`);
+    this.cache.evict(applicationId, [userId]);
     if (!found || deleted === null) throw userNotFound(userId);
     this.announceDeletion(deleted);
     await this.forget(deleted);
@@ -272,6 +349,7 @@ export class UsersService {
   private async forget(user: DeletedUserRow): Promise<void> {
     this.deletions += 1;
     this.known.delete(`${user.applicationId}:${user.userId}`);
+    this.cache.evict(user.applicationId, [user.userId]);
     for (const listener of this.deletedListeners) {
       try {
         await listener(user);
