@@ -76,6 +76,22 @@ t.test('a token revoked on one instance is refused on the other at its next requ
   t.equal((await echo()).json().errorCode, 'claim_rejected');
 });
 
+t.test('a token issued or revoked on A is listed so on B (each instance caches listings)', { skip: noRedis }, async (t) => {
+  const { a, b } = await twoInstances(t);
+  const listedOnB = async () => {
+    const response = await b.inject({ method: 'GET', url: '/v1/users/user-0001/tokens', headers: a.signedHeaders('GET', '/v1/users/user-0001/tokens') });
+    return response
+      .json<Array<{ tokenId: string }>>()
+      .map((token) => token.tokenId)
+      .join();
+  };
+  t.equal(await listedOnB(), '', 'B lists none (and caches that)');
+  const issued = (await a.signed('POST', '/v1/users/user-0001/tokens', { body: '{}' })).json().userToken;
+  t.equal(await settlesTo(listedOnB, issued.tokenId), issued.tokenId, 'issued on A');
+  t.equal((await a.signed('DELETE', `/v1/users/user-0001/tokens/${issued.tokenId}`)).statusCode, 200);
+  t.equal(await settlesTo(listedOnB, ''), '', 'revoked on A');
+});
+
 t.test('a nonce used on one instance is refused on the other', { skip: noRedis }, async (t) => {
   const { a, b } = await twoInstances(t);
   const headers = a.signedHeaders('GET', '/v1/users/user-0001');

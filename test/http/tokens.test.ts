@@ -250,6 +250,45 @@ t.test('listing: active tokens only, never the signed token, the current one mar
   t.equal((await asUser(test, a.signedToken, 'GET', '/v1/users/me')).statusCode, 200, 'a is untouched');
 });
 
+t.test('a listing answers every change at the next read (listings are cached per instance)', async (t) => {
+  const test = await setup(t);
+  const listed = async (userId = 'user-0001') => {
+    const response = await test.signed('GET', `/v1/users/${userId}/tokens`);
+    return response.statusCode === 200
+      ? response.json().map((x: { tokenId: string; expiresAt: number }) => `${x.tokenId}@${x.expiresAt}`)
+      : response.statusCode;
+  };
+  const a = await tokenFor(test, 'user-0001', { ttl: 600 });
+  t.same(await listed(), [`${a.tokenId}@${a.expiresAt}`]);
+  test.clock.advance(1); // listed in the order issued
+  const b = await tokenFor(test, 'user-0001', { ttl: 600 });
+  t.same(await listed(), [`${a.tokenId}@${a.expiresAt}`, `${b.tokenId}@${b.expiresAt}`], 'an issued token');
+
+  test.clock.advance(1_000);
+  t.equal((await test.signed('PATCH', `/v1/users/user-0001/tokens/${a.tokenId}`, { body: json({ ttl: 900 }) })).statusCode, 200);
+  t.same(await listed(), [`${a.tokenId}@${test.clock.now() + 900_000}`, `${b.tokenId}@${b.expiresAt}`], 'an extension');
+
+  t.equal((await test.app.inject({ method: 'GET', url: new URL(b.logoutUrl).pathname })).statusCode, 200);
+  t.same(await listed(), [`${a.tokenId}@${test.clock.now() + 900_000}`], 'a token logged out by its link');
+
+  // A use on another instance reaches the database within a minute (written behind): a listing is
+  // never older than that.
+  const usedElsewhere = test.clock.now() + 30_000;
+  await test.app.locus.db.query
+    .updateTable('UserToken')
+    .set({ lastUsedAt: test.app.locus.db.dialect.time(new Date(usedElsewhere)) })
+    .where('id', '=', a.tokenId)
+    .execute();
+  const lastUsed = async () => (await test.signed('GET', '/v1/users/user-0001/tokens')).json()[0].lastUsedAt;
+  test.clock.advance(59_999);
+  t.not(await lastUsed(), usedElsewhere, 'a listing read within the minute may not know it yet');
+  test.clock.advance(1);
+  t.equal(await lastUsed(), usedElsewhere, 'a minute on, it does');
+
+  t.equal((await test.signed('DELETE', '/v1/users/user-0001')).statusCode, 200);
+  t.equal(await listed(), 404, 'a deleted user has no listing');
+});
+
 t.test('at the instant a token expires it is neither listed nor accepted, on either database', async (t) => {
   const test = await setup(t);
   const token = await tokenFor(test, 'user-0001', { ttl: 60 });

@@ -64,7 +64,7 @@ export class PasswordsService {
       new Date(this.#deps.clock.now()),
       input.revokeOtherTokens ? { except: actor.keepTokenId } : null,
     );
-    this.#deps.tokens.evict(revoked);
+    this.#deps.tokens.evict(applicationId, userId, revoked);
   }
 
   /**

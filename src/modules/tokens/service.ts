@@ -5,7 +5,9 @@
 // use) is cached in-process, and every change this process makes (revoke, extend, user deletion)
 // evicts the entry before it answers, so the very next request sees it. A generation counter stops
 // a load that raced an eviction from caching stale state. `lastUsedAt` is written behind, at most
-// once a minute per token.
+// once a minute per token. A user's active tokens are cached the same way for listings (every
+// issue, extension and revocation evicts the user's list), for a minute at most: other instances'
+// last uses reach the database that often.
 import { createHash } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import { ApiError } from '../../errors.ts';
@@ -16,6 +18,7 @@ import type { ApplicationSettings } from '../applications/settings.ts';
 import { userNotFound, type UsersService } from '../users/service.ts';
 import { kidNumber, type TokenSigner } from './signing.ts';
 import { broadcaster, type Bus } from '../../platform/bus.ts';
+import { EvictedCache } from '../../platform/cache.ts';
 import { SessionLimitReached, type TokenRow, type TokensStore } from './store.ts';
 
 /** 22 alphanumerics: log2(62^22) ≈ 131 bits. */
@@ -25,6 +28,9 @@ export const LOGOUT_TOKEN_LENGTH = 43;
 export const LAST_USED_WRITE_INTERVAL_MS = 60_000;
 /** Bounds the token-state cache; past it the oldest entries go (they reload from the database). */
 export const MAX_CACHED_TOKENS = 100_000;
+/** Bounds the cache of users' active tokens (listings): users, and tokens in all. */
+export const MAX_CACHED_TOKEN_LISTS = 50_000;
+export const MAX_CACHED_LISTED_TOKENS = 200_000;
 const KID_REFRESH_MS = 1_000;
 /** How long an instance keeps signing with the kid it last read (a rotation elsewhere reaches it within this). */
 export const SIGNING_KID_REFRESH_MS = 5_000;
@@ -99,6 +105,16 @@ export interface TokensServiceDeps {
   log?: FastifyBaseLogger;
 }
 
+/** A committed change to a user's tokens, as told to the other instances. */
+interface TokensChange {
+  applicationId: string;
+  userId: string;
+  /** Tokens revoked or extended (their cached states go). */
+  tokenIds: string[];
+}
+
+const listKey = (applicationId: string, userId: string) => `${applicationId}:${userId}`;
+
 export class TokensService {
   readonly #store: TokensStore;
   readonly #deps: TokensServiceDeps;
@@ -108,14 +124,20 @@ export class TokensService {
   #maxKid = 0;
   #kidCheckedAt = -Infinity;
   readonly #pendingWrites = new Set<Promise<void>>();
-  /** Tells the other instances to drop tokens this one changed (revoked, extended). */
-  readonly #announceEviction: (tokenIds: string[]) => void;
+  /** Active tokens per user (`applicationId:userId`) as last read, and when (listings). */
+  readonly #lists = new EvictedCache<{ rows: readonly TokenRow[]; readAt: number }>({
+    entries: MAX_CACHED_TOKEN_LISTS,
+    maxWeight: MAX_CACHED_LISTED_TOKENS,
+    weight: (list) => list.rows.length + 1,
+  });
+  /** Tells the other instances that a user's tokens changed (issued, extended, revoked): they drop what they cached. */
+  readonly #announceEviction: (change: TokensChange) => void;
   /** Tells the other instances to drop every token of a user (its suspension changed). */
   readonly #announceUserEviction: (user: { applicationId: string; userId: string }) => void;
 
   constructor(deps: TokensServiceDeps) {
     this.#deps = deps;
-    this.#announceEviction = broadcaster<string[]>(deps.bus, TOKENS_EVICTED_TOPIC, (tokenIds) => this.#evictLocally(tokenIds));
+    this.#announceEviction = broadcaster<TokensChange>(deps.bus, TOKENS_EVICTED_TOPIC, (change) => this.#evictLocally(change));
     this.#announceUserEviction = broadcaster<{ applicationId: string; userId: string }>(deps.bus, TOKEN_USERS_EVICTED_TOPIC, (user) =>
       this.#evictUser(user.applicationId, user.userId),
     );
@@ -221,11 +243,14 @@ export class TokensService {
     return state !== null && state.revokedAt === null && !state.suspended && this.#deps.clock.now() < state.expiresAt;
   }
 
-  /** Drops changed tokens here, and on every other instance sharing the bus. */
-  evict(tokenIds: Iterable<string>): void {
-    const ids = [...tokenIds];
-    this.#evictLocally(ids);
-    if (ids.length > 0) this.#announceEviction(ids);
+  /**
+   * After a change to a user's tokens committed (`tokenIds`: those revoked or extended; a new one
+   * needs none): drops what the change makes stale here, and on every other instance sharing the bus.
+   */
+  evict(applicationId: string, userId: string, tokenIds: Iterable<string>): void {
+    const change = { applicationId, userId, tokenIds: [...tokenIds] };
+    this.#evictLocally(change);
+    this.#announceEviction(change);
   }
 
   /** Drops every token of a user here and on every other instance (its suspension changed). */
@@ -234,12 +259,14 @@ export class TokensService {
     this.#announceUserEviction({ applicationId, userId });
   }
 
-  #evictLocally(tokenIds: Iterable<string>): void {
+  #evictLocally(change: TokensChange): void {
     this.#generation += 1;
-    for (const id of tokenIds) this.#cache.delete(id);
+    for (const id of change.tokenIds) this.#cache.delete(id);
+    this.#lists.evict([listKey(change.applicationId, change.userId)]);
   }
 
   #evictUser(applicationId: string, userId: string): void {
+    this.#lists.evict([listKey(applicationId, userId)]);
     this.#generation += 1;
     for (const [id, state] of this.#cache) {
       if (state.applicationId === applicationId && state.userId === userId) this.#cache.delete(id);
@@ -317,7 +344,7 @@ export class TokensService {
     }
     if (outcome === null) throw userNotFound(userId);
     if (outcome === 'suspended') throw new ApiError('user_suspended', `User "${userId}" is suspended`, { userId });
-    this.evict(outcome.revoked);
+    this.evict(applicationId, userId, outcome.revoked);
     const signedToken = this.#deps.signer.sign({ userTokenId: tokenId, applicationId, userId }, kid, Math.floor(now / 1000));
     return {
       signedToken,
@@ -346,9 +373,16 @@ export class TokensService {
 
   async list(applicationId: string, userId: string, currentTokenId: string | null): Promise<TokenListing[]> {
     const now = this.#deps.clock.now();
-    const rows = await this.#store.activeTokens(applicationId, userId, new Date(now));
-    if (rows === null) throw userNotFound(userId);
-    return rows.map((row) => this.#listing(row, now, currentTokenId));
+    const key = listKey(applicationId, userId);
+    let list = this.#lists.get(key);
+    if (list === undefined || now - list.readAt >= LAST_USED_WRITE_INTERVAL_MS) {
+      const generation = this.#lists.generation;
+      const rows = await this.#store.activeTokens(applicationId, userId, new Date(now));
+      if (rows === null) throw userNotFound(userId);
+      list = { rows: Object.freeze(rows.map((row) => Object.freeze(row))), readAt: now };
+      this.#lists.set(key, list, generation);
+    }
+    return list.rows.filter((row) => row.expiresAt.getTime() > now).map((row) => this.#listing(row, now, currentTokenId));
   }
 
   /** A token as listed: seconds left at `now`, and its last use as this process knows it. */
@@ -378,7 +412,7 @@ export class TokensService {
     const now = this.#deps.clock.now();
     const expiresAt = now + ttl * 1000;
     const extended = await this.#store.extend(tokenId, new Date(expiresAt), new Date(now));
-    this.evict([tokenId]);
+    this.evict(applicationId, userId, [tokenId]);
     if (!extended) throw new ApiError('ttl_extension_refused', 'The token has expired or was revoked', { tokenId });
     return this.#listing({ ...row, expiresAt: new Date(expiresAt) }, now, null);
   }
@@ -387,7 +421,7 @@ export class TokensService {
   async revoke(applicationId: string, userId: string, tokenIds: string[] | '*'): Promise<void> {
     if (!(await this.#deps.users.exists(applicationId, userId))) throw userNotFound(userId);
     const revoked = await this.#store.revoke(applicationId, userId, tokenIds === '*' ? null : tokenIds, this.#now());
-    this.evict(tokenIds === '*' ? revoked : tokenIds);
+    this.evict(applicationId, userId, tokenIds === '*' ? revoked : tokenIds);
   }
 
   /** The logout link: revokes its token (idempotent). The token's application, or null for an unknown link. */
@@ -395,7 +429,7 @@ export class TokensService {
     const row = await this.#store.findByLogoutHash(hashLogoutToken(logoutToken));
     if (row === null) return null;
     if (row.revokedAt === null) await this.#store.revokeToken(row, this.#now());
-    this.evict([row.id]);
+    this.evict(row.applicationId, row.userId, [row.id]);
     return { applicationId: row.applicationId };
   }
 }
