@@ -13,8 +13,8 @@ import {
   normalisePhoneNumber,
   parseLocatorInput,
   parseLocatorString,
-  PHONE_NUMBER_MEMO_SIZE,
-  rememberedPhoneNumbers,
+  LOCATOR_MEMO_SIZE,
+  rememberedSpellings,
 } from '../../src/modules/users/locators.ts';
 
 const where: Where = { field: 'f', location: 'body' };
@@ -188,16 +188,27 @@ t.test('phone locators', async (t) => {
   );
 });
 
-t.test('accepted phone numbers are remembered, within a bound', async (t) => {
+t.test('accepted spellings are remembered, within a bound', async (t) => {
   const first = normalisePhoneNumber('+1 213 373 4253', where);
   t.equal(normalisePhoneNumber('+1 213 373 4253', where), first, 'a repeated spelling answers from memory');
   t.ok(Object.isFrozen(first), 'shared answers cannot be changed by a caller');
   t.throws(() => normalisePhoneNumber('+1 213 373 4253 ext. 1', where), { code: 'invalid_entity' });
-  for (let i = 0; i < PHONE_NUMBER_MEMO_SIZE + 50; i += 1) {
+  for (let i = 0; i < LOCATOR_MEMO_SIZE + 50; i += 1) {
     normalisePhoneNumber(`+1 ${i < 10_000 ? '213' : '310'} 373 ${String(i % 10_000).padStart(4, '0')}`, where);
   }
-  t.ok(rememberedPhoneNumbers() <= PHONE_NUMBER_MEMO_SIZE, `bounded: ${rememberedPhoneNumbers()} remembered`);
+  t.ok(rememberedSpellings().tele <= LOCATOR_MEMO_SIZE, `bounded: ${rememberedSpellings().tele} remembered`);
   t.equal(normalisePhoneNumber('+1 213 373 4253', where).locator, 'tele:+12133734253', 'an evicted spelling is parsed again, to the same value');
+
+  const email = normaliseEmail(' Ada@Example.COM', where);
+  t.equal(normaliseEmail(' Ada@Example.COM', where), email, 'an email address too');
+  t.same(email, { type: 'email', value: 'ada@example.com', locator: 'email:ada@example.com' });
+  t.ok(Object.isFrozen(email));
+  const rejected = rememberedSpellings().email;
+  t.throws(() => normaliseEmail('not an address', where), { code: 'invalid_entity' });
+  t.throws(() => normaliseEmail('not an address', where), { code: 'invalid_entity' }, 'a rejection is refused again');
+  t.equal(rememberedSpellings().email, rejected, 'and not remembered');
+  for (let i = 0; i < LOCATOR_MEMO_SIZE + 50; i += 1) normaliseEmail(`u${i}@example.com`, where);
+  t.equal(rememberedSpellings().email, LOCATOR_MEMO_SIZE, 'bounded');
 });
 
 t.test('locator inputs: strings and entities', async (t) => {

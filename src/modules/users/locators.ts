@@ -42,48 +42,71 @@ function requireText(input: unknown, where: Where): string {
   return input;
 }
 
+/**
+ * Accepted spellings and what they normalise to. Validating costs microseconds (an email's
+ * validator) to tens of them (a phone number is parsed against the full metadata: 20–100 µs, more
+ * when its large regular expressions have left the CPU caches), and the same locators are looked
+ * up again and again (contact sync, logins). Bounded; least recently used spellings are dropped
+ * first. Rejections are not kept: they must not crowd out real locators.
+ */
+class AcceptedSpellings {
+  readonly #memo = new Map<string, Locator>();
+
+  get size(): number {
+    return this.#memo.size;
+  }
+
+  recall(spelling: string): Locator | undefined {
+    const known = this.#memo.get(spelling);
+    if (known !== undefined) {
+      this.#memo.delete(spelling);
+      this.#memo.set(spelling, known);
+    }
+    return known;
+  }
+
+  /** Remembers an accepted spelling; the answer is frozen, as callers share it. */
+  remember(spelling: string, locator: Locator): Locator {
+    const shared = Object.freeze(locator);
+    if (this.#memo.size >= LOCATOR_MEMO_SIZE) {
+      const oldest = this.#memo.keys().next();
+      if (!oldest.done) this.#memo.delete(oldest.value);
+    }
+    this.#memo.set(spelling, shared);
+    return shared;
+  }
+}
+
+/** Spellings remembered per locator type. */
+export const LOCATOR_MEMO_SIZE = 10_000;
+const acceptedEmails = new AcceptedSpellings();
+const acceptedPhoneNumbers = new AcceptedSpellings();
+
+/** How many spellings are remembered now, per type (for tests and diagnostics). */
+export function rememberedSpellings(): { email: number; tele: number } {
+  return { email: acceptedEmails.size, tele: acceptedPhoneNumbers.size };
+}
+
 export function normaliseEmail(input: unknown, where: Where): Locator {
+  const known = typeof input === 'string' ? acceptedEmails.recall(input) : undefined;
+  if (known !== undefined) return known;
   const value = requireText(input, where).trim().toLowerCase();
   if (value.length > MAX_EMAIL_LENGTH || !validator.isEmail(value, { allow_display_name: false, allow_ip_domain: false, require_tld: true })) {
     throw invalidEntity(where, 'email', 'is not a valid email address');
   }
-  return { type: 'email', value, locator: `email:${value}` };
-}
-
-/**
- * Accepted numbers, by their spelling. Parsing and validating against the full metadata costs
- * 20–100 µs (it walks large regular expressions, and more when they have left the CPU caches),
- * and the same numbers are looked up again and again (contact sync). Bounded; least recently
- * used spellings are dropped first. Rejections are not kept: they must not crowd out real numbers.
- */
-const acceptedPhoneNumbers = new Map<string, Locator>();
-export const PHONE_NUMBER_MEMO_SIZE = 10_000;
-
-/** How many spellings are remembered now (for tests and diagnostics). */
-export function rememberedPhoneNumbers(): number {
-  return acceptedPhoneNumbers.size;
+  return acceptedEmails.remember(input as string, { type: 'email', value, locator: `email:${value}` });
 }
 
 export function normalisePhoneNumber(input: unknown, where: Where): Locator {
   const raw = requireText(input, where).trim();
-  const known = acceptedPhoneNumbers.get(raw);
-  if (known !== undefined) {
-    acceptedPhoneNumbers.delete(raw);
-    acceptedPhoneNumbers.set(raw, known);
-    return known;
-  }
+  const known = acceptedPhoneNumbers.recall(raw);
+  if (known !== undefined) return known;
   if (!raw.startsWith('+')) throw invalidEntity(where, 'phone', 'must be an international number starting with + and a country code');
   // extract:false: the whole string must be the number, not merely contain one.
   const parsed = parsePhoneNumberFromString(raw, { extract: false });
   if (parsed === undefined || !parsed.isValid()) throw invalidEntity(where, 'phone', 'is not a valid phone number');
   if (parsed.ext !== undefined) throw invalidEntity(where, 'phone_extension', 'must not carry an extension');
-  const locator: Locator = Object.freeze({ type: 'tele', value: parsed.number, locator: `tele:${parsed.number}` });
-  if (acceptedPhoneNumbers.size >= PHONE_NUMBER_MEMO_SIZE) {
-    const oldest = acceptedPhoneNumbers.keys().next();
-    if (!oldest.done) acceptedPhoneNumbers.delete(oldest.value);
-  }
-  acceptedPhoneNumbers.set(raw, locator);
-  return locator;
+  return acceptedPhoneNumbers.remember(raw, { type: 'tele', value: parsed.number, locator: `tele:${parsed.number}` });
 }
 
 function normalise(type: LocatorType, value: unknown, where: Where): Locator {
