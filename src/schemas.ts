@@ -1,6 +1,7 @@
 // Schemas shared by every route: the error body (docs/api.md) and the error responses routes declare;
 // the one shape check that parsers validating in code (rather than by schema) all need; and the one
 // reader of comma lists in requests.
+import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ERROR_STATUS, invalidEntity, type ErrorCode, type Where } from './errors.ts';
@@ -35,6 +36,15 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 
 /** The instance route plugins receive: params, query and body typed by the route's TypeBox schemas. */
 export type RouteApp = Parameters<FastifyPluginAsyncTypebox>[0];
+
+/**
+ * Answers with a JSON document written ahead (src/wire: cached users and profiles, each written
+ * once). Fastify sends a string under a JSON content type as it is, past the route's serializer;
+ * the route's response schema still documents it, and a test holds the two documents together.
+ */
+export function sendWritten(reply: FastifyReply, json: string): FastifyReply {
+  return reply.type('application/json; charset=utf-8').send(json);
+}
 
 export interface CommaListRules<T> {
   /** The list's field and location: a count error names it, an entry error names `field[i]`. */

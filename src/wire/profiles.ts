@@ -61,3 +61,16 @@ export function toWireAttributeDef(def: AttributeDefinition): AttributeDefinitio
     entityType: def.entityType,
   };
 }
+
+/** A cached profile's attributes as JSON, written once per cached (frozen) array. */
+const attributesJson = new WeakMap<readonly StoredAttribute[], string>();
+
+/** toWireEntityProfile as JSON, the same document the route schema's serializer writes (a test holds the two together). */
+export function wireEntityProfileJson(userId: string, attributes: readonly StoredAttribute[]): string {
+  let json = attributesJson.get(attributes);
+  if (json === undefined) {
+    json = JSON.stringify(attributes.map(toWireAttribute));
+    if (Object.isFrozen(attributes)) attributesJson.set(attributes, json);
+  }
+  return `{"entityId":{"identifier":${JSON.stringify(userId)}},"attributes":${json}}`;
+}

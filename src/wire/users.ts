@@ -96,3 +96,23 @@ export function toWireUser(stored: StoredUser, extras: WireUserExtras = {}): Wir
     auditInfo: { createdAt: stored.createdAt.getTime(), updatedAt: stored.updatedAt.getTime() },
   };
 }
+
+/**
+ * A user without extras as JSON, the same document the route schemas' serializer writes (a test
+ * holds the two together). Cached users are frozen and shared, so each is written once: the hot
+ * reads (a user by id, a lookup by locators) send these strings instead of serialising per request.
+ */
+const userJson = new WeakMap<StoredUser, string>();
+
+export function wireUserJson(stored: StoredUser): string {
+  let json = userJson.get(stored);
+  if (json === undefined) {
+    json = JSON.stringify(toWireUser(stored));
+    if (Object.isFrozen(stored)) userJson.set(stored, json);
+  }
+  return json;
+}
+
+export function wireUsersJson(users: readonly StoredUser[]): string {
+  return `[${users.map(wireUserJson).join(',')}]`;
+}

@@ -373,6 +373,43 @@ t.test('a read after any change answers the change, by id and by locator (users 
   t.same(await byLocator('tele:+442079460958'), [], 'nor by its locators');
 });
 
+t.test('users and profiles sent as JSON written ahead are the documents the route schemas write', async (t) => {
+  const test = await buildTestApp(t);
+  await createUser(test, {
+    userId: 'user-0001',
+    screenName: { screenName: 'Quote " back\\slash </script> \u00e9\u{1F600}' },
+    userLocators: ['email:a@x.io', 'tele:+442079460958'],
+  });
+  await createUser(test, { userId: 'user-0002', screenName: { screenName: 'B' } });
+  t.equal((await test.signed('POST', '/v1/users/user-0002/suspension', { body: json({ reason: 'x' }) })).statusCode, 200);
+  const bio = { key: 'mitter.upa.Bio', contentType: 'text/plain', contentEncoding: 'identity', value: 'line\nbreak "quoted" \u2028' };
+  t.equal((await test.signed('POST', '/v1/users/user-0001/profile', { body: json({ attributes: [bio] }) })).statusCode, 200);
+
+  // The listing and user reads with profile attributes still go through the schemas' serializer.
+  const listed = (await test.signed('GET', '/v1/users')).json();
+  for (const userId of ['user-0001', 'user-0002']) {
+    for (let read = 0; read < 2; read += 1) {
+      const response = await test.signed('GET', `/v1/users/${userId}`);
+      t.equal(response.headers['content-type'], 'application/json; charset=utf-8');
+      t.same(
+        response.json(),
+        listed.find((user: { userId: string }) => user.userId === userId),
+        `${userId}, read ${read === 0 ? 'first' : 'again (cached)'}`,
+      );
+    }
+  }
+  const found = (await test.signed('GET', '/v1/users', { query: 'locators=tele:%2B442079460958' })).json();
+  t.same(found, [listed[0]], 'a lookup by locator');
+
+  const withProfile = (await test.signed('GET', '/v1/users/user-0001', { query: 'withProfileAttributes=*' })).json();
+  for (let read = 0; read < 2; read += 1) {
+    const profile = await test.signed('GET', '/v1/users/user-0001/profile');
+    t.equal(profile.headers['content-type'], 'application/json; charset=utf-8');
+    t.same(profile.json(), withProfile.entityProfile, 'a profile');
+  }
+  t.same(withProfile.entityProfile.attributes, [bio]);
+});
+
 t.test('only .system may store a locator as verified', async (t) => {
   const test = await buildTestApp(t);
   await createUser(test, { userId: 'user-0001', screenName: { screenName: 'A' } });

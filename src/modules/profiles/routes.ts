@@ -1,10 +1,10 @@
 // HTTP routes of profiles (docs/profiles.md): attribute defs and profile values. Validate, authorise
 // (declared per route), call the service, shape with the wire module.
 import { Type } from 'typebox';
-import { type RouteApp, errorResponses, SIGNED_OR_TOKEN } from '../../schemas.ts';
+import { type RouteApp, errorResponses, sendWritten, SIGNED_OR_TOKEN } from '../../schemas.ts';
 import { targetUserOf } from '../../policy/authorize.ts';
 import { applicationOf } from '../../auth/principal.ts';
-import { toWireAttribute, toWireAttributeDef, toWireEntityProfile } from '../../wire/profiles.ts';
+import { toWireAttribute, toWireAttributeDef, wireEntityProfileJson } from '../../wire/profiles.ts';
 import { EmptyObject, UserParams } from '../users/routes.ts';
 import { ATTRIBUTE_KEY_PATTERN, MAX_DEF_LIST_ENTRIES, MAX_PATCH_ATTRIBUTES, parseAttributeDef, parseAttributeInput, parseKeyList } from './rules.ts';
 import { MAX_ATTRIBUTE_DEFS, MAX_PROFILE_ATTRIBUTES, type PatchType } from './service.ts';
@@ -116,11 +116,11 @@ export async function profileRoutes(app: RouteApp): Promise<void> {
         response: { 200: Type.Ref('EntityProfile'), ...errorResponses('missing_privilege', 'entity_not_found') },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const userId = targetUserOf(request);
       const [attributes, view] = await Promise.all([profiles.profile(applicationOf(request.principal), userId), social.viewpoint(request.principal, [userId])]);
       // A blocker's profile reads as empty to the users it blocks.
-      return toWireEntityProfile(userId, view.profile(userId) ? attributes : []);
+      return sendWritten(reply, wireEntityProfileJson(userId, view.profile(userId) ? attributes : []));
     },
   );
 

@@ -4,10 +4,10 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { splitCommaList } from '../../platform/lists.ts';
 import { invalidEntity, type Where } from '../../errors.ts';
-import { type RouteApp, errorResponses, isRecord, parseCommaList, SIGNED_OR_TOKEN } from '../../schemas.ts';
+import { type RouteApp, errorResponses, isRecord, parseCommaList, sendWritten, SIGNED_OR_TOKEN } from '../../schemas.ts';
 import { applicationOf, type Principal } from '../../auth/principal.ts';
 import { authorize, ME, resolveUserReference, targetUserOf } from '../../policy/authorize.ts';
-import { toWireUser, type WireUser } from '../../wire/users.ts';
+import { toWireUser, wireUserJson, wireUsersJson, type WireUser } from '../../wire/users.ts';
 import type { StoredUser } from './types.ts';
 import { toWireEntityProfile } from '../../wire/profiles.ts';
 import { ATTRIBUTE_KEY_PATTERN } from '../profiles/rules.ts';
@@ -313,6 +313,7 @@ export async function userRoutes(app: RouteApp): Promise<void> {
           found = found.filter((user) => meetsConditions(metadata.get(user.userId) ?? [], conditions));
         }
         reply.header('x-mitter-paginated-estimated-count', String(found.length));
+        if (extras.selection === null && !extras.metadata) return sendWritten(reply, wireUsersJson(found));
         return toWireUsers(locus, request.principal, found, extras);
       }
       const limit = query.limit ?? DEFAULT_PAGE_SIZE;
@@ -340,10 +341,12 @@ export async function userRoutes(app: RouteApp): Promise<void> {
         response: { 200: Type.Ref('User'), ...errorResponses('missing_privilege', 'entity_not_found') },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const extras = { selection: parseProfileSelection(request.query.withProfileAttributes), metadata: request.query.shouldFetchMetadata === true };
-      const [user] = await toWireUsers(locus, request.principal, [await users.get(applicationOf(request.principal), targetUserOf(request))], extras);
-      return user;
+      const user = await users.get(applicationOf(request.principal), targetUserOf(request));
+      if (extras.selection === null && !extras.metadata) return sendWritten(reply, wireUserJson(user));
+      const [wire] = await toWireUsers(locus, request.principal, [user], extras);
+      return wire;
     },
   );
 
