@@ -47,12 +47,14 @@ export function registerPipeline(
   });
   const parseJson = app.getDefaultJsonParser('error', 'error');
 
-  app.addHook('onSend', async (request, reply) => {
+  // A callback hook, not an async one: it runs on every answer, and a promise per answer is a cost.
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);
     // Browsers must not guess content types (a JSON body sniffed as HTML), nor keep responses that
     // carry or were read with credentials: an identity API has nothing worth caching.
     reply.header('x-content-type-options', 'nosniff');
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    done(null, payload);
   });
 
   app.addHook('preValidation', async (request: FastifyRequest, reply) => {
