@@ -140,7 +140,9 @@ export class ProfilesService {
     }
     const defs = await this.defsFor(applicationId, [...new Set(inputs.map(({ input }) => input.key))]);
     const attributes = inputs.map(({ input, where }) => checkAttribute(input, defs.get(input.key), where));
-    const outcome = await this.touching(applicationId, userId, () =>
+    // A profile write moves the user's updatedAt: cached copies of the user, and of its profile
+    // (through users.onChanged), go once it is done.
+    const outcome = await this.deps.users.changing(applicationId, userId, () =>
       this.store.writeAttributes(applicationId, userId, attributes, { replace: patchType === 'Set', limit: MAX_PROFILE_ATTRIBUTES }, this.now()),
     );
     this.raise(outcome, userId);
@@ -148,16 +150,7 @@ export class ProfilesService {
 
   /** Removes these keys from the profile; keys it does not hold are ignored. */
   async remove(applicationId: string, userId: string, keys: string[]): Promise<void> {
-    this.raise(await this.touching(applicationId, userId, () => this.store.deleteAttributes(applicationId, userId, keys, this.now())), userId);
-  }
-
-  /** A profile write moves the user's updatedAt: cached copies of the user go once it is done. */
-  private async touching(applicationId: string, userId: string, write: () => Promise<ProfileWrite>): Promise<ProfileWrite> {
-    try {
-      return await write();
-    } finally {
-      this.deps.users.changed(applicationId, [userId]);
-    }
+    this.raise(await this.deps.users.changing(applicationId, userId, () => this.store.deleteAttributes(applicationId, userId, keys, this.now())), userId);
   }
 
   /** Maps a write's outcome to its error; a write that went through has committed its event. */

@@ -119,8 +119,11 @@ export class UsersService {
     for (const listener of this.changedListeners) listener(applicationId, userIds);
   }
 
-  /** Runs `write`, then evicts the user whatever came of it (a failed write may still have committed). */
-  private async changing<T>(applicationId: string, userId: string, write: () => Promise<T>): Promise<T> {
+  /**
+   * Runs a write to the user (here, or a feature's that moves what a user read returns), then
+   * calls `changed` whatever came of it: a failed write may still have committed.
+   */
+  async changing<T>(applicationId: string, userId: string, write: () => Promise<T>): Promise<T> {
     try {
       return await write();
     } finally {
