@@ -25,8 +25,11 @@ function frozen(user: StoredUser): StoredUser {
 
 export class UsersCache {
   readonly #byId = new EvictedCache<StoredUser>({ entries: MAX_CACHED_USERS });
-  /** `applicationId:locator` → user id, checked against the user's locators on every read. */
-  readonly #byLocator = new Map<string, string>();
+  /**
+   * `applicationId:locator` → user id, checked against the user's locators on every read (so it
+   * needs no eviction of its own: a stale entry fails the check).
+   */
+  readonly #byLocator = new EvictedCache<string>({ entries: MAX_CACHED_LOCATORS });
 
   /** Read before a database read starts; hand it back to `remember`. */
   get generation(): number {
@@ -53,12 +56,7 @@ export class UsersCache {
     if (generation !== this.#byId.generation) return users;
     for (const user of users) {
       this.#byId.set(key(user.applicationId, user.userId), frozen(user), generation);
-      for (const { locator } of user.locators) {
-        const at = key(user.applicationId, locator);
-        this.#byLocator.delete(at);
-        if (this.#byLocator.size >= MAX_CACHED_LOCATORS) this.#byLocator.delete(this.#byLocator.keys().next().value as string);
-        this.#byLocator.set(at, user.userId);
-      }
+      for (const { locator } of user.locators) this.#byLocator.set(key(user.applicationId, locator), user.userId, this.#byLocator.generation);
     }
     return users;
   }

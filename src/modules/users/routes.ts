@@ -132,12 +132,15 @@ interface UserExtras {
   metadata: boolean;
 }
 
+/** Nothing added: the users as they are (and as src/wire writes them ahead). */
+const noExtras = (extras: UserExtras) => extras.selection === null && !extras.metadata;
+
 /**
  * Users in the wire shape, with what `extras` asks for (one query per kind for all of them). A
  * profile hidden from the caller (the user blocks it) reads as empty.
  */
 async function toWireUsers(locus: Locus, principal: Principal, users: StoredUser[], extras: UserExtras): Promise<WireUser[]> {
-  if (extras.selection === null && !extras.metadata) return users.map((user) => toWireUser(user));
+  if (noExtras(extras)) return users.map((user) => toWireUser(user));
   const applicationId = applicationOf(principal);
   const [attributes, view, metadata] = await Promise.all([
     extras.selection === null
@@ -313,7 +316,7 @@ export async function userRoutes(app: RouteApp): Promise<void> {
           found = found.filter((user) => meetsConditions(metadata.get(user.userId) ?? [], conditions));
         }
         reply.header('x-mitter-paginated-estimated-count', String(found.length));
-        if (extras.selection === null && !extras.metadata) return sendWritten(reply, wireUsersJson(found));
+        if (noExtras(extras)) return sendWritten(reply, wireUsersJson(found));
         return toWireUsers(locus, request.principal, found, extras);
       }
       const limit = query.limit ?? DEFAULT_PAGE_SIZE;
@@ -344,7 +347,7 @@ export async function userRoutes(app: RouteApp): Promise<void> {
     async (request, reply) => {
       const extras = { selection: parseProfileSelection(request.query.withProfileAttributes), metadata: request.query.shouldFetchMetadata === true };
       const user = await users.get(applicationOf(request.principal), targetUserOf(request));
-      if (extras.selection === null && !extras.metadata) return sendWritten(reply, wireUserJson(user));
+      if (noExtras(extras)) return sendWritten(reply, wireUserJson(user));
       const [wire] = await toWireUsers(locus, request.principal, [user], extras);
       return wire;
     },
