@@ -1,6 +1,7 @@
 // Who is calling? Resolves every request to exactly one principal (docs/api.md): an application's
 // `.system`, a user (through sudo or a user token), or `.anonymous`.
 // Bad credentials are a 401, never a fallback to `.anonymous`.
+import type { KeyObject } from 'node:crypto';
 import { ApiError } from '../errors.ts';
 import type { Clock } from '../platform/clock.ts';
 import type { Kv } from '../platform/kv.ts';
@@ -20,8 +21,8 @@ export type PrincipalKind = Principal['kind'];
 export interface AccessKeyRecord {
   accessKey: string;
   applicationId: string;
-  /** The decoded HMAC key (the secret's bytes). */
-  secret: Buffer;
+  /** The HMAC key: the secret's bytes, prepared once (hmacSha1Key). */
+  secret: KeyObject;
 }
 
 export interface AuthDependencies {
@@ -112,7 +113,9 @@ async function authenticateSigned(request: IncomingRequest, deps: AuthDependenci
   if (!digest.ok) throw rejected(digest.check, digest.message);
 
   // Only a correctly signed request may consume its nonce: forgeries cannot burn nonces.
-  const fresh = await deps.kv.setIfAbsent(`nonce:${key.accessKey}:${headers.nonce}`, '1', nonceRetentionMs(date.value, now));
+  const nonceKey = `nonce:${key.accessKey}:${headers.nonce}`;
+  const retention = nonceRetentionMs(date.value, now);
+  const fresh = deps.kv.setIfAbsentNow?.(nonceKey, '1', retention) ?? (await deps.kv.setIfAbsent(nonceKey, '1', retention));
   if (!fresh) throw rejected('nonce', 'The nonce was already used in the replay window');
 
   const claimedApplication = applicationIdHeader(request.headers);

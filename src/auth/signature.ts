@@ -1,5 +1,6 @@
 // Verification of mitter.io application request signatures (docs/signing.md), as pure functions:
 // no I/O, no clock, no state. The caller looks up the key, checks the nonce, and supplies `now`.
+import type { KeyObject } from 'node:crypto';
 import { constantTimeEqual, hmacSha1Base64, md5Base64 } from '../platform/crypto.ts';
 
 export const DATE_WINDOW_MS = 25_000;
@@ -92,7 +93,20 @@ export function readSignatureHeaders(headers: Headers): Outcome<SignatureHeaders
 // the Date header in the JVM's default zone). IST is read as India Standard Time.
 const EXTRA_ZONES: Record<string, string> = { IST: '+0530', CET: '+0100', CEST: '+0200', BST: '+0100' };
 
+// Clients sign with the current second, so consecutive requests mostly carry the same Date header:
+// the last one parsed is remembered (parsing is pure; a miss costs one comparison).
+let lastDateHeader: string | null = null;
+let lastDateParsed: number | null = null;
+
 export function parseHttpDate(value: string): number | null {
+  if (value !== lastDateHeader) {
+    lastDateParsed = parseDate(value);
+    lastDateHeader = value;
+  }
+  return lastDateParsed;
+}
+
+function parseDate(value: string): number | null {
   const direct = Date.parse(value);
   if (!Number.isNaN(direct)) return direct;
   const zone = /\s([A-Z]{2,5})$/.exec(value.trim());
@@ -124,7 +138,7 @@ export function stringToSign(parts: { method: string; contentType: string | null
   return [parts.method.toUpperCase(), parts.contentType ?? 'null', parts.contentMd5, parts.date, parts.path, parts.nonce].join('\n');
 }
 
-export function signatureDigest(secret: Buffer, message: string): string {
+export function signatureDigest(secret: Buffer | KeyObject, message: string): string {
   return hmacSha1Base64(secret, message);
 }
 
@@ -150,7 +164,7 @@ export interface SignedRequest {
  * Checks the body digest and the HMAC: MD5 over the raw body bytes must match Content-MD5 when
  * sent; the digest is checked against the raw path, then once against the percent-decoded path.
  */
-export function verifyDigest(request: SignedRequest, secret: Buffer): Outcome<{ path: string }> {
+export function verifyDigest(request: SignedRequest, secret: Buffer | KeyObject): Outcome<{ path: string }> {
   const bodyMd5 = request.body.length === 0 ? EMPTY_BODY_MD5 : md5Base64(request.body);
   const { headers } = request;
   if (headers.contentMd5 !== null && !constantTimeEqual(headers.contentMd5, bodyMd5)) {

@@ -1,6 +1,6 @@
 // Cryptographic primitives used across Locus: secret sealing under the master key, digests,
 // and constant-time comparison.
-import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, createSecretKey, hkdfSync, type KeyObject, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** Derives an independent 32-byte key for one purpose from the master key (HKDF-SHA256). */
 export function deriveKey(masterKey: Buffer, purpose: string): Buffer {
@@ -36,7 +36,19 @@ export function md5Base64(data: Buffer): string {
   return createHash('md5').update(data).digest('base64');
 }
 
-export function hmacSha1Base64(key: Buffer, message: string): string {
+/** SHA-1's block size: HMAC hashes a longer key down before use (RFC 2104). */
+const SHA1_BLOCK_BYTES = 64;
+
+/**
+ * An HMAC-SHA1 key prepared once for many digests: a key longer than SHA-1's block is hashed down
+ * here, as HMAC would do on every digest (mitter.io access secrets are 128 bytes). The digests are
+ * the same as with the raw key.
+ */
+export function hmacSha1Key(secret: Buffer): KeyObject {
+  return createSecretKey(secret.length > SHA1_BLOCK_BYTES ? createHash('sha1').update(secret).digest() : secret);
+}
+
+export function hmacSha1Base64(key: Buffer | KeyObject, message: string): string {
   return createHmac('sha1', key).update(message, 'utf8').digest('base64');
 }
 

@@ -5,6 +5,8 @@ import type { Clock } from './clock.ts';
 export interface Kv {
   /** Stores `key` for `ttlMs` unless it is already present; true when this call stored it. */
   setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
+  /** `setIfAbsent` answered at once, by a kv with nothing to wait for (in process); absent otherwise. */
+  setIfAbsentNow?(key: string, value: string, ttlMs: number): boolean;
   /** Adds 1 to a counter and returns the new count; a new counter expires `ttlMs` after it starts. */
   increment(key: string, ttlMs: number): Promise<number>;
   /** The live value of `key`, or null. */
@@ -38,6 +40,10 @@ export class MemoryKv implements Kv {
   }
 
   async setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
+    return this.setIfAbsentNow(key, value, ttlMs);
+  }
+
+  setIfAbsentNow(key: string, value: string, ttlMs: number): boolean {
     const now = this.#clock.now();
     const existing = this.#entries.get(key);
     if ((existing && existing.expiresAt > now) || this.#lasting.has(key)) return false;

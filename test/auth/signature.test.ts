@@ -12,7 +12,8 @@ import {
   verifyDigest,
   type SignatureHeaders,
 } from '../../src/auth/signature.ts';
-import { md5Base64 } from '../../src/platform/crypto.ts';
+import { randomBytes } from 'node:crypto';
+import { hmacSha1Key, md5Base64 } from '../../src/platform/crypto.ts';
 
 // docs/signing.md test vectors.
 const SECRET_B64 = 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=';
@@ -52,6 +53,11 @@ t.test('the three reference vectors (the examples of the mitter.io documentation
     t.equal(signatureDigest(SECRET, message), v.digest, `${v.method} ${v.path} digest`);
     const verified = verifyDigest({ method: v.method, rawPath: v.path, body: Buffer.from(v.body), headers: headersFor(v) }, SECRET);
     t.same(verified, { ok: true, value: { path: v.path } }, `${v.method} ${v.path} verifies`);
+    t.same(
+      verifyDigest({ method: v.method, rawPath: v.path, body: Buffer.from(v.body), headers: headersFor(v) }, hmacSha1Key(SECRET)),
+      verified,
+      'prepared key',
+    );
     const signed = signRequestHeaders({
       method: v.method,
       path: v.path,
@@ -170,6 +176,10 @@ t.test('Date window and formats', async (t) => {
   t.equal(parseHttpDate('Tue, 22 Nov 2022 23:43:00 CET'), DATE_MS);
   t.equal(parseHttpDate('Tue, 22 Nov 2022 22:43:00 +0000'), DATE_MS);
   t.equal(parseHttpDate('Tue, 22 Nov 2022 22:43:00 XYZ'), null);
+  // The same header twice (the last one parsed is remembered), and after another.
+  for (const value of ['yesterday', 'yesterday', DATE, DATE, 'Tue, 22 Nov 2022 22:43:01 GMT', DATE, 'yesterday']) {
+    t.equal(parseHttpDate(value), value === 'yesterday' ? null : Date.parse(value), `${value} again`);
+  }
 });
 
 t.test('nonces are kept at least 35 s and until their Date leaves the window', async (t) => {
@@ -177,4 +187,13 @@ t.test('nonces are kept at least 35 s and until their Date leaves the window', a
   t.equal(nonceRetentionMs(DATE_MS - 25_000, DATE_MS), 35_000);
   // Dated 25 s ahead: acceptable until now + 50 s, so it must be remembered past that.
   t.ok(nonceRetentionMs(DATE_MS + 25_000, DATE_MS) > 50_000);
+});
+
+t.test('a key prepared once digests as the raw key does, shorter or longer than the 64-byte block', async (t) => {
+  const message = stringToSign({ method: 'GET', contentType: null, contentMd5: EMPTY_BODY_MD5, date: DATE, path: '/v1/users/me', nonce: NONCE });
+  for (const length of [16, 32, 64, 65, 128, 200]) {
+    const secret = randomBytes(length);
+    t.equal(signatureDigest(hmacSha1Key(secret), message), signatureDigest(secret, message), `${length}-byte secret`);
+  }
+  t.not(signatureDigest(hmacSha1Key(randomBytes(128)), message), signatureDigest(hmacSha1Key(randomBytes(128)), message), 'other secrets differ');
 });

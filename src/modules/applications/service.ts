@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { AccessKeyRecord } from '../../auth/principal.ts';
 import type { Clock } from '../../platform/clock.ts';
-import { deriveKey, open, seal } from '../../platform/crypto.ts';
+import { deriveKey, hmacSha1Key, open, seal } from '../../platform/crypto.ts';
 import { DOMAIN_ID_PATTERN, domainId, randomAlphanumeric } from '../../platform/ids.ts';
 import { applyAssignments, resolveSettings, storedOverrides, type ApplicationSettings } from './settings.ts';
 import { ActiveKeyLimitError, type ApplicationsStore } from './store.ts';
@@ -194,7 +194,11 @@ export class ApplicationsService {
     const generation = this.#generation;
     const row = /^[A-Za-z0-9]{1,64}$/.test(accessKey) ? await this.#store.findActiveAccessKey(accessKey) : null;
     const record = row
-      ? { accessKey: row.accessKey, applicationId: row.applicationId, secret: open(this.#secretsKey, row.secretEncrypted, `access-key:${row.accessKey}`) }
+      ? {
+          accessKey: row.accessKey,
+          applicationId: row.applicationId,
+          secret: hmacSha1Key(open(this.#secretsKey, row.secretEncrypted, `access-key:${row.accessKey}`)),
+        }
       : null;
     if (generation === this.#generation) {
       if (this.#keys.size >= MAX_CACHED_KEYS) this.#keys.clear();
