@@ -71,5 +71,6 @@ export function parseCommaList<T = string>(input: string | readonly string[] | u
   if (rules.max !== undefined && entries.length > rules.max) throw invalidEntity(rules.where, 'maxItems', rules.maxMessage ?? `at most ${rules.max}`);
   const { entry } = rules;
   if (entry === undefined) return entries as T[];
-  return entries.map((value, i) => entry(value, { ...rules.where, field: `${rules.where.field}[${i}]` }));
+  const { field, location } = rules.where;
+  return entries.map((value, i) => entry(value, { field: `${field}[${i}]`, location }));
 }

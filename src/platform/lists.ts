@@ -4,7 +4,15 @@
 
 /** The entries of one comma list, or of several (a repeated query parameter) in order. */
 export function splitCommaList(input: string | readonly string[], options: { dropEmpty?: boolean } = {}): string[] {
-  const parts = (typeof input === 'string' ? [input] : input).flatMap((text) => text.split(','));
-  const entries = parts.map((part) => part.trim());
-  return options.dropEmpty ? entries.filter((entry) => entry !== '') : entries;
+  const entries: string[] = [];
+  // One pass, no intermediate arrays: lookups by locator split a list on every request.
+  const add = (text: string) => {
+    for (const part of text.split(',')) {
+      const entry = part.trim();
+      if (entry !== '' || options.dropEmpty !== true) entries.push(entry);
+    }
+  };
+  if (typeof input === 'string') add(input);
+  else for (const text of input) add(text);
+  return entries;
 }

@@ -50,6 +50,10 @@ t.test('a blocker disappears from the view of the user it blocks, and only from 
   const lookup = await alice.call('GET', '/v1/users?locators=email:bob@example.com');
   t.equal(lookup.statusCode, 200);
   t.same(lookup.json(), [], 'a locator lookup does not find the blocker');
+  const bobsEmail = 'locators=email:bob@example.com';
+  t.equal((await test.signed('GET', '/v1/users', { query: bobsEmail })).json().length, 1, '.system finds the blocker');
+  const sudoLookup = await test.signed('GET', '/v1/users', { query: bobsEmail, headers: { 'x-mitter-sudo-user-id': 'alice-0001' } });
+  t.equal(sudoLookup.json().length, 1, 'so does a sudo lookup as the blocked user');
   t.equal((await alice.call('GET', '/v1/users/bob-00001')).statusCode, 200, 'the user itself can still be read');
 
   t.match(await sight(test, 'carol-0001', 'bob-00001'), VISIBLE, 'carol still sees bob');

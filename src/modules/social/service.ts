@@ -223,11 +223,22 @@ export class SocialService {
   }
 
   /** What `principal` may see of `userIds` (see Viewpoint). */
+  /**
+   * Viewpoint.finds alone, for a lookup that needs nothing else: it reads no privacy or suspension,
+   * and nothing at all for a caller that is not a user acting with its own token.
+   */
+  async finds(principal: Principal): Promise<(userId: string) => boolean> {
+    const viewer = tokenViewer(principal);
+    if (principal.applicationId === null || viewer === null) return ALL;
+    const blockers = await this.blockersOf(principal.applicationId, viewer);
+    return (id) => id === viewer || !blockers.has(id);
+  }
+
   async viewpoint(principal: Principal, userIds: readonly string[]): Promise<Viewpoint> {
     const applicationId = principal.applicationId;
     if (applicationId === null || userIds.length === 0) return EVERYTHING;
     const entries = await this.#entries(applicationId, userIds);
-    const viewer = principal.kind === 'user' && principal.via === 'token' ? principal.userId : null;
+    const viewer = tokenViewer(principal);
     if (viewer === null) {
       // The truth, except that suspended users have no presence.
       if (![...entries.values()].some((entry) => entry.facts.suspended)) return EVERYTHING;
@@ -259,4 +270,8 @@ export class SocialService {
   }
 }
 
-const EVERYTHING: Viewpoint = { profile: () => true, presence: () => true, lastSeen: () => true, finds: () => true };
+/** The user a principal sees as (blocks and privacy apply): a user acting with its own token; else null. */
+const tokenViewer = (principal: Principal): string | null => (principal.kind === 'user' && principal.via === 'token' ? principal.userId : null);
+
+const ALL = (): boolean => true;
+const EVERYTHING: Viewpoint = { profile: ALL, presence: ALL, lastSeen: ALL, finds: ALL };

@@ -303,11 +303,8 @@ export async function userRoutes(app: RouteApp): Promise<void> {
         });
         let found = await users.findByLocators(applicationId, locators);
         // A user that blocks the caller is not found by its locators.
-        const view = await locus.social.viewpoint(
-          request.principal,
-          found.map((user) => user.userId),
-        );
-        found = found.filter((user) => view.finds(user.userId));
+        const finds = await locus.social.finds(request.principal);
+        found = found.filter((user) => finds(user.userId));
         if (conditions.length > 0) {
           const metadata = await locus.metadata.ofUsers(
             applicationId,
