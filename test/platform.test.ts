@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { DOMAIN_ID_PATTERN, domainId, randomAlphanumeric } from '../src/platform/ids.ts';
 import { constantTimeEqual, deriveKey, open, seal } from '../src/platform/crypto.ts';
 import { MemoryKv } from '../src/platform/kv.ts';
+import { splitCommaList } from '../src/platform/lists.ts';
 import { ManualClock } from './helpers/clock.ts';
 
 t.test('ids', async (t) => {
@@ -60,4 +61,17 @@ t.test('MemoryKv.setIfAbsent honours TTLs on the injected clock', async (t) => {
   clock.advance(10_000);
   kv.sweep();
   t.equal(kv.size, 0, 'everything expired is gone once the front expires');
+  t.equal(kv.setIfAbsentNow('d', '1', 1000), true, 'the synchronous claim stores');
+  t.equal(await kv.setIfAbsent('d', '1', 1000), false, 'and both spellings see one another');
+  t.equal(kv.setIfAbsentNow('d', '1', 1000), false);
+});
+
+t.test('comma lists: trimmed entries in order, empty ones kept for the caller or dropped', async (t) => {
+  t.same(splitCommaList(' a, b ,c'), ['a', 'b', 'c']);
+  t.same(splitCommaList('a,,b,'), ['a', '', 'b', '']);
+  t.same(splitCommaList('a,,b,', { dropEmpty: true }), ['a', 'b']);
+  t.same(splitCommaList(['b,a', ' c ', ''], {}), ['b', 'a', 'c', ''], 'a repeated parameter: its values in order');
+  t.same(splitCommaList(['b,a', ' , ', 'a'], { dropEmpty: true }), ['b', 'a', 'a'], 'repeats are the caller’s to drop');
+  t.same(splitCommaList(''), [''], 'an empty list is one empty entry');
+  t.same(splitCommaList('', { dropEmpty: true }), []);
 });
