@@ -47,8 +47,8 @@ export class MemoryKv implements Kv {
     const now = this.#clock.now();
     const existing = this.#entries.get(key);
     if ((existing && existing.expiresAt > now) || this.#lasting.has(key)) return false;
-    // Delete first so the re-inserted key moves to the end of the (roughly expiry-ordered) map.
-    this.#entries.delete(key);
+    // An expired entry is deleted first, so the key moves to the end of the (roughly expiry-ordered) map.
+    if (existing) this.#entries.delete(key);
     this.#entries.set(key, { value, expiresAt: now + ttlMs });
     return true;
   }
@@ -66,7 +66,7 @@ export class MemoryKv implements Kv {
       existing.value = count;
       return count;
     }
-    this.#entries.delete(key);
+    if (existing) this.#entries.delete(key);
     this.#entries.set(key, { value: 1, expiresAt: now + ttlMs });
     return 1;
   }
