@@ -14,8 +14,22 @@ export interface CacheLimits<V> {
   weight?: (value: V) => number;
 }
 
+interface Entry<V> {
+  scope: string;
+  id: string;
+  value: V;
+  weight: number;
+}
+
+/**
+ * Entries are named by a scope (an application) and an id within it, and found through one map per
+ * scope: a read looks up the two strings it already holds (their hashes cached by the engine) and
+ * never builds a joined key, which would be hashed afresh on every request.
+ */
 export class EvictedCache<V> {
-  readonly #entries = new Map<string, { value: V; weight: number }>();
+  readonly #scopes = new Map<string, Map<string, Entry<V>>>();
+  /** Every entry, oldest first: the bounds drop from the front. Its size is the entry count. */
+  readonly #order = new Set<Entry<V>>();
   readonly #limits: CacheLimits<V>;
   #weight = 0;
   #generation = 0;
@@ -30,37 +44,47 @@ export class EvictedCache<V> {
   }
 
   get size(): number {
-    return this.#entries.size;
+    return this.#order.size;
   }
 
-  get(key: string): V | undefined {
-    return this.#entries.get(key)?.value;
+  get(scope: string, id: string): V | undefined {
+    return this.#scopes.get(scope)?.get(id)?.value;
   }
 
   /** Keeps `value` unless an eviction came since `generation`, or it weighs too much. */
-  set(key: string, value: V, generation: number): void {
+  set(scope: string, id: string, value: V, generation: number): void {
     if (generation !== this.#generation) return;
     const weight = this.#limits.weight?.(value) ?? 0;
     const maxWeight = this.#limits.maxWeight ?? Number.POSITIVE_INFINITY;
-    this.#drop(key);
+    this.#drop(scope, id);
     if (weight > maxWeight / 10) return;
-    while (this.#entries.size > 0 && (this.#entries.size >= this.#limits.entries || this.#weight + weight > maxWeight)) {
-      this.#drop(this.#entries.keys().next().value as string);
+    while (this.#order.size > 0 && (this.#order.size >= this.#limits.entries || this.#weight + weight > maxWeight)) {
+      this.#remove(this.#order.values().next().value as Entry<V>);
     }
-    this.#entries.set(key, { value, weight });
+    const entry: Entry<V> = { scope, id, value, weight };
+    let ids = this.#scopes.get(scope);
+    if (ids === undefined) this.#scopes.set(scope, (ids = new Map<string, Entry<V>>()));
+    ids.set(id, entry);
+    this.#order.add(entry);
     this.#weight += weight;
   }
 
-  /** Drops these entries; a read in flight since before this call keeps nothing. */
-  evict(keys: Iterable<string>): void {
+  /** Drops these entries of one scope; a read in flight since before this call keeps nothing. */
+  evict(scope: string, ids: Iterable<string>): void {
     this.#generation += 1;
-    for (const key of keys) this.#drop(key);
+    for (const id of ids) this.#drop(scope, id);
   }
 
-  #drop(key: string): void {
-    const entry = this.#entries.get(key);
-    if (entry === undefined) return;
-    this.#entries.delete(key);
+  #drop(scope: string, id: string): void {
+    const entry = this.#scopes.get(scope)?.get(id);
+    if (entry !== undefined) this.#remove(entry);
+  }
+
+  #remove(entry: Entry<V>): void {
+    const ids = this.#scopes.get(entry.scope);
+    ids?.delete(entry.id);
+    if (ids?.size === 0) this.#scopes.delete(entry.scope);
+    this.#order.delete(entry);
     this.#weight -= entry.weight;
   }
 }

@@ -32,8 +32,6 @@ export const MAX_CACHED_PROFILES = 50_000;
 /** What cached profiles may hold in all, in characters of keys and values (a profile over a tenth of it is not cached). */
 export const MAX_CACHED_PROFILE_CHARS = 32 * 1024 * 1024;
 
-const profileKey = (applicationId: string, userId: string) => `${applicationId}:${userId}`;
-
 /** What a cached profile costs, roughly: its characters and a little per attribute. */
 const profileWeight = (attributes: readonly StoredAttribute[]) =>
   attributes.reduce((sum, attribute) => sum + attribute.key.length + attribute.contentType.length + attribute.value.length + 64, 64);
@@ -56,8 +54,8 @@ export class ProfilesService {
   constructor(private readonly deps: { store: ProfilesStore; clock: Clock; users: UsersService }) {
     // A user's attributes go with its row (foreign key, on delete cascade): no deletion hook.
     this.store = deps.store;
-    deps.users.onChanged((applicationId, userIds) => this.profiles.evict(userIds.map((userId) => profileKey(applicationId, userId))));
-    deps.users.onDeleted((user) => this.profiles.evict([profileKey(user.applicationId, user.userId)]));
+    deps.users.onChanged((applicationId, userIds) => this.profiles.evict(applicationId, userIds));
+    deps.users.onDeleted((user) => this.profiles.evict(user.applicationId, [user.userId]));
   }
 
   private now(): Date {
@@ -110,19 +108,19 @@ export class ProfilesService {
 
   /** Every attribute of the user, in key order. */
   async profile(applicationId: string, userId: string): Promise<readonly StoredAttribute[]> {
-    const cached = this.profiles.get(profileKey(applicationId, userId));
+    const cached = this.profiles.get(applicationId, userId);
     if (cached) return cached;
     const generation = this.profiles.generation;
     const attributes = await this.store.readProfile(applicationId, userId, null);
     if (attributes === null) throw userNotFound(userId);
     const kept = Object.freeze(attributes.map((attribute) => Object.freeze(attribute)));
-    this.profiles.set(profileKey(applicationId, userId), kept, generation);
+    this.profiles.set(applicationId, userId, kept, generation);
     return kept;
   }
 
   /** The attributes of these keys that the user has, in the order asked. */
   async attributes(applicationId: string, userId: string, keys: string[]): Promise<StoredAttribute[]> {
-    const attributes = this.profiles.get(profileKey(applicationId, userId)) ?? (await this.store.readProfile(applicationId, userId, keys));
+    const attributes = this.profiles.get(applicationId, userId) ?? (await this.store.readProfile(applicationId, userId, keys));
     if (attributes === null) throw userNotFound(userId);
     const byKey = new Map(attributes.map((attribute) => [attribute.key, attribute]));
     return keys.flatMap((key) => byKey.get(key) ?? []);

@@ -113,8 +113,6 @@ interface TokensChange {
   tokenIds: string[];
 }
 
-const listKey = (applicationId: string, userId: string) => `${applicationId}:${userId}`;
-
 export class TokensService {
   readonly #store: TokensStore;
   readonly #deps: TokensServiceDeps;
@@ -262,11 +260,11 @@ export class TokensService {
   #evictLocally(change: TokensChange): void {
     this.#generation += 1;
     for (const id of change.tokenIds) this.#cache.delete(id);
-    this.#lists.evict([listKey(change.applicationId, change.userId)]);
+    this.#lists.evict(change.applicationId, [change.userId]);
   }
 
   #evictUser(applicationId: string, userId: string): void {
-    this.#lists.evict([listKey(applicationId, userId)]);
+    this.#lists.evict(applicationId, [userId]);
     this.#generation += 1;
     for (const [id, state] of this.#cache) {
       if (state.applicationId === applicationId && state.userId === userId) this.#cache.delete(id);
@@ -373,14 +371,13 @@ export class TokensService {
 
   async list(applicationId: string, userId: string, currentTokenId: string | null): Promise<TokenListing[]> {
     const now = this.#deps.clock.now();
-    const key = listKey(applicationId, userId);
-    let list = this.#lists.get(key);
+    let list = this.#lists.get(applicationId, userId);
     if (list === undefined || now - list.readAt >= LAST_USED_WRITE_INTERVAL_MS) {
       const generation = this.#lists.generation;
       const rows = await this.#store.activeTokens(applicationId, userId, new Date(now));
       if (rows === null) throw userNotFound(userId);
       list = { rows: Object.freeze(rows.map((row) => Object.freeze(row))), readAt: now };
-      this.#lists.set(key, list, generation);
+      this.#lists.set(applicationId, userId, list, generation);
     }
     return list.rows.filter((row) => row.expiresAt.getTime() > now).map((row) => this.#listing(row, now, currentTokenId));
   }

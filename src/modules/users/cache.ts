@@ -14,8 +14,6 @@ export const MAX_CACHED_USERS = 50_000;
 /** Locators indexed per instance: a user holds two or three on average, at most 20. */
 export const MAX_CACHED_LOCATORS = 2 * MAX_CACHED_USERS;
 
-const key = (applicationId: string, id: string) => `${applicationId}:${id}`;
-
 /** Deep-frozen: a cached user is shared by every request that reads it. */
 function frozen(user: StoredUser): StoredUser {
   for (const locator of user.locators) Object.freeze(locator);
@@ -26,7 +24,7 @@ function frozen(user: StoredUser): StoredUser {
 export class UsersCache {
   readonly #byId = new EvictedCache<StoredUser>({ entries: MAX_CACHED_USERS });
   /**
-   * `applicationId:locator` → user id, checked against the user's locators on every read (so it
+   * Locator → user id, per application, checked against the user's locators on every read (so it
    * needs no eviction of its own: a stale entry fails the check).
    */
   readonly #byLocator = new EvictedCache<string>({ entries: MAX_CACHED_LOCATORS });
@@ -37,14 +35,14 @@ export class UsersCache {
   }
 
   user(applicationId: string, userId: string): StoredUser | undefined {
-    return this.#byId.get(key(applicationId, userId));
+    return this.#byId.get(applicationId, userId);
   }
 
   /** The cached user holding `locator` (normalised), if this instance read it and it still holds it. */
   owner(applicationId: string, locator: string): StoredUser | undefined {
-    const userId = this.#byLocator.get(key(applicationId, locator));
+    const userId = this.#byLocator.get(applicationId, locator);
     if (userId === undefined) return undefined;
-    const user = this.#byId.get(key(applicationId, userId));
+    const user = this.#byId.get(applicationId, userId);
     return user?.locators.some((held) => held.locator === locator) ? user : undefined;
   }
 
@@ -55,14 +53,14 @@ export class UsersCache {
   remember(users: StoredUser[], generation: number): StoredUser[] {
     if (generation !== this.#byId.generation) return users;
     for (const user of users) {
-      this.#byId.set(key(user.applicationId, user.userId), frozen(user), generation);
-      for (const { locator } of user.locators) this.#byLocator.set(key(user.applicationId, locator), user.userId, this.#byLocator.generation);
+      this.#byId.set(user.applicationId, user.userId, frozen(user), generation);
+      for (const { locator } of user.locators) this.#byLocator.set(user.applicationId, locator, user.userId, this.#byLocator.generation);
     }
     return users;
   }
 
   /** Drops these users (their locator entries fail the owner check from now on). */
   evict(applicationId: string, userIds: Iterable<string>): void {
-    this.#byId.evict([...userIds].map((userId) => key(applicationId, userId)));
+    this.#byId.evict(applicationId, userIds);
   }
 }
