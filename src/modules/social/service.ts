@@ -222,7 +222,6 @@ export class SocialService {
     return contacts;
   }
 
-  /** What `principal` may see of `userIds` (see Viewpoint). */
   /**
    * Viewpoint.finds alone, for a lookup that needs nothing else: it reads no privacy or suspension,
    * and nothing at all for a caller that is not a user acting with its own token.
@@ -234,6 +233,7 @@ export class SocialService {
     return (id) => id === viewer || !blockers.has(id);
   }
 
+  /** What `principal` may see of `userIds` (see Viewpoint). */
   async viewpoint(principal: Principal, userIds: readonly string[]): Promise<Viewpoint> {
     const applicationId = principal.applicationId;
     if (applicationId === null || userIds.length === 0) return EVERYTHING;
