@@ -15,7 +15,9 @@ const redis =
   config.redisUrl === null
     ? null
     : { client: connectRedis(config.redisUrl), subscriber: connectRedis(config.redisUrl, { subscriber: true }), prefix: config.redisPrefix };
-const app = await buildApp(config, { logger: false, ...(redis ? { redis } : {}) });
+// BENCH_LOGGER=1: the deployment's logger (at the harness's LOG_LEVEL=warn, so no line per request);
+// with it, Fastify attaches response listeners to every answer, as it does in a deployment.
+const app = await buildApp(config, { ...(process.env.BENCH_LOGGER === '1' ? {} : { logger: false }), ...(redis ? { redis } : {}) });
 const bareBody = { applicationId: process.env.BENCH_APPLICATION_ID ?? '', name: process.env.BENCH_APPLICATION_NAME ?? '' };
 app.get(
   '/bench/bare',
