@@ -2,6 +2,7 @@
 // AttributeDef. Every route that returns a profile, an attribute or a def goes through here.
 import { Type } from 'typebox';
 import type { AttributeDefinition, StoredAttribute } from '../modules/profiles/types.ts';
+import { writtenOnce } from './written.ts';
 
 export const WireAttributeSchema = Type.Object(
   {
@@ -63,14 +64,9 @@ export function toWireAttributeDef(def: AttributeDefinition): AttributeDefinitio
 }
 
 /** A cached profile's attributes as JSON, written once per cached (frozen) array. */
-const attributesJson = new WeakMap<readonly StoredAttribute[], string>();
+const attributesJson = writtenOnce((attributes: readonly StoredAttribute[]) => JSON.stringify(attributes.map(toWireAttribute)));
 
 /** toWireEntityProfile as JSON, the same document the route schema's serializer writes (a test holds the two together). */
 export function wireEntityProfileJson(userId: string, attributes: readonly StoredAttribute[]): string {
-  let json = attributesJson.get(attributes);
-  if (json === undefined) {
-    json = JSON.stringify(attributes.map(toWireAttribute));
-    if (Object.isFrozen(attributes)) attributesJson.set(attributes, json);
-  }
-  return `{"entityId":{"identifier":${JSON.stringify(userId)}},"attributes":${json}}`;
+  return `{"entityId":{"identifier":${JSON.stringify(userId)}},"attributes":${attributesJson(attributes)}}`;
 }

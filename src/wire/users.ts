@@ -4,6 +4,7 @@
 import { Type, type Static } from 'typebox';
 import type { StoredLocator, StoredUser } from '../modules/users/types.ts';
 import type { WireEntityProfile } from './profiles.ts';
+import { writtenOnce } from './written.ts';
 
 export const IdentifiableSchema = Type.Object({ identifier: Type.String() }, { $id: 'Identifiable', title: 'Identifiable' });
 
@@ -102,16 +103,7 @@ export function toWireUser(stored: StoredUser, extras: WireUserExtras = {}): Wir
  * holds the two together). Cached users are frozen and shared, so each is written once: the hot
  * reads (a user by id, a lookup by locators) send these strings instead of serialising per request.
  */
-const userJson = new WeakMap<StoredUser, string>();
-
-export function wireUserJson(stored: StoredUser): string {
-  let json = userJson.get(stored);
-  if (json === undefined) {
-    json = JSON.stringify(toWireUser(stored));
-    if (Object.isFrozen(stored)) userJson.set(stored, json);
-  }
-  return json;
-}
+export const wireUserJson = writtenOnce((stored: StoredUser) => JSON.stringify(toWireUser(stored)));
 
 export function wireUsersJson(users: readonly StoredUser[]): string {
   return `[${users.map(wireUserJson).join(',')}]`;
