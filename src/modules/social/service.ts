@@ -229,8 +229,7 @@ export class SocialService {
   async finds(principal: Principal): Promise<(userId: string) => boolean> {
     const viewer = tokenViewer(principal);
     if (principal.applicationId === null || viewer === null) return ALL;
-    const blockers = await this.blockersOf(principal.applicationId, viewer);
-    return (id) => id === viewer || !blockers.has(id);
+    return unblockedBy(viewer, await this.blockersOf(principal.applicationId, viewer));
   }
 
   /** What `principal` may see of `userIds` (see Viewpoint). */
@@ -243,9 +242,10 @@ export class SocialService {
       // The truth, except that suspended users have no presence.
       if (![...entries.values()].some((entry) => entry.facts.suspended)) return EVERYTHING;
       const live = (id: string) => entries.get(id)?.facts.suspended !== true;
-      return { profile: () => true, finds: () => true, presence: live, lastSeen: live };
+      return { profile: ALL, finds: ALL, presence: live, lastSeen: live };
     }
     const blockers = await this.blockersOf(applicationId, viewer);
+    const unblocked = unblockedBy(viewer, blockers);
     // "contacts": visible to the users the target has in its contacts.
     const inContactsOf = new Set<string>();
     for (const [id, entry] of entries) {
@@ -256,8 +256,8 @@ export class SocialService {
     const sees = (id: string, visibility: Visibility | undefined) =>
       id === viewer || visibility === undefined || visibility === 'everyone' || (visibility === 'contacts' && inContactsOf.has(id));
     return {
-      profile: (id) => id === viewer || !blockers.has(id),
-      finds: (id) => id === viewer || !blockers.has(id),
+      profile: unblocked,
+      finds: unblocked,
       presence: (id) => {
         const facts = entries.get(id)?.facts;
         return facts?.suspended !== true && (id === viewer || (!blockers.has(id) && sees(id, facts?.presence)));
@@ -274,4 +274,11 @@ export class SocialService {
 const tokenViewer = (principal: Principal): string | null => (principal.kind === 'user' && principal.via === 'token' ? principal.userId : null);
 
 const ALL = (): boolean => true;
+
+/** The viewer itself and every user that does not block it: whose profile it reads, whom it finds. */
+const unblockedBy =
+  (viewer: string, blockers: ReadonlySet<string>) =>
+  (id: string): boolean =>
+    id === viewer || !blockers.has(id);
+
 const EVERYTHING: Viewpoint = { profile: ALL, presence: ALL, lastSeen: ALL, finds: ALL };
