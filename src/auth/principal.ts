@@ -4,7 +4,7 @@
 import type { KeyObject } from 'node:crypto';
 import { ApiError } from '../errors.ts';
 import type { Clock } from '../platform/clock.ts';
-import type { Kv } from '../platform/kv.ts';
+import { MemoryKv, type Kv } from '../platform/kv.ts';
 import { DOMAIN_ID_PATTERN } from '../platform/ids.ts';
 import { checkDate, looksSigned, nonceRetentionMs, readSignatureHeaders, verifyDigest, type Headers, type SignatureCheck } from './signature.ts';
 
@@ -115,7 +115,8 @@ async function authenticateSigned(request: IncomingRequest, deps: AuthDependenci
   // Only a correctly signed request may consume its nonce: forgeries cannot burn nonces.
   const nonceKey = `nonce:${key.accessKey}:${headers.nonce}`;
   const retention = nonceRetentionMs(date.value, now);
-  const fresh = deps.kv.setIfAbsentNow?.(nonceKey, '1', retention) ?? (await deps.kv.setIfAbsent(nonceKey, '1', retention));
+  // In process, claimed without a promise (as the rate limits count: src/server/rate-limits.ts).
+  const fresh = deps.kv instanceof MemoryKv ? deps.kv.setIfAbsentNow(nonceKey, '1', retention) : await deps.kv.setIfAbsent(nonceKey, '1', retention);
   if (!fresh) throw rejected('nonce', 'The nonce was already used in the replay window');
 
   const claimedApplication = applicationIdHeader(request.headers);

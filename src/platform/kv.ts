@@ -5,8 +5,6 @@ import type { Clock } from './clock.ts';
 export interface Kv {
   /** Stores `key` for `ttlMs` unless it is already present; true when this call stored it. */
   setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
-  /** `setIfAbsent` answered at once, by a kv with nothing to wait for (in process); absent otherwise. */
-  setIfAbsentNow?(key: string, value: string, ttlMs: number): boolean;
   /** Adds 1 to a counter and returns the new count; a new counter expires `ttlMs` after it starts. */
   increment(key: string, ttlMs: number): Promise<number>;
   /** The live value of `key`, or null. */
@@ -43,6 +41,7 @@ export class MemoryKv implements Kv {
     return this.setIfAbsentNow(key, value, ttlMs);
   }
 
+  /** `setIfAbsent` without a promise (in process there is nothing to wait for): for per-request nonces. */
   setIfAbsentNow(key: string, value: string, ttlMs: number): boolean {
     const now = this.#clock.now();
     const existing = this.#entries.get(key);
