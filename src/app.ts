@@ -58,6 +58,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.decorate('locus', locus);
 
   const { applications, users, tokens, kv } = locus;
+  // First, so that an answer is timed from its first request hook.
+  registerRequestMetrics(app);
   const limits = await registerRateLimits(app, { applications, kv, clock, onRefused: (policy) => locus.metrics.rateLimited(policy) });
   // The plugin's OPTIONS route (a preflight for an origin no application lists) is open to anyone.
   app.addHook('onRoute', (route) => {
@@ -81,7 +83,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     },
   });
 
-  registerRequestMetrics(app);
   await registerSchemas(app);
   await app.register(systemRoutes);
   await app.register(metricsRoutes);

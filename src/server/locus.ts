@@ -80,6 +80,8 @@ declare module 'fastify' {
     targetUserId: string | null;
     /** The rate-limit counter this request is counted on (src/server/rate-limits.ts). */
     rateLimitKey: string;
+    /** When the request's first hook ran (performance.now()): the request metrics time answers from it. */
+    receivedAt: number;
   }
   interface FastifyContextConfig {
     /** The policy action this route performs (src/policy/rules.ts). */
@@ -95,6 +97,8 @@ declare module 'fastify' {
     credentialsIgnored?: boolean;
     /** A console route (docs/console.md): the caller is the operator of a console session, or anonymous. */
     console?: boolean;
+    /** An event stream route: its answers are timed until they close (src/modules/metrics/routes.ts). */
+    streams?: boolean;
   }
 }
 

@@ -111,6 +111,40 @@ t.test('the scrape parses; request counts and durations move with traffic, by ro
   }
 });
 
+t.test('an event stream is counted once, when it closes, and timed until then; a refused one once, with its status', async (t) => {
+  const test = await setup(t, { eventTimers: false });
+  const world = await populate(test, ['user-0001']);
+  const route = { method: 'GET', route: '/v1/users/me/events' };
+  const refused = await test.app.inject({ method: 'GET', url: '/v1/users/me/events', headers: { accept: 'text/event-stream' } });
+  t.equal(refused.statusCode, 401);
+  let samples = await test.scrape(t);
+  t.equal(valueOf(samples, 'locus_http_requests_total', { ...route, status: '401' }), 1, 'the refusal counted once');
+  t.equal(valueOf(samples, 'locus_http_request_duration_seconds_count', { ...route, status: '401' }), 1, 'and timed once');
+
+  const address = await test.app.listen({ host: '127.0.0.1', port: 0 });
+  const stream = new StreamClient(`${address}/v1/users/me/events`, () => ({ 'x-issued-mitter-user-authorization': world['user-0001']!.token }));
+  t.teardown(() => stream.close());
+  await stream.opened;
+  const openedAt = performance.now();
+  t.equal(valueOf(await test.scrape(t), 'locus_http_requests_total', { ...route, status: '200' }), 0, 'an open stream is not counted yet');
+
+  stream.close();
+  let counted = 0;
+  for (let i = 0; i < 100 && counted === 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    samples = await test.scrape(t);
+    counted = valueOf(samples, 'locus_http_requests_total', { ...route, status: '200' });
+  }
+  const heldSeconds = (performance.now() - openedAt) / 1000;
+  t.equal(counted, 1, 'the closed stream counted once, with its 200');
+  t.equal(valueOf(samples, 'locus_http_request_duration_seconds_count', { ...route, status: '200' }), 1);
+  t.ok(
+    valueOf(samples, 'locus_http_request_duration_seconds_sum', { ...route, status: '200' }) >= heldSeconds * 0.5,
+    'timed until it closed, not until it opened',
+  );
+  t.equal(valueOf(samples, 'locus_http_requests_total', { ...route, status: '401' }), 1, 'the refusal still counted once');
+});
+
 t.test('rate-limited requests are counted by budget; scrapes are never limited nor logged', async (t) => {
   const { logStream, lines } = capturedLogs();
   const database = await createTestDatabase();

@@ -56,7 +56,7 @@ export class Metrics {
     });
     this.#durations = new Histogram({
       name: 'locus_http_request_duration_seconds',
-      help: 'Time from receiving a request to finishing its answer (event streams: until they close)',
+      help: 'Time from receiving a request to sending its answer (event streams: until they close)',
       labelNames: ['method', 'route', 'status'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
       registers,

@@ -1,6 +1,7 @@
 // `GET /metrics` (docs/operations.md): Prometheus text, optionally behind a bearer token
 // (LOCUS_METRICS_TOKEN). Never rate-limited and never logged per scrape; request counts and
 // durations are taken for every answered request, by route template.
+import type { onRequestHookHandler } from 'fastify';
 import { Type } from 'typebox';
 import { ApiError, isDependencyDown } from '../../errors.ts';
 import { constantTimeEqual } from '../../platform/crypto.ts';
@@ -40,12 +41,37 @@ export async function metricsRoutes(app: RouteApp): Promise<void> {
   );
 }
 
-/** Counts and times every answered request, and the failures of the database and Redis. */
+/**
+ * Counts and times every answered request, and the failures of the database and Redis.
+ *
+ * An answer is timed from its request hook to its send hook (its status is final there), not by a
+ * response hook: with any `onResponse` hook, Fastify attaches `finish` and `error` listeners to every
+ * response, which cost more than everything else a cached read does (docs/data-path.md). An event
+ * stream is never sent that way (it writes to the socket itself), and one its client ends never
+ * finishes; so every answer of a streaming route is counted and timed when its response closes.
+ */
 export function registerRequestMetrics(app: RouteApp): void {
   const { metrics } = app.locus;
-  app.addHook('onResponse', (request, reply, done) => {
-    metrics.request(request.method, request.routeOptions.url ?? NO_ROUTE, reply.statusCode, reply.elapsedTime / 1000);
+  app.decorateRequest('receivedAt', 0);
+  app.addHook('onRequest', (request, _reply, done) => {
+    request.receivedAt = performance.now();
     done();
+  });
+  app.addHook('onSend', (request, reply, payload, done) => {
+    const route = request.routeOptions;
+    if (route.config?.streams !== true) metrics.request(request.method, route.url ?? NO_ROUTE, reply.statusCode, secondsSince(request.receivedAt));
+    done(null, payload);
+  });
+  app.addHook('onRoute', (route) => {
+    if (route.sse === undefined) return;
+    route.config = { ...route.config, streams: true };
+    const url = route.url;
+    // `close`, not `finish`: a stream the client ends never finishes.
+    const timedToClose: onRequestHookHandler = (request, reply, done) => {
+      reply.raw.once('close', () => metrics.request(request.method, url, reply.statusCode, secondsSince(request.receivedAt)));
+      done();
+    };
+    route.onRequest = route.onRequest === undefined ? timedToClose : [route.onRequest, timedToClose].flat();
   });
   app.addHook('onError', (_request, _reply, error, done) => {
     // A raw driver error, or a 503 a route raised itself naming the dependency (readiness).
@@ -54,4 +80,8 @@ export function registerRequestMetrics(app: RouteApp): void {
     if (down !== null) metrics.dependencyError(down, 'request');
     done();
   });
+}
+
+function secondsSince(start: number): number {
+  return (performance.now() - start) / 1000;
 }
