@@ -64,6 +64,11 @@ t.test('a blocker disappears from the view of the user it blocks, and only from 
   t.same(asSystem, ONLINE, '.system sees the truth');
   const sudo = await test.signed('GET', '/v1/users/bob-00001/presence', { headers: { 'x-mitter-sudo-user-id': 'alice-0001' } });
   t.same(sudo.json()[0].presence.presence, ONLINE, 'sudo reads are not filtered');
+  for (const headers of [{}, { 'x-mitter-sudo-user-id': 'alice-0001' }]) {
+    const as = 'x-mitter-sudo-user-id' in headers ? 'sudo as the blocked user' : '.system';
+    t.equal((await test.signed('GET', '/v1/users/bob-00001/profile', { headers })).json().attributes.length, 1, `${as} reads the blocker's profile`);
+    t.equal((await test.signed('GET', '/v1/users/bob-00001/profile/mitter.upa.FirstName', { headers })).json().length, 1, `and its attributes by key`);
+  }
 
   t.equal((await users['bob-00001']!.call('DELETE', '/v1/users/me/blocked-users/alice-0001')).statusCode, 200, 'bob unblocks alice');
   t.equal((await users['bob-00001']!.call('DELETE', '/v1/users/me/blocked-users/alice-0001')).statusCode, 200, 'unblocking again is a no-op');

@@ -118,9 +118,9 @@ export async function profileRoutes(app: RouteApp): Promise<void> {
     },
     async (request, reply) => {
       const userId = targetUserOf(request);
-      const [attributes, view] = await Promise.all([profiles.profile(applicationOf(request.principal), userId), social.viewpoint(request.principal, [userId])]);
+      const [attributes, reads] = await Promise.all([profiles.profile(applicationOf(request.principal), userId), social.unblocked(request.principal)]);
       // A blocker's profile reads as empty to the users it blocks.
-      return sendWritten(reply, wireEntityProfileJson(userId, view.profile(userId) ? attributes : []));
+      return sendWritten(reply, wireEntityProfileJson(userId, reads(userId) ? attributes : []));
     },
   );
 
@@ -140,11 +140,8 @@ export async function profileRoutes(app: RouteApp): Promise<void> {
     async (request) => {
       const keys = parseKeyList(request.params.keys, { field: 'keys', location: 'path' });
       const userId = targetUserOf(request);
-      const [attributes, view] = await Promise.all([
-        profiles.attributes(applicationOf(request.principal), userId, keys),
-        social.viewpoint(request.principal, [userId]),
-      ]);
-      return view.profile(userId) ? attributes.map(toWireAttribute) : [];
+      const [attributes, reads] = await Promise.all([profiles.attributes(applicationOf(request.principal), userId, keys), social.unblocked(request.principal)]);
+      return reads(userId) ? attributes.map(toWireAttribute) : [];
     },
   );
 

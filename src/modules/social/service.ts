@@ -223,10 +223,11 @@ export class SocialService {
   }
 
   /**
-   * Viewpoint.finds alone, for a lookup that needs nothing else: it reads no privacy or suspension,
+   * Viewpoint.profile and Viewpoint.finds alone (one predicate: whose profile the caller reads and
+   * whom its lookups find), for a route that needs nothing else: it reads no privacy or suspension,
    * and nothing at all for a caller that is not a user acting with its own token.
    */
-  async finds(principal: Principal): Promise<(userId: string) => boolean> {
+  async unblocked(principal: Principal): Promise<(userId: string) => boolean> {
     const viewer = tokenViewer(principal);
     if (principal.applicationId === null || viewer === null) return ALL;
     return unblockedBy(viewer, await this.blockersOf(principal.applicationId, viewer));

@@ -303,7 +303,7 @@ export async function userRoutes(app: RouteApp): Promise<void> {
         });
         let found = await users.findByLocators(applicationId, locators);
         // A user that blocks the caller is not found by its locators.
-        const finds = await locus.social.finds(request.principal);
+        const finds = await locus.social.unblocked(request.principal);
         found = found.filter((user) => finds(user.userId));
         if (conditions.length > 0) {
           const metadata = await locus.metadata.ofUsers(
