@@ -12,10 +12,23 @@
 // 1,000 users, each with an email and a phone locator, 5 profile attributes and one token, all made
 // through the API. `BENCH_DB=postgresql` runs the server on a fresh PostgreSQL database
 // (`BENCH_PG_URL`, default LOCUS_TEST_PG_URL or postgres@127.0.0.1/test; created and dropped).
+// `BENCH_BEFORE_ROOT=<another checkout>` compares builds instead: that checkout's server and this
+// one's, both seeded alike, each route run ABBA on the two (docs/benchmarks.md).
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type autocannon from 'autocannon';
-import { issueTokens, load, loadAbba, PRESENCE_CHAIN, report, signedGet, signedHeaders, startBenchServer, tokenRequest } from './harness.ts';
+import {
+  issueTokens,
+  load,
+  loadAbba,
+  PRESENCE_CHAIN,
+  report,
+  signedGet,
+  signedHeaders,
+  startBenchServer,
+  startBenchServerAt,
+  tokenRequest,
+} from './harness.ts';
 import type { BenchServer, LoadResult } from './harness.ts';
 
 const USERS = 1_000;
@@ -73,61 +86,107 @@ async function postgresDatabase(): Promise<{ env: Record<string, string>; analyz
   };
 }
 
+/** The six comparisons on one server: [name, bare request, route request]. */
+function routePairs(server: BenchServer, tokens: string[]): Array<[string, autocannon.Request, autocannon.Request]> {
+  const { credentials } = server;
+  let nextToken = 0;
+  const token = () => tokens[(nextToken = (nextToken + 7) % USERS)] as string;
+  let nextUser = 0;
+  const pick = () => (nextUser = (nextUser + 7919) % USERS);
+  const byToken = (method: 'GET' | 'POST', path: string, authenticated: boolean, body?: string) =>
+    tokenRequest(method, token, authenticated, () => ({ path, ...(body === undefined ? {} : { body }) }));
+  return [
+    ['token GET /v1/users/me', byToken('GET', '/bench/bare-user', false), byToken('GET', '/v1/users/me', true)],
+    ['signed GET /v1/users/{id}', signedGet(credentials, () => '/bench/bare-user', false), signedGet(credentials, () => `/v1/users/${userId(pick())}`, true)],
+    ['token POST /v1/users/me/presence', byToken('POST', '/bench/bare', false, PRESENCE_CHAIN), byToken('POST', '/v1/users/me/presence', true, PRESENCE_CHAIN)],
+    [
+      'signed GET /v1/users?locators= (2)',
+      signedGet(credentials, () => '/bench/bare-user', false),
+      signedGet(credentials, () => `/v1/users?locators=${encodeURIComponent(`${email(pick())},${phone(pick())}`)}`, true),
+    ],
+    [
+      'signed GET /v1/users/{id}/profile',
+      signedGet(credentials, () => '/bench/bare-user', false),
+      signedGet(credentials, () => `/v1/users/${userId(pick())}/profile`, true),
+    ],
+    ['token GET /v1/users/me/tokens', byToken('GET', '/bench/bare-user', false), byToken('GET', '/v1/users/me/tokens', true)],
+  ];
+}
+
 export async function benchDatapath(): Promise<void> {
-  const database = await postgresDatabase();
+  // BENCH_BEFORE_ROOT=<another checkout>: each route on that checkout's server against this one's,
+  // ABBA, both servers up and seeded alike, so the machine's drift weighs on both sides.
+  const beforeRoot = process.env.BENCH_BEFORE_ROOT;
   // The data path without the rate limits (their cost is `npm run bench -- ratelimits`): the default
   // application budget (2,000 signed requests a second) is below what this machine serves.
-  const server = await startBenchServer(
-    async (_db, credentials, applications) => void (await applications.updateSettings(credentials.applicationId, ['rateLimitApp=0', 'rateLimitUser=0'])),
-    database ? { env: database.env } : {},
-  );
+  const noLimits = ['rateLimitApp=0', 'rateLimitUser=0'];
+  const databases = beforeRoot === undefined ? [await postgresDatabase()] : [await postgresDatabase(), await postgresDatabase()];
+  const servers: BenchServer[] = [];
   try {
-    const tokens = await seed(server);
-    await database?.analyze();
-    const { credentials } = server;
-    let nextToken = 0;
-    const token = () => tokens[(nextToken = (nextToken + 7) % USERS)] as string;
-    let nextUser = 0;
-    const pick = () => (nextUser = (nextUser + 7919) % USERS);
-    const byToken = (method: 'GET' | 'POST', path: string, authenticated: boolean, body?: string) =>
-      tokenRequest(method, token, authenticated, () => ({ path, ...(body === undefined ? {} : { body }) }));
-    const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
-    const options = (requests: autocannon.Request[]): autocannon.Options => ({ url: server.url, connections, requests });
-
-    const pairs: Array<[string, autocannon.Request, autocannon.Request]> = [
-      ['token GET /v1/users/me', byToken('GET', '/bench/bare-user', false), byToken('GET', '/v1/users/me', true)],
-      ['signed GET /v1/users/{id}', signedGet(credentials, () => '/bench/bare-user', false), signedGet(credentials, () => `/v1/users/${userId(pick())}`, true)],
-      [
-        'token POST /v1/users/me/presence',
-        byToken('POST', '/bench/bare', false, PRESENCE_CHAIN),
-        byToken('POST', '/v1/users/me/presence', true, PRESENCE_CHAIN),
-      ],
-      [
-        'signed GET /v1/users?locators= (2)',
-        signedGet(credentials, () => '/bench/bare-user', false),
-        signedGet(credentials, () => `/v1/users?locators=${encodeURIComponent(`${email(pick())},${phone(pick())}`)}`, true),
-      ],
-      [
-        'signed GET /v1/users/{id}/profile',
-        signedGet(credentials, () => '/bench/bare-user', false),
-        signedGet(credentials, () => `/v1/users/${userId(pick())}/profile`, true),
-      ],
-      ['token GET /v1/users/me/tokens', byToken('GET', '/bench/bare-user', false), byToken('GET', '/v1/users/me/tokens', true)],
-    ];
-    const only = process.env.BENCH_DATAPATH_ONLY;
-    const results: LoadResult[] = [];
-    const ratios: Array<[string, LoadResult, LoadResult]> = [];
-    for (const [name, bare, route] of pairs) {
-      if (only !== undefined && !only.split('|').some((part) => name.includes(part))) continue;
-      await load(server, 'warm-up', { ...options([route]), duration: 2 });
-      const [bareResult, routeResult] = await loadAbba(server, [`bare (${name})`, options([bare])], [name, options([route])]);
-      results.push(bareResult, routeResult);
-      ratios.push([`${name} / bare`, routeResult, bareResult]);
+    servers.push(
+      await startBenchServer(
+        async (_db, credentials, applications) => void (await applications.updateSettings(credentials.applicationId, noLimits)),
+        databases[0] ? { env: databases[0].env } : {},
+      ),
+    );
+    if (beforeRoot !== undefined)
+      servers.push(await startBenchServerAt(beforeRoot, { settings: noLimits, ...(databases[1] ? { env: databases[1].env } : {}) }));
+    const pairs = [];
+    for (const [i, server] of servers.entries()) {
+      const tokens = await seed(server);
+      await databases[i]?.analyze();
+      pairs.push(routePairs(server, tokens));
     }
-    console.log(`database: ${database ? 'PostgreSQL' : 'SQLite'}`);
-    report(results, ratios);
+    const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
+    const options = (server: BenchServer, requests: autocannon.Request[]): autocannon.Options => ({ url: server.url, connections, requests });
+    const only = process.env.BENCH_DATAPATH_ONLY;
+    const selected = (name: string) => only === undefined || only.split('|').some((part) => name.includes(part));
+    const results: LoadResult[] = [];
+    console.log(`database: ${databases[0] ? 'PostgreSQL' : 'SQLite'}`);
+    const [server, before] = servers as [BenchServer, BenchServer | undefined];
+    const [ours, theirs] = pairs as [ReturnType<typeof routePairs>, ReturnType<typeof routePairs> | undefined];
+
+    if (before === undefined || theirs === undefined) {
+      const ratios: Array<[string, LoadResult, LoadResult]> = [];
+      for (const [name, bare, route] of ours) {
+        if (!selected(name)) continue;
+        await load(server, 'warm-up', { ...options(server, [route]), duration: 2 });
+        const [bareResult, routeResult] = await loadAbba(server, [`bare (${name})`, options(server, [bare])], [name, options(server, [route])]);
+        results.push(bareResult, routeResult);
+        ratios.push([`${name} / bare`, routeResult, bareResult]);
+      }
+      report(results, ratios);
+      return;
+    }
+
+    // Before and after: the bare GET (what every request pays), then each route.
+    const comparisons: Array<[string, LoadResult, LoadResult]> = [];
+    const compare = async (name: string, theirRequest: autocannon.Request, ourRequest: autocannon.Request) => {
+      await load(before, 'warm-up', { ...options(before, [theirRequest]), duration: 2 });
+      await load(server, 'warm-up', { ...options(server, [ourRequest]), duration: 2 });
+      const [beforeResult, afterResult] = await loadAbba(
+        [before, server],
+        [`before: ${name}`, options(before, [theirRequest])],
+        [name, options(server, [ourRequest])],
+      );
+      results.push(beforeResult, afterResult);
+      comparisons.push([name, afterResult, beforeResult]);
+    };
+    const [, theirBare] = theirs[1]!;
+    const [, ourBare] = ours[1]!;
+    await compare('bare GET (signed headers, ignored)', theirBare, ourBare);
+    for (const [i, [name, , route]] of ours.entries()) {
+      if (selected(name)) await compare(name, theirs[i]![2], route);
+    }
+    console.log(`before: ${beforeRoot}`);
+    report(results, []);
+    for (const [name, after, earlier] of comparisons) {
+      const times = after.requestsPerSecond / earlier.requestsPerSecond;
+      const byCpu = earlier.serverCpuMicrosPerRequest / Math.max(1, after.serverCpuMicrosPerRequest);
+      console.log(`${name}: ${times.toFixed(2)}× the req/s of before; ${byCpu.toFixed(2)}× by server CPU per request`);
+    }
   } finally {
-    await server.stop();
-    await database?.drop();
+    for (const server of servers) await server.stop();
+    for (const database of databases) await database?.drop();
   }
 }

@@ -71,8 +71,47 @@ export async function startBenchServer(
   };
 }
 
-/** Another server process on the environment of a first one (a second instance of the same deployment). */
-export async function spawnBenchServer(env: NodeJS.ProcessEnv, credentials: Credentials): Promise<BenchServer> {
+/**
+ * The bench server of another checkout of Locus (`root`: an earlier commit, say), on a throwaway
+ * data dir, or on the database `env` names: migrated and given an application through that
+ * checkout's own CLI (`npm run locus -- migrate`, `app create`), so its schema is its own. The
+ * checkout needs this bench's `scripts/bench/server.ts`, adapted to it where it must be. `settings`
+ * are applied with `app settings` where that checkout knows them (05c7d4b had no rate limits).
+ */
+export async function startBenchServerAt(root: string, options: { env?: Record<string, string>; settings?: string[] } = {}): Promise<BenchServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'locus-bench-'));
+  const env = { ...process.env, LOCUS_DATA_DIR: dataDir, LOG_LEVEL: 'warn', PORT: '0', ...options.env };
+  const cli = (args: string[]) =>
+    execFileSync(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'locus.ts'), ...args], {
+      cwd: root,
+      env,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  cli(['migrate']);
+  const credentials = JSON.parse(cli(['app', 'create', '--name', 'bench', '--json'])) as Credentials;
+  if (options.settings?.length) {
+    try {
+      cli(['app', 'settings', credentials.applicationId, ...options.settings]);
+    } catch (error) {
+      const refusal = String((error as { stderr?: unknown }).stderr ?? error)
+        .trim()
+        .split('\n')[0];
+      console.log(`${root}: settings ${options.settings.join(' ')} not applied (${refusal})`);
+    }
+  }
+  const server = await spawnBenchServer(env, credentials, root);
+  return {
+    ...server,
+    async stop() {
+      await server.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Another server process on the environment of a first one (a second instance of the same deployment); `root`: whose server. */
+export async function spawnBenchServer(env: NodeJS.ProcessEnv, credentials: Credentials, root = projectRoot): Promise<BenchServer> {
   // BENCH_PIN=1: the server on CPU 0 and this process (the load generator) on CPU 1, so neither
   // takes the other's core and runs vary less (taskset execs node: the pid stays the server's).
   const pinned = process.env.BENCH_PIN === '1';
@@ -84,10 +123,10 @@ export async function spawnBenchServer(env: NodeJS.ProcessEnv, credentials: Cred
       ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
       '--import',
       'tsx',
-      join(projectRoot, 'scripts', 'bench', 'server.ts'),
+      join(root, 'scripts', 'bench', 'server.ts'),
     ],
     {
-      cwd: projectRoot,
+      cwd: root,
       env: { ...env, BENCH_APPLICATION_ID: credentials.applicationId, BENCH_APPLICATION_NAME: credentials.name },
       stdio: ['ignore', 'pipe', 'inherit'],
     },
@@ -177,7 +216,8 @@ function mean(runs: LoadResult[]): LoadResult {
  * their spread is the noise the mean has to be read against.
  */
 export async function loadAbba(
-  server: BenchServer,
+  /** One server, or one per side (the same route on two builds). */
+  server: BenchServer | readonly [BenchServer, BenchServer],
   a: [string, autocannon.Options],
   b: [string, autocannon.Options],
   rounds = Number(process.env.BENCH_ROUNDS ?? 1),
@@ -192,7 +232,8 @@ export async function loadAbba(
     if (switchTo !== undefined && side !== current) await switchTo(side);
     current = side;
     const [name, options] = side === 'a' ? a : b;
-    return load(server, name, options);
+    const target = 'url' in server ? server : server[side === 'a' ? 0 : 1];
+    return load(target, name, options);
   };
   for (let round = 0; round < rounds; round++) {
     const a1 = await run('a');
