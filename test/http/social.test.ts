@@ -64,8 +64,9 @@ t.test('a blocker disappears from the view of the user it blocks, and only from 
   t.same(asSystem, ONLINE, '.system sees the truth');
   const sudo = await test.signed('GET', '/v1/users/bob-00001/presence', { headers: { 'x-mitter-sudo-user-id': 'alice-0001' } });
   t.same(sudo.json()[0].presence.presence, ONLINE, 'sudo reads are not filtered');
-  for (const headers of [{}, { 'x-mitter-sudo-user-id': 'alice-0001' }]) {
-    const as = 'x-mitter-sudo-user-id' in headers ? 'sudo as the blocked user' : '.system';
+  const sudoAsAlice: Record<string, string> = { 'x-mitter-sudo-user-id': 'alice-0001' };
+  for (const headers of [{}, sudoAsAlice]) {
+    const as = headers === sudoAsAlice ? 'sudo as the blocked user' : '.system';
     t.equal((await test.signed('GET', '/v1/users/bob-00001/profile', { headers })).json().attributes.length, 1, `${as} reads the blocker's profile`);
     t.equal((await test.signed('GET', '/v1/users/bob-00001/profile/mitter.upa.FirstName', { headers })).json().length, 1, `and its attributes by key`);
   }
