@@ -28,18 +28,24 @@ function processMetrics(): Registry {
   return processRegistry;
 }
 
-interface RequestInstruments {
-  count: Counter.Internal;
+/** One method, route template and status: its answers counted here, timed by its histogram child. */
+interface RequestRecord {
+  labels: { method: string; route: string; status: string };
+  count: number;
   duration: Histogram.Internal<string>;
 }
 
 export class Metrics {
   readonly #registry = new Registry();
   readonly #scraped: Registry;
-  readonly #requests: Counter<'method' | 'route' | 'status'>;
   readonly #durations: Histogram<'method' | 'route' | 'status'>;
-  /** Label children per method, route and status: a request pays a map lookup, not label hashing. */
-  readonly #byRequest = new Map<string, RequestInstruments>();
+  /**
+   * Records by route template, method and status, found through maps of strings the request already
+   * holds (no key is built per request). The request counter is read from their counts when it is
+   * scraped: prom-client hashes the labels on every increment, even through a label child.
+   */
+  readonly #byRoute = new Map<string, Map<string, Map<number, RequestRecord>>>();
+  readonly #records: RequestRecord[] = [];
   readonly #rateLimited: Counter<'policy'>;
   readonly #transitions: Counter;
   readonly #lateness: Histogram;
@@ -48,11 +54,16 @@ export class Metrics {
 
   constructor() {
     const registers = [this.#registry];
-    this.#requests = new Counter({
+    const records = this.#records;
+    new Counter({
       name: 'locus_http_requests_total',
       help: 'HTTP requests answered, by method, route template and status',
       labelNames: ['method', 'route', 'status'],
       registers,
+      collect() {
+        this.reset();
+        for (const record of records) this.inc(record.labels, record.count);
+      },
     });
     this.#durations = new Histogram({
       name: 'locus_http_request_duration_seconds',
@@ -134,15 +145,19 @@ export class Metrics {
   }
 
   request(method: string, route: string, status: number, seconds: number): void {
-    const key = `${method} ${status} ${route}`;
-    let instruments = this.#byRequest.get(key);
-    if (instruments === undefined) {
+    let byMethod = this.#byRoute.get(route);
+    if (byMethod === undefined) this.#byRoute.set(route, (byMethod = new Map<string, Map<number, RequestRecord>>()));
+    let byStatus = byMethod.get(method);
+    if (byStatus === undefined) byMethod.set(method, (byStatus = new Map<number, RequestRecord>()));
+    let record = byStatus.get(status);
+    if (record === undefined) {
       const labels = { method, route, status: String(status) };
-      instruments = { count: this.#requests.labels(labels), duration: this.#durations.labels(labels) };
-      this.#byRequest.set(key, instruments);
+      record = { labels, count: 0, duration: this.#durations.labels(labels) };
+      byStatus.set(status, record);
+      this.#records.push(record);
     }
-    instruments.count.inc();
-    instruments.duration.observe(seconds);
+    record.count += 1;
+    record.duration.observe(seconds);
   }
 
   rateLimited(policy: string): void {
