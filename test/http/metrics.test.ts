@@ -1,4 +1,4 @@
-// docs/operations.md `/metrics`: Prometheus text that parses, counters that move with traffic
+// docs/deployment.md `/metrics`: Prometheus text that parses, counters that move with traffic
 // (requests by route template and status, rate-limited requests, presence transitions and their
 // lateness), gauges read at scrape time (open streams, event log heads, webhook backlogs), the
 // Node process metrics, the optional bearer token, and scrapes that are neither limited nor logged.

@@ -1,4 +1,4 @@
-// What an operator's Prometheus scrapes from `/metrics` (docs/operations.md), with prom-client.
+// What an operator's Prometheus scrapes from `/metrics` (docs/deployment.md), with prom-client.
 // One registry per app instance (tests build many); the Node process metrics (CPU, memory, event
 // loop, GC) are process-wide and collected once per process. Counters that something else drives
 // are plain methods here, so services depend on this small surface and not on prom-client.

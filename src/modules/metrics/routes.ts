@@ -1,4 +1,4 @@
-// `GET /metrics` (docs/operations.md): Prometheus text, optionally behind a bearer token
+// `GET /metrics` (docs/deployment.md): Prometheus text, optionally behind a bearer token
 // (LOCUS_METRICS_TOKEN). Never rate-limited and never logged per scrape; request counts and
 // durations are taken for every answered request, by route template.
 import type { onRequestHookHandler } from 'fastify';
