@@ -245,8 +245,7 @@ export class SocialService {
       const live = (id: string) => entries.get(id)?.facts.suspended !== true;
       return { profile: ALL, finds: ALL, presence: live, lastSeen: live };
     }
-    const blockers = await this.blockersOf(applicationId, viewer);
-    const unblocked = unblockedBy(viewer, blockers);
+    const unblocked = unblockedBy(viewer, await this.blockersOf(applicationId, viewer));
     // "contacts": visible to the users the target has in its contacts.
     const inContactsOf = new Set<string>();
     for (const [id, entry] of entries) {
@@ -259,13 +258,14 @@ export class SocialService {
     return {
       profile: unblocked,
       finds: unblocked,
+      // `sees` holds for the viewer itself, so these are: not suspended, not blocking, and visible.
       presence: (id) => {
         const facts = entries.get(id)?.facts;
-        return facts?.suspended !== true && (id === viewer || (!blockers.has(id) && sees(id, facts?.presence)));
+        return facts?.suspended !== true && unblocked(id) && sees(id, facts?.presence);
       },
       lastSeen: (id) => {
         const facts = entries.get(id)?.facts;
-        return facts?.suspended !== true && (id === viewer || (!blockers.has(id) && sees(id, facts?.lastSeen)));
+        return facts?.suspended !== true && unblocked(id) && sees(id, facts?.lastSeen);
       },
     };
   }
