@@ -52,21 +52,34 @@ export async function startBenchServer(
   seed?: (db: Db, credentials: Credentials, applications: ApplicationsService) => Promise<void>,
   options: { env?: Record<string, string> } = {},
 ): Promise<BenchServer> {
+  return onThrowawayDataDir(options.env, async (env) => {
+    const config = loadConfig(env);
+    await migrate(config);
+    const db = createDb(config);
+    const applications = new ApplicationsService({ store: createApplicationsStore(db), masterKey: config.masterKey, clock: systemClock });
+    const credentials = await applications.create('bench');
+    if (seed) await seed(db, credentials, applications);
+    await db.close();
+    return spawnBenchServer(env, credentials);
+  });
+}
+
+/** The server `start` runs on a throwaway data dir (plus `extra` environment); the dir goes when it stops. */
+async function onThrowawayDataDir(extra: Record<string, string> | undefined, start: (env: NodeJS.ProcessEnv) => Promise<BenchServer>): Promise<BenchServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'locus-bench-'));
-  const env = { ...process.env, LOCUS_DATA_DIR: dataDir, LOG_LEVEL: 'warn', PORT: '0', ...options.env };
-  const config = loadConfig(env);
-  await migrate(config);
-  const db = createDb(config);
-  const applications = new ApplicationsService({ store: createApplicationsStore(db), masterKey: config.masterKey, clock: systemClock });
-  const credentials = await applications.create('bench');
-  if (seed) await seed(db, credentials, applications);
-  await db.close();
-  const server = await spawnBenchServer(env, credentials);
+  const removeDataDir = () => rmSync(dataDir, { recursive: true, force: true });
+  let server: BenchServer;
+  try {
+    server = await start({ ...process.env, LOCUS_DATA_DIR: dataDir, LOG_LEVEL: 'warn', PORT: '0', ...extra });
+  } catch (error) {
+    removeDataDir();
+    throw error;
+  }
   return {
     ...server,
     async stop() {
       await server.stop();
-      rmSync(dataDir, { recursive: true, force: true });
+      removeDataDir();
     },
   };
 }
@@ -79,35 +92,28 @@ export async function startBenchServer(
  * are applied with `app settings` where that checkout knows them (05c7d4b had no rate limits).
  */
 export async function startBenchServerAt(root: string, options: { env?: Record<string, string>; settings?: string[] } = {}): Promise<BenchServer> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'locus-bench-'));
-  const env = { ...process.env, LOCUS_DATA_DIR: dataDir, LOG_LEVEL: 'warn', PORT: '0', ...options.env };
-  const cli = (args: string[]) =>
-    execFileSync(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'locus.ts'), ...args], {
-      cwd: root,
-      env,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-  cli(['migrate']);
-  const credentials = JSON.parse(cli(['app', 'create', '--name', 'bench', '--json'])) as Credentials;
-  if (options.settings?.length) {
-    try {
-      cli(['app', 'settings', credentials.applicationId, ...options.settings]);
-    } catch (error) {
-      const refusal = String((error as { stderr?: unknown }).stderr ?? error)
-        .trim()
-        .split('\n')[0];
-      console.log(`${root}: settings ${options.settings.join(' ')} not applied (${refusal})`);
+  return onThrowawayDataDir(options.env, async (env) => {
+    const cli = (args: string[]) =>
+      execFileSync(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'locus.ts'), ...args], {
+        cwd: root,
+        env,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    cli(['migrate']);
+    const credentials = JSON.parse(cli(['app', 'create', '--name', 'bench', '--json'])) as Credentials;
+    if (options.settings?.length) {
+      try {
+        cli(['app', 'settings', credentials.applicationId, ...options.settings]);
+      } catch (error) {
+        const refusal = String((error as { stderr?: unknown }).stderr ?? error)
+          .trim()
+          .split('\n')[0];
+        console.log(`${root}: settings ${options.settings.join(' ')} not applied (${refusal})`);
+      }
     }
-  }
-  const server = await spawnBenchServer(env, credentials, root);
-  return {
-    ...server,
-    async stop() {
-      await server.stop();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
+    return spawnBenchServer(env, credentials, root);
+  });
 }
 
 /** Another server process on the environment of a first one (a second instance of the same deployment); `root`: whose server. */
