@@ -3,7 +3,7 @@ import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { DOMAIN_ID_PATTERN, domainId, randomAlphanumeric } from '../src/platform/ids.ts';
 import { constantTimeEqual, deriveKey, open, seal } from '../src/platform/crypto.ts';
-import { MemoryKv } from '../src/platform/kv.ts';
+import { MemoryKv, SWEEP_SLICE } from '../src/platform/kv.ts';
 import { splitCommaList } from '../src/platform/lists.ts';
 import { ManualClock } from './helpers/clock.ts';
 
@@ -64,6 +64,29 @@ t.test('MemoryKv.setIfAbsent honours TTLs on the injected clock', async (t) => {
   t.equal(kv.setIfAbsentNow('d', '1', 1000), true, 'the synchronous claim stores');
   t.equal(await kv.setIfAbsent('d', '1', 1000), false, 'and both spellings see one another');
   t.equal(kv.setIfAbsentNow('d', '1', 1000), false);
+});
+
+t.test('MemoryKv drops a flood of expired entries in slices, never all in one turn', async (t) => {
+  const clock = new ManualClock();
+  const kv = new MemoryKv(clock, 60_000);
+  t.teardown(() => kv.close());
+  for (let i = 0; i < 2 * SWEEP_SLICE + 1; i += 1) kv.setIfAbsentNow(`nonce:${i}`, '1', 1_000);
+  kv.setIfAbsentNow('live', '1', 100_000);
+  clock.advance(1_000);
+  t.equal(kv.sweep(SWEEP_SLICE), true, 'a slice stops at its limit and says more are expired');
+  t.equal(kv.size, SWEEP_SLICE + 2);
+  t.equal(kv.sweep(SWEEP_SLICE), true);
+  t.equal(kv.sweep(SWEEP_SLICE), false, 'the last slice reaches the first live entry');
+  t.equal(kv.size, 1);
+  t.equal(kv.setIfAbsentNow('live', '1', 100_000), false, 'the live entry is kept');
+
+  // The timed sweep goes on slice after slice until the expired front is gone.
+  const timed = new MemoryKv(clock, 1);
+  t.teardown(() => timed.close());
+  for (let i = 0; i < 3 * SWEEP_SLICE; i += 1) timed.setIfAbsentNow(`nonce:${i}`, '1', 1_000);
+  clock.advance(1_000);
+  for (let turn = 0; turn < 1_000 && timed.size > 0; turn += 1) await new Promise((resolve) => setTimeout(resolve, 1));
+  t.equal(timed.size, 0, 'every expired entry is dropped');
 });
 
 t.test('comma lists: trimmed entries in order, empty ones kept for the caller or dropped', async (t) => {

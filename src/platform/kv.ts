@@ -23,6 +23,14 @@ interface Entry {
   expiresAt: number;
 }
 
+/**
+ * Expired entries a timed sweep drops before it yields to the event loop (a millisecond or so of
+ * work); it goes on with the rest on the next turn. Under a signed flood (10,000 requests a second)
+ * 50,000 nonces expire between two sweeps, and dropping them in one go paused every request for
+ * 20–40 ms.
+ */
+export const SWEEP_SLICE = 2_000;
+
 export class MemoryKv implements Kv {
   /** Entries with an expiry, in roughly expiry order (see sweep). */
   readonly #entries = new Map<string, Entry>();
@@ -30,11 +38,23 @@ export class MemoryKv implements Kv {
   readonly #lasting = new Map<string, string>();
   readonly #clock: Clock;
   readonly #sweeper: NodeJS.Timeout;
+  /** The next slice of a sweep that stopped at SWEEP_SLICE entries. */
+  #sweeping: NodeJS.Immediate | null = null;
 
   constructor(clock: Clock, sweepEveryMs = 5_000) {
     this.#clock = clock;
-    this.#sweeper = setInterval(() => this.sweep(), sweepEveryMs);
+    this.#sweeper = setInterval(() => {
+      if (this.#sweeping === null) this.#sweepInSlices();
+    }, sweepEveryMs);
     this.#sweeper.unref();
+  }
+
+  #sweepInSlices(): void {
+    this.#sweeping = null;
+    if (this.sweep(SWEEP_SLICE)) {
+      this.#sweeping = setImmediate(() => this.#sweepInSlices());
+      this.#sweeping.unref();
+    }
   }
 
   async setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
@@ -103,18 +123,25 @@ export class MemoryKv implements Kv {
   /**
    * Drops expired entries from the front of the map. Insertion order approximates expiry order
    * (TTLs are similar), so this stops at the first live entry instead of scanning everything;
-   * an expired entry behind a live one is dropped on a later sweep or on its next write.
+   * an expired entry behind a live one is dropped on a later sweep or on its next write. Drops at
+   * most `limit` entries; true when it stopped there with expired entries left at the front.
    */
-  sweep(): void {
+  sweep(limit = Infinity): boolean {
     const now = this.#clock.now();
+    let dropped = 0;
     for (const [key, entry] of this.#entries) {
-      if (entry.expiresAt > now) break;
+      if (entry.expiresAt > now) return false;
+      if (dropped === limit) return true;
       this.#entries.delete(key);
+      dropped += 1;
     }
+    return false;
   }
 
   async close(): Promise<void> {
     clearInterval(this.#sweeper);
+    if (this.#sweeping !== null) clearImmediate(this.#sweeping);
+    this.#sweeping = null;
     this.#entries.clear();
     this.#lasting.clear();
   }
