@@ -51,6 +51,9 @@ async function loadAll(servers: BenchServer[], name: string, reqs: autocannon.Re
     requestsPerSecond: results.reduce((sum, r) => sum + r.requestsPerSecond, 0),
     serverCpuPercent: results.reduce((sum, r) => sum + r.serverCpuPercent, 0),
     serverCpuMicrosPerRequest: Math.round(results.reduce((sum, r) => sum + r.serverCpuMicrosPerRequest, 0) / results.length),
+    // Each load measured this whole process over the same window (its CPU / its own requests), so
+    // the CPU per request of all of them together is the reciprocal of the sum of reciprocals.
+    clientCpuMicrosPerRequest: Math.round(1 / results.reduce((sum, r) => sum + 1 / Math.max(1, r.clientCpuMicrosPerRequest), 0)),
     p50Ms: Math.max(...results.map((r) => r.p50Ms)),
     p99Ms: Math.max(...results.map((r) => r.p99Ms)),
     non2xx: results.reduce((sum, r) => sum + r.non2xx, 0),
