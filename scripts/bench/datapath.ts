@@ -21,6 +21,7 @@ import {
   issueTokens,
   load,
   loadAbba,
+  NO_RATE_LIMITS,
   PRESENCE_CHAIN,
   report,
   signedGet,
@@ -119,20 +120,13 @@ export async function benchDatapath(): Promise<void> {
   // BENCH_BEFORE_ROOT=<another checkout>: each route on that checkout's server against this one's,
   // ABBA, both servers up and seeded alike, so the machine's drift weighs on both sides.
   const beforeRoot = process.env.BENCH_BEFORE_ROOT;
-  // The data path without the rate limits (their cost is `npm run bench -- ratelimits`): the default
-  // application budget (2,000 signed requests a second) is below what this machine serves.
-  const noLimits = ['rateLimitApp=0', 'rateLimitUser=0'];
   const databases = beforeRoot === undefined ? [await postgresDatabase()] : [await postgresDatabase(), await postgresDatabase()];
   const servers: BenchServer[] = [];
   try {
-    servers.push(
-      await startBenchServer(
-        async (_db, credentials, applications) => void (await applications.updateSettings(credentials.applicationId, noLimits)),
-        databases[0] ? { env: databases[0].env } : {},
-      ),
-    );
+    // Both without the rate limits (NO_RATE_LIMITS).
+    servers.push(await startBenchServer(undefined, databases[0] ? { env: databases[0].env } : {}));
     if (beforeRoot !== undefined)
-      servers.push(await startBenchServerAt(beforeRoot, { settings: noLimits, ...(databases[1] ? { env: databases[1].env } : {}) }));
+      servers.push(await startBenchServerAt(beforeRoot, { settings: NO_RATE_LIMITS, ...(databases[1] ? { env: databases[1].env } : {}) }));
     const pairs = [];
     for (const [i, server] of servers.entries()) {
       const tokens = await seed(server);
