@@ -398,6 +398,33 @@ t.test('user reads carry entityProfile when withProfileAttributes asks', async (
   );
 });
 
+t.test('user reads with withProfileAttributes answer from the profile cache and follow every write', async (t) => {
+  const test = await setup(t);
+  const withProfile = async (query: string) => (await test.signed('GET', '/v1/users/user-0001', { query })).json().entityProfile.attributes;
+  await test.signed('POST', '/v1/users/user-0001/profile', { body: json({ attributes: [text('mitter.upa.Bio', 'one')] }) });
+  t.same(await withProfile('withProfileAttributes=*'), [text('mitter.upa.Bio', 'one')], 'read (and cached) through the user read');
+  t.same((await profileOf(test, 'user-0001')).attributes, [text('mitter.upa.Bio', 'one')], 'the profile route reads the same');
+
+  await test.signed('POST', '/v1/users/user-0001/profile', {
+    body: json({ attributes: [text('mitter.upa.FirstName', 'Ada'), text('mitter.upa.Bio', 'two')] }),
+  });
+  t.same(await withProfile('withProfileAttributes=*'), [text('mitter.upa.Bio', 'two'), text('mitter.upa.FirstName', 'Ada')], 'a write shows at the next read');
+  t.same(
+    await withProfile('withProfileAttributes=mitter.upa.FirstName,app.None'),
+    [text('mitter.upa.FirstName', 'Ada')],
+    'asked keys, from the cached profile',
+  );
+  await test.signed('DELETE', '/v1/users/user-0001/profile/mitter.upa.FirstName');
+  t.same(await withProfile('withProfileAttributes=mitter.upa.FirstName'), [], 'a removed key is gone');
+  t.same(await withProfile('withProfileAttributes=*'), [text('mitter.upa.Bio', 'two')]);
+
+  t.equal((await test.signed('DELETE', '/v1/users/user-0001')).statusCode, 200);
+  t.equal((await test.signed('GET', '/v1/users/user-0001/profile')).statusCode, 404, 'a deleted user’s cached profile goes with it');
+  const user2 = await test.signed('GET', '/v1/users/user-0002', { query: 'withProfileAttributes=*' });
+  t.same(user2.json().entityProfile.attributes, [], 'a user without attributes reads as an empty profile');
+  t.same((await profileOf(test, 'user-0002')).attributes, [], 'on the profile route too');
+});
+
 t.test('unknown users are a 404 on every profile route; deleting a user deletes its profile', async (t) => {
   const test = await setup(t);
   const requests: Array<[string, string, unknown?]> = [

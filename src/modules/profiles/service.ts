@@ -159,8 +159,40 @@ export class ProfilesService {
     }
   }
 
-  /** For user reads with `withProfileAttributes`: the attributes of each user (by internal id). `keys` null: all. */
-  async profilesOf(userInternalIds: string[], keys: string[] | null): Promise<Map<string, StoredAttribute[]>> {
-    return this.store.attributesOf(userInternalIds, keys);
+  /**
+   * For user reads with `withProfileAttributes`: the attributes of each user (by internal id), in
+   * key order; `keys` null: all. Whole profiles come from the cache where it holds them, the others
+   * from one query, which caches the whole profiles it reads of users that have attributes (a user
+   * without any may have been deleted since it was read: its profile read must then be a 404).
+   */
+  async profilesOf(
+    applicationId: string,
+    users: ReadonlyArray<{ id: string; userId: string }>,
+    keys: string[] | null,
+  ): Promise<Map<string, readonly StoredAttribute[]>> {
+    const found = new Map<string, readonly StoredAttribute[]>();
+    const wanted = keys === null ? null : new Set(keys);
+    const missing: Array<{ id: string; userId: string }> = [];
+    for (const user of users) {
+      const cached = this.profiles.get(applicationId, user.userId);
+      if (cached === undefined) missing.push(user);
+      else found.set(user.id, wanted === null ? cached : cached.filter((attribute) => wanted.has(attribute.key)));
+    }
+    if (missing.length === 0) return found;
+    const generation = this.profiles.generation;
+    const read = await this.store.attributesOf(
+      missing.map((user) => user.id),
+      keys,
+    );
+    for (const user of missing) {
+      const attributes = read.get(user.id);
+      if (attributes === undefined) continue;
+      if (keys === null) {
+        const kept = Object.freeze(attributes.map((attribute) => Object.freeze(attribute)));
+        this.profiles.set(applicationId, user.userId, kept, generation);
+        found.set(user.id, kept);
+      } else found.set(user.id, attributes);
+    }
+    return found;
   }
 }

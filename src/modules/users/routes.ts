@@ -143,12 +143,7 @@ async function toWireUsers(locus: Locus, principal: Principal, users: StoredUser
   if (noExtras(extras)) return users.map((user) => toWireUser(user));
   const applicationId = applicationOf(principal);
   const [attributes, view, metadata] = await Promise.all([
-    extras.selection === null
-      ? null
-      : locus.profiles.profilesOf(
-          users.map((user) => user.id),
-          extras.selection === '*' ? null : extras.selection,
-        ),
+    extras.selection === null ? null : locus.profiles.profilesOf(applicationId, users, extras.selection === '*' ? null : extras.selection),
     extras.selection === null
       ? null
       : locus.social.viewpoint(
