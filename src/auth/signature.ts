@@ -193,8 +193,8 @@ export interface SigningInput {
   body?: Buffer | string;
   contentType?: string | null;
   accessKey: string;
-  /** The access secret as issued (base64). */
-  accessSecret: string;
+  /** The access secret as issued (base64), or its HMAC key prepared once (hmacSha1Key) by a client that signs many requests. */
+  accessSecret: string | KeyObject;
   date: string;
   nonce: string;
 }
@@ -202,10 +202,10 @@ export interface SigningInput {
 /** The headers a mitter.io client sends on a signed request (the client side of verifyDigest). */
 export function signRequestHeaders(input: SigningInput): Record<string, string> {
   const body = typeof input.body === 'string' ? Buffer.from(input.body, 'utf8') : (input.body ?? Buffer.alloc(0));
-  const contentMd5 = md5Base64(body);
+  const contentMd5 = body.length === 0 ? EMPTY_BODY_MD5 : md5Base64(body);
   const contentType = input.contentType ?? null;
   const digest = signatureDigest(
-    Buffer.from(input.accessSecret, 'base64'),
+    typeof input.accessSecret === 'string' ? Buffer.from(input.accessSecret, 'base64') : input.accessSecret,
     stringToSign({ method: input.method, contentType, contentMd5, date: input.date, path: input.path, nonce: input.nonce }),
   );
   return {
