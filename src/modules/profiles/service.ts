@@ -113,6 +113,11 @@ export class ProfilesService {
     const generation = this.profiles.generation;
     const attributes = await this.store.readProfile(applicationId, userId, null);
     if (attributes === null) throw userNotFound(userId);
+    return this.#keep(applicationId, userId, attributes, generation);
+  }
+
+  /** A whole profile as read from the database, frozen (cached values are shared) and cached unless a change raced the read. */
+  #keep(applicationId: string, userId: string, attributes: StoredAttribute[], generation: number): readonly StoredAttribute[] {
     const kept = Object.freeze(attributes.map((attribute) => Object.freeze(attribute)));
     this.profiles.set(applicationId, userId, kept, generation);
     return kept;
@@ -187,11 +192,7 @@ export class ProfilesService {
     for (const user of missing) {
       const attributes = read.get(user.id);
       if (attributes === undefined) continue;
-      if (keys === null) {
-        const kept = Object.freeze(attributes.map((attribute) => Object.freeze(attribute)));
-        this.profiles.set(applicationId, user.userId, kept, generation);
-        found.set(user.id, kept);
-      } else found.set(user.id, attributes);
+      found.set(user.id, keys === null ? this.#keep(applicationId, user.userId, attributes, generation) : attributes);
     }
     return found;
   }
