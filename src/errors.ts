@@ -161,11 +161,23 @@ export function sendError(reply: FastifyReply, error: ApiError, now: number): Fa
 }
 
 /**
- * Errors Fastify raises before routing (a malformed URL such as `/users/%ZZ`) bypass the error
- * handler; this Fastify option gives them the same body.
+ * What every answer says (docs/api.md, "Browsers"): its request id, no content sniffing, and no
+ * caching unless its route set its own Cache-Control.
+ */
+export function setAnswerHeaders(request: FastifyRequest, reply: FastifyReply): void {
+  reply.header('x-request-id', request.id);
+  reply.header('x-content-type-options', 'nosniff');
+  if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+}
+
+/**
+ * Errors Fastify raises before routing (a malformed URL such as `/users/%ZZ`, a path parameter
+ * over the router's limit) bypass the error handler and every send hook; this Fastify option gives
+ * them the same body and headers.
  */
 export function frameworkErrors(now: () => number) {
-  return (error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void => {
+  return (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
+    setAnswerHeaders(request, reply);
     const apiError =
       error.code === 'FST_ERR_BAD_URL'
         ? new ApiError('invalid_input_syntax', 'The request URL is not valid (bad percent-encoding)')

@@ -5,7 +5,7 @@
 // every answer, and the list of routes with their policy actions (the policy test walks it).
 import type { Principal } from '../auth/principal.ts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ApiError, registerErrorHandling } from '../errors.ts';
+import { ApiError, registerErrorHandling, setAnswerHeaders } from '../errors.ts';
 import { authenticate, type AuthDependencies } from '../auth/principal.ts';
 import { authorize } from '../policy/authorize.ts';
 import type { RegisteredRoute } from './locus.ts';
@@ -49,11 +49,9 @@ export function registerPipeline(
 
   // A callback hook, not an async one: it runs on every answer, and a promise per answer is a cost.
   app.addHook('onSend', (request, reply, payload, done) => {
-    reply.header('x-request-id', request.id);
     // Browsers must not guess content types (a JSON body sniffed as HTML), nor keep responses that
     // carry or were read with credentials: an identity API has nothing worth caching.
-    reply.header('x-content-type-options', 'nosniff');
-    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    setAnswerHeaders(request, reply);
     done(null, payload);
   });
 

@@ -12,7 +12,7 @@ import { migrate } from '../../src/platform/migrate.ts';
 import { buildTestApp, type TestApp } from '../helpers/app.ts';
 import { createTestDatabase, testProvider, type TestDatabase } from '../helpers/db.ts';
 import { json, populate, type World } from '../helpers/world.ts';
-import type { BuildOptions } from '../../src/app.ts';
+import { MAX_PATH_PARAM_LENGTH, type BuildOptions } from '../../src/app.ts';
 import { capturedLogs } from '../helpers/logs.ts';
 
 async function setup(t: Test, options: BuildOptions & { database?: TestDatabase } = {}): Promise<TestApp & { users: World }> {
@@ -30,11 +30,22 @@ t.test('every answer says nosniff; answers that carry or read credentials are ne
     await test.app.inject({ method: 'GET', url: '/no/such/route' }),
     await one.call('POST', '/v1/users/me/presence', '{'),
     await test.app.inject({ method: 'GET', url: '/healthz' }),
+    // Refused before routing: a malformed URL, a path parameter longer than the router matches.
+    await test.app.inject({ method: 'GET', url: '/v1/users/%ZZ' }),
+    await test.app.inject({ method: 'GET', url: `/v1/users/${'a'.repeat(MAX_PATH_PARAM_LENGTH + 1)}` }),
   ];
   for (const answer of answers) {
     t.equal(answer.headers['x-content-type-options'], 'nosniff', `${answer.statusCode}: nosniff`);
     t.equal(answer.headers['cache-control'], 'no-store', `${answer.statusCode}: no-store`);
+    t.match(answer.headers['x-request-id'], /./, `${answer.statusCode}: a request id`);
   }
+  t.same(
+    answers.slice(-2).map((answer) => [answer.statusCode, answer.json().errorCode]),
+    [
+      [400, 'invalid_input_syntax'],
+      [400, 'invalid_input_syntax'],
+    ],
+  );
 });
 
 t.test('a logout carried by the token cookie alone is refused unless it comes from this site', async (t) => {
