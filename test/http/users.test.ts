@@ -183,6 +183,40 @@ t.test('lookup by locators: repeated, comma-joined, any spelling', async (t) => 
     }
   }
 
+  // Unencoded, as mitter.io's iOS SDK sends them: form decoding turns each raw `+` into a space.
+  await createUser(test, { userId: 'user-0004', screenName: { screenName: 'D' }, userLocators: ['email:d+news@example.com', 'tele:+14155550123'] });
+  for (const query of [
+    'locators=tele:+14155550123',
+    'locators=tele:+1+415+555+0123',
+    'locators=email:d+news@example.com',
+    'locators=email:D+News@example.com,tele:+14155550123',
+  ]) {
+    const raw = await test.signed('GET', '/v1/users', { query });
+    t.same(
+      { status: raw.statusCode, users: raw.statusCode === 200 ? raw.json().map((u: { userId: string }) => u.userId) : raw.json() },
+      { status: 200, users: ['user-0004'] },
+      `${query}: its plus signs read back`,
+    );
+  }
+  t.same(
+    (await test.signed('GET', '/v1/users', { query: `locators=${encodeURIComponent('email:d news@example.com')}` }))
+      .json()
+      .map((u: { userId: string }) => u.userId),
+    ['user-0004'],
+    'an encoded space inside an address is a plus too: no address holds one',
+  );
+  const notPlus = await test.signed('GET', '/v1/users', { query: 'locators=tele:+999,email:d@example.com' });
+  t.match(
+    { status: notPlus.statusCode, body: notPlus.json() },
+    { status: 400, body: { diagnostics: { field: 'locators[0]', rule: 'phone' } } },
+    'an invalid number is still invalid once its plus is read back',
+  );
+  t.same(
+    (await test.signed('GET', '/v1/users', { query: 'locators=email:%20d%2Bnews@example.com%20' })).json().map((u: { userId: string }) => u.userId),
+    ['user-0004'],
+    'spaces around an address are trimmed, not read as plus signs',
+  );
+
   const tooMany = Array.from({ length: 101 }, (_, i) => `email:u${i}@example.com`).join(',');
   const limited = await test.signed('GET', '/v1/users', { query: `locators=${encodeURIComponent(tooMany)}` });
   t.match({ status: limited.statusCode, body: limited.json() }, { status: 400, body: { diagnostics: { field: 'locators', rule: 'maxItems' } } });

@@ -127,6 +127,24 @@ export function parseLocatorString(input: unknown, where: Where): Locator {
   return normalise(locatorType(text.slice(0, colon), where), text.slice(colon + 1), where);
 }
 
+/**
+ * A locator from a query string. Form decoding reads a raw `+` as a space, and some clients put
+ * locators in the query unencoded (mitter.io's iOS SDK sends `?locators=email:a@b.com,tele:+9112…`),
+ * so their plus signs arrive as spaces. No locator can hold such a space: in a number, spaces
+ * before its first digit stand where the `+` was (spaces further on are separators); in an email
+ * address, a space inside it was a `+` (`a+tag@example.com`). Everything else reads as
+ * `parseLocatorString` reads it.
+ */
+export function parseQueryLocator(input: string, where: Where): Locator {
+  const colon = input.indexOf(':');
+  if (colon < 0 || !input.includes(' ', colon)) return parseLocatorString(input, where);
+  const type = input.slice(0, colon).trim().toLowerCase();
+  const value = input.slice(colon + 1);
+  if (type === 'tele' && /^ +\d/.test(value)) return parseLocatorString(`tele:+${value.trimStart()}`, where);
+  if (type === 'email') return parseLocatorString(`email:${value.trim().replaceAll(' ', '+')}`, where);
+  return parseLocatorString(input, where);
+}
+
 function parseVerificationStatus(input: unknown, where: Where): VerificationStatus {
   if (input === undefined || input === null) return 'StatusNotProvided';
   if (typeof input === 'number' && Number.isInteger(input) && input >= 0 && input < VERIFICATION_STATUSES.length) {

@@ -14,7 +14,7 @@ import { ATTRIBUTE_KEY_PATTERN } from '../profiles/rules.ts';
 import type { Locus } from '../../server/locus.ts';
 import { meetsConditions, parseMetadataFilter } from '../metadata/rules.ts';
 import { toWireMetadata } from '../../wire/metadata.ts';
-import { ATTESTED_STATUSES, parseLocatorInput, parseLocatorString, type Locator, type LocatorInput } from './locators.ts';
+import { ATTESTED_STATUSES, parseLocatorInput, parseQueryLocator, type Locator, type LocatorInput } from './locators.ts';
 import { parseScreenName, parseUserId, USER_ID_PATTERN } from './rules.ts';
 import { MAX_LOCATORS_PER_USER } from './service.ts';
 
@@ -294,7 +294,7 @@ export async function userRoutes(app: RouteApp): Promise<void> {
           min: 1,
           minMessage: 'give at least one locator',
           max: MAX_LIST_ENTRIES,
-          entry: parseLocatorString,
+          entry: parseQueryLocator,
         });
         let found = await users.findByLocators(applicationId, locators);
         // A user that blocks the caller is not found by its locators.
