@@ -76,7 +76,7 @@ t.test('app settings: show, change, validate', async (t) => {
   const app = (await cli(env, 'app', 'create', '--name', 'S', '--json')).json();
 
   const shown = (await cli(env, 'app', 'settings', app.applicationId, '--json')).json();
-  t.match(shown, { tokenDefaultTtl: 2592000, tokenMaxTtl: 31536000, maxActiveTokensPerUser: 0, onlineTypes: ['mitter.up.Online'], passwordLogin: false });
+  t.match(shown, { tokenDefaultTtl: 2592000, tokenMaxTtl: 31536000, maxActiveTokensPerUser: 0, onlineTypes: ['mitter.up.Online'], passwordLogin: true });
 
   const changed = await cli(
     env,
@@ -85,11 +85,11 @@ t.test('app settings: show, change, validate', async (t) => {
     app.applicationId,
     'maxActiveTokensPerUser=5',
     'onlineTypes=mitter.up.Online,busy.Custom',
-    'passwordLogin=on',
+    'passwordLogin=off',
     '--json',
   );
   t.equal(changed.code, 0, changed.stderr);
-  t.match(changed.json(), { maxActiveTokensPerUser: 5, onlineTypes: ['mitter.up.Online', 'busy.Custom'], passwordLogin: true });
+  t.match(changed.json(), { maxActiveTokensPerUser: 5, onlineTypes: ['mitter.up.Online', 'busy.Custom'], passwordLogin: false });
   t.match((await cli(env, 'app', 'settings', app.applicationId, '--json')).json(), { maxActiveTokensPerUser: 5 }, 'persisted');
 
   const bad = await cli(

@@ -88,3 +88,46 @@ t.test('a database from a newer Locus, or with a failed migration, is refused', 
   );
   await t.rejects(migrate(database.config), /failed earlier/);
 });
+
+async function settingsById(config: Awaited<ReturnType<typeof createTestDatabase>>['config']): Promise<Record<string, unknown>> {
+  const sql = 'SELECT "id", "settings" FROM "Application" ORDER BY "id"';
+  let rows: Array<{ id: string; settings: string }>;
+  if (config.databaseProvider === 'sqlite') {
+    const db = new Database(config.sqlitePath as string, { readonly: true });
+    rows = db.prepare(sql).all() as typeof rows;
+    db.close();
+  } else {
+    const client = new pg.Client({ connectionString: config.databaseUrl });
+    await client.connect();
+    rows = (await client.query(sql)).rows;
+    await client.end();
+  }
+  return Object.fromEntries(rows.map((row) => [row.id, JSON.parse(row.settings)]));
+}
+
+t.test(`applications from before password login was on by default keep it off (${testProvider})`, async (t) => {
+  const database = await createTestDatabase();
+  t.teardown(() => database.drop());
+  await migrate(database.config);
+  // Three applications as the release before that migration left them: one that never chose, one
+  // that turned login on, one that changed something else.
+  const applications: Array<[string, string]> = [
+    ['AAAAA-AAAAA-AAAAA-AAAAA', '{}'],
+    ['BBBBB-BBBBB-BBBBB-BBBBB', '{"passwordLogin":true}'],
+    ['CCCCC-CCCCC-CCCCC-CCCCC', '{"tokenDefaultTtl":60}'],
+  ];
+  for (const [id, settings] of applications) {
+    await execute(
+      database.config,
+      `INSERT INTO "Application" ("id", "name", "settings", "createdAt", "updatedAt") VALUES ('${id}', 'app', '${settings}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)`,
+    );
+  }
+  const name = '20261203120000_password_login_default';
+  await execute(database.config, `DELETE FROM "_prisma_migrations" WHERE migration_name = '${name}'`);
+  t.same((await migrate(database.config)).applied, [name]);
+  t.same(await settingsById(database.config), {
+    'AAAAA-AAAAA-AAAAA-AAAAA': { passwordLogin: false },
+    'BBBBB-BBBBB-BBBBB-BBBBB': { passwordLogin: true },
+    'CCCCC-CCCCC-CCCCC-CCCCC': { tokenDefaultTtl: 60, passwordLogin: false },
+  });
+});

@@ -440,11 +440,13 @@ t.test('passwords and login', async (t) => {
     200,
     '.system sets a password',
   );
+  t.equal((await login({ userId: 'user-0001', password: 'correct horse battery' })).statusCode, 200, 'password login is on by default');
+  await test.app.locus.applications.updateSettings(test.credentials.applicationId, ['passwordLogin=off']);
   const disabled = await login({ userId: 'user-0001', password: 'correct horse battery' });
   t.match(
     { status: disabled.statusCode, body: disabled.json() },
-    { status: 403, body: { errorCode: 'missing_privilege' } },
-    'password login is off by default',
+    { status: 403, body: { errorCode: 'missing_privilege', diagnostics: { missingPrivileges: ['auth.login'] } } },
+    'an application may turn it off',
   );
   // The login budget (rateLimitLogin, test/http/rate-limits.test.ts) is off: this is about the lockout.
   await test.app.locus.applications.updateSettings(test.credentials.applicationId, ['passwordLogin=true', 'rateLimitLogin=0']);

@@ -44,7 +44,8 @@ export const DEFAULT_SETTINGS: Readonly<ApplicationSettings> = Object.freeze({
   onlineTypes: ['mitter.up.Online'],
   eventRetentionSeconds: DAY,
   allowedReturnOrigins: [],
-  passwordLogin: false,
+  // On since 2026-12-03; applications created before then keep it off (migration 20261203120000).
+  passwordLogin: true,
   maxStreamsPerUser: 5,
   maxStreamsPerApp: 200,
   rateLimitApp: 2_000,

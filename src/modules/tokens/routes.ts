@@ -341,7 +341,7 @@ export async function tokenRoutes(app: RouteApp): Promise<void> {
     {
       config: { action: 'auth.login' },
       schema: {
-        summary: 'Log in with a password (needs X-Mitter-Application-Id; the application must enable passwordLogin)',
+        summary: 'Log in with a password (needs X-Mitter-Application-Id; refused when the application turns passwordLogin off)',
         description:
           'By `userId` or `locator`. Unknown user and wrong password are the same 401 `invalid_credentials`. Five failures for one user ' +
           'in 15 minutes lock its logins for 15 minutes (429 `too_many_attempts` with Retry-After).',
