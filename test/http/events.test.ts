@@ -300,7 +300,7 @@ t.test('keep-alive comments every tick; a stream ends when its token expires', a
   const response = await fetch(`${test.address}/v1/users/me/events`, { headers: { 'x-issued-mitter-user-authorization': issued.userToken.signedToken } });
   t.equal(response.status, 200);
   t.match(response.headers.get('content-type'), /^text\/event-stream/);
-  t.equal(response.headers.get('cache-control'), 'no-cache');
+  t.equal(response.headers.get('cache-control'), 'no-store', 'a stream read with a token is never stored');
   const reader = response.body?.getReader();
   if (!reader) throw new Error('no body');
   const decoder = new TextDecoder();

@@ -48,6 +48,35 @@ t.test('every answer says nosniff; answers that carry or read credentials are ne
   );
 });
 
+t.test('event streams, which write their own head, say nosniff and no-store too', async (t) => {
+  const test = await setup(t);
+  const address = await test.app.listen({ host: '127.0.0.1', port: 0 });
+  const link = (
+    await test.app.inject({ method: 'POST', url: '/v1/device-links', headers: { 'x-mitter-application-id': test.credentials.applicationId } })
+  ).json();
+  const streams: Array<[string, string, Record<string, string>]> = [
+    ['the application stream', '/v1/events', test.signedHeaders('GET', '/v1/events')],
+    ['a user stream', '/v1/users/me/events', { 'x-issued-mitter-user-authorization': test.users['user-0001']!.token }],
+    ['a device link stream', `/v1/device-links/${link.linkId}/events?pollToken=${encodeURIComponent(link.pollToken)}`, {}],
+  ];
+  for (const [name, path, headers] of streams) {
+    const abort = new AbortController();
+    const response = await fetch(`${address}${path}`, { headers, signal: abort.signal });
+    t.same(
+      {
+        status: response.status,
+        type: response.headers.get('content-type'),
+        nosniff: response.headers.get('x-content-type-options'),
+        cache: response.headers.get('cache-control'),
+        requestId: (response.headers.get('x-request-id') ?? '').length > 0,
+      },
+      { status: 200, type: 'text/event-stream', nosniff: 'nosniff', cache: 'no-store', requestId: true },
+      name,
+    );
+    abort.abort();
+  }
+});
+
 t.test('a logout carried by the token cookie alone is refused unless it comes from this site', async (t) => {
   const test = await setup(t);
   const one = test.users['user-0001']!;

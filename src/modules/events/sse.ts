@@ -2,7 +2,7 @@
 // pages: the route option, the resume point, the sink a subscription writes to, and the 200 that
 // goes out once the subscription is live.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { invalidEntity } from '../../errors.ts';
+import { invalidEntity, setAnswerHeaders } from '../../errors.ts';
 import { parseCommaList } from '../../schemas.ts';
 import type { EventsService } from './service.ts';
 import type { StreamPlaces } from './places.ts';
@@ -43,7 +43,9 @@ export function resumePoint(request: FastifyRequest, query: string | undefined):
  * later change reaches it.
  */
 export function openStream(request: FastifyRequest, reply: FastifyReply): EventSink {
-  reply.header('x-request-id', request.id);
+  // A stream writes its own head, past the send hooks: it carries what every answer carries (and
+  // no-store in place of the plugin's no-cache, as a stream read with a token must).
+  setAnswerHeaders(request, reply);
   reply.sse.keepAlive();
   return {
     send: (event: LoggedEvent) => reply.sse.send({ id: String(event.seq), event: event.type, data: event.json }),
