@@ -190,7 +190,8 @@ export function registerErrorHandling(app: FastifyInstance, now: () => number): 
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const apiError = toApiError(error);
     if (apiError) {
-      if (apiError.statusCode >= 500) request.log.error({ err: error }, 'request failed');
+      // A refusal while shutting down is the plan, not a failure.
+      if (apiError.statusCode >= 500 && apiError.diagnostics?.reason !== 'shutting_down') request.log.error({ err: error }, 'request failed');
       return sendError(reply, apiError, now());
     }
     // Unexpected: log everything, tell the caller nothing but the request id to quote.

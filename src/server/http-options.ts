@@ -132,6 +132,9 @@ export function fastifyOptions(
     requestIdHeader: false,
     genReqId: requestId,
     frameworkErrors: frameworkErrors(now),
+    // Requests that still arrive while the server shuts down (pipelined, or racing a keep-alive
+    // connection's close) get a 503 in the Locus error body from the pipeline, not Fastify's own.
+    return503OnClosing: false,
     ajv: { customOptions: AJV_OPTIONS },
     schemaController: { compilersFactory: { buildValidator: buildValidator as unknown as ValidatorFactory } },
   };

@@ -55,7 +55,24 @@ export function registerPipeline(
     done(null, payload);
   });
 
+  // Shutting down: requests in flight finish; one that still arrives on a busy connection is
+  // refused, not started (a stream or a long poll would hold the shutdown), and its connection
+  // closes with the answer. Fastify's own 503 for this would not be in the Locus error body.
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+
   app.addHook('preValidation', async (request: FastifyRequest, reply) => {
+    if (closing) {
+      throw new ApiError(
+        'service_unavailable',
+        'The server is shutting down: send the request again',
+        { reason: 'shutting_down' },
+        { connection: 'close', 'retry-after': '1' },
+      );
+    }
     if (request.is404) return;
     const body = request.rawBody ?? EMPTY_BODY;
     const route = request.routeOptions.config;

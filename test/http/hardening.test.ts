@@ -220,6 +220,30 @@ t.test('slow clients are cut off, and errors raised before routing have the Locu
   t.match(idle, /^HTTP\/1\.1 200 /, 'answered, then the idle kept-alive connection was closed by the server');
 });
 
+t.test('a request still arriving while the server shuts down gets a 503 in the Locus body, and the shutdown completes', async (t) => {
+  const test = await buildTestApp(t, { presenceTimers: false });
+  const address = await test.app.listen({ host: '127.0.0.1', port: 0 });
+  const { hostname, port } = new URL(address);
+  const socket = connect(Number(port), hostname);
+  let received = '';
+  socket.on('data', (chunk) => (received += String(chunk)));
+  const ended = new Promise((resolve) => socket.on('close', resolve));
+  // The headers arrive before the shutdown, the body after it: the connection is busy, so the
+  // shutdown waits for it, and the request is answered (not started) once it is whole.
+  const arrived = new Promise((resolve) => test.app.server.once('request', resolve));
+  socket.write('POST /v1/users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n');
+  await arrived;
+  const closed = test.app.close();
+  socket.write('{}');
+  await ended;
+  await closed;
+  t.match(received, /^HTTP\/1\.1 503 /);
+  t.match(received, /\r\nconnection: close\r\n/i);
+  t.match(received, /\r\nx-content-type-options: nosniff\r\n/i);
+  t.match(received, /\r\nretry-after: 1\r\n/i);
+  t.match(bodyOf(received), { errorCode: 'service_unavailable', error_code: 'service_unavailable', diagnostics: { reason: 'shutting_down' } });
+});
+
 t.test('CORS: an application’s origins may call with header tokens; other origins get no CORS headers', async (t) => {
   const test = await setup(t);
   await test.app.locus.applications.updateSettings(test.credentials.applicationId, ['corsOrigins=https://app.example.com']);
