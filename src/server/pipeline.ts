@@ -4,7 +4,7 @@
 // signature's MD5 covers the exact bytes received. Also: the one error format, the request id on
 // every answer, and the list of routes with their policy actions (the policy test walks it).
 import type { Principal } from '../auth/principal.ts';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
 import { ApiError, registerErrorHandling, setAnswerHeaders } from '../errors.ts';
 import { authenticate, type AuthDependencies } from '../auth/principal.ts';
 import { authorize } from '../policy/authorize.ts';
@@ -107,6 +107,15 @@ export function registerPipeline(
   });
 
   app.addHook('onRoute', (route) => {
+    // An event stream writes its own head (@fastify/sse), past the send hooks: its route sets what
+    // every answer carries up front, and no-store takes the place of the plugin's no-cache.
+    if (route.sse !== undefined) {
+      const answerHeaders: onRequestHookHandler = (request, reply, done) => {
+        setAnswerHeaders(request, reply);
+        done();
+      };
+      route.onRequest = route.onRequest === undefined ? answerHeaders : [route.onRequest, answerHeaders].flat();
+    }
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     // Read lazily: onRoute hooks of child contexts (the docs plugin below) run after this one.
     for (const method of methods)

@@ -3,7 +3,7 @@
 import { Type } from 'typebox';
 import { applicationOf } from '../../auth/principal.ts';
 import { ME, resolveUserReference } from '../../policy/authorize.ts';
-import { invalidEntity, setAnswerHeaders } from '../../errors.ts';
+import { invalidEntity } from '../../errors.ts';
 import { type RouteApp, errorResponses, isRecord, SIGNED_OR_TOKEN } from '../../schemas.ts';
 import { clientOf, UserTokenSchema } from '../tokens/routes.ts';
 import { EmptyObject, parseText } from '../users/routes.ts';
@@ -134,8 +134,6 @@ export async function deviceLinkRoutes(app: RouteApp): Promise<void> {
       // Refusals (404) are answered before the stream opens.
       let collected: Collected | { status: 'gone' } = await devices.collect(linkId, pollToken, client);
       const expiresInMs = await devices.remainingMs(linkId);
-      // The stream writes its own head, past the send hooks (it carries a token: no-store).
-      setAnswerHeaders(request, reply);
       reply.sse.sendHeaders();
       reply.raw.flushHeaders();
       const keepAlive = setInterval(() => {

@@ -104,7 +104,7 @@ export async function eventRoutes(app: RouteApp): Promise<void> {
 
       const release = await places.take(`user:${applicationId}:${userId}`, (await settingsOf(applicationId)).maxStreamsPerUser, 'streams for this user');
       await holdingPlace(release, async () => {
-        const sink = openStream(request, reply);
+        const sink = openStream(reply);
         const subscription = await events.subscribe({
           applicationId,
           after,

@@ -2,7 +2,7 @@
 // pages: the route option, the resume point, the sink a subscription writes to, and the 200 that
 // goes out once the subscription is live.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { invalidEntity, setAnswerHeaders } from '../../errors.ts';
+import { invalidEntity } from '../../errors.ts';
 import { parseCommaList } from '../../schemas.ts';
 import type { EventsService } from './service.ts';
 import type { StreamPlaces } from './places.ts';
@@ -42,10 +42,7 @@ export function resumePoint(request: FastifyRequest, query: string | undefined):
  * the subscription is live (see started()): a client that sees the stream open knows that every
  * later change reaches it.
  */
-export function openStream(request: FastifyRequest, reply: FastifyReply): EventSink {
-  // A stream writes its own head, past the send hooks: it carries what every answer carries (and
-  // no-store in place of the plugin's no-cache, as a stream read with a token must).
-  setAnswerHeaders(request, reply);
+export function openStream(reply: FastifyReply): EventSink {
   reply.sse.keepAlive();
   return {
     send: (event: LoggedEvent) => reply.sse.send({ id: String(event.seq), event: event.type, data: event.json }),
@@ -103,7 +100,7 @@ export async function streamApplicationEvents(
   const after = resumePoint(request, options.lastEventId);
   const release = await deps.places.take(`app:${options.applicationId}`, options.maxStreams, 'application streams');
   await holdingPlace(release, async () => {
-    const sink = openStream(request, reply);
+    const sink = openStream(reply);
     const subscription = await deps.events.subscribe({
       applicationId: options.applicationId,
       after,
