@@ -135,6 +135,8 @@ export async function benchDatapath(): Promise<void> {
     }
     const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
     const options = (server: BenchServer, requests: autocannon.Request[]): autocannon.Options => ({ url: server.url, connections, requests });
+    // Under BENCH_CALLGRIND a server runs some 50 times slower: give its JIT a longer warm-up.
+    const warmUpSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
     const only = process.env.BENCH_DATAPATH_ONLY;
     const selected = (name: string) => only === undefined || only.split('|').some((part) => name.includes(part));
     const results: LoadResult[] = [];
@@ -146,7 +148,7 @@ export async function benchDatapath(): Promise<void> {
       const ratios: Array<[string, LoadResult, LoadResult]> = [];
       for (const [name, bare, route] of ours) {
         if (!selected(name)) continue;
-        await load(server, 'warm-up', { ...options(server, [route]), duration: 2 });
+        await load(server, 'warm-up', { ...options(server, [route]), duration: warmUpSeconds });
         const [bareResult, routeResult] = await loadAbba(server, [`bare (${name})`, options(server, [bare])], [name, options(server, [route])]);
         results.push(bareResult, routeResult);
         ratios.push([`${name} / bare`, routeResult, bareResult]);
@@ -158,8 +160,8 @@ export async function benchDatapath(): Promise<void> {
     // Before and after: the bare GET (what every request pays), then each route.
     const comparisons: Array<[string, LoadResult, LoadResult]> = [];
     const compare = async (name: string, theirRequest: autocannon.Request, ourRequest: autocannon.Request) => {
-      await load(before, 'warm-up', { ...options(before, [theirRequest]), duration: 2 });
-      await load(server, 'warm-up', { ...options(server, [ourRequest]), duration: 2 });
+      await load(before, 'warm-up', { ...options(before, [theirRequest]), duration: warmUpSeconds });
+      await load(server, 'warm-up', { ...options(server, [ourRequest]), duration: warmUpSeconds });
       const [beforeResult, afterResult] = await loadAbba(
         [before, server],
         [`before: ${name}`, options(before, [theirRequest])],
@@ -179,7 +181,11 @@ export async function benchDatapath(): Promise<void> {
     for (const [name, after, earlier] of comparisons) {
       const times = after.requestsPerSecond / earlier.requestsPerSecond;
       const byCpu = earlier.serverCpuMicrosPerRequest / Math.max(1, after.serverCpuMicrosPerRequest);
-      console.log(`${name}: ${times.toFixed(2)}× the req/s of before; ${byCpu.toFixed(2)}× by server CPU per request`);
+      const byInstructions =
+        after.instructionsPerRequest === undefined || earlier.instructionsPerRequest === undefined
+          ? ''
+          : `; ${(earlier.instructionsPerRequest / Math.max(1, after.instructionsPerRequest)).toFixed(2)}× by instructions per request`;
+      console.log(`${name}: ${times.toFixed(2)}× the req/s of before; ${byCpu.toFixed(2)}× by server CPU per request${byInstructions}`);
     }
   } finally {
     for (const server of servers) await server.stop();

@@ -2,7 +2,7 @@
 // process (so the load generator and its signing do not share the server's event loop), autocannon.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -21,6 +21,8 @@ import type { Db } from '../../src/platform/db.ts';
 
 export interface BenchServer {
   url: string;
+  /** The server's process (under BENCH_CALLGRIND, valgrind running it). */
+  pid: number;
   /** The server's environment (its data directory, database and Redis URLs). */
   env: NodeJS.ProcessEnv;
   credentials: Credentials;
@@ -32,6 +34,39 @@ export interface BenchServer {
 }
 
 const CLOCK_TICKS_PER_SECOND = 100;
+
+/**
+ * BENCH_CALLGRIND=1: every bench server runs under valgrind's callgrind with counting switched off;
+ * each measured run switches it on for its own requests, and the report adds the instructions the
+ * server executed per request (user space, all its threads: JavaScript, V8's compilers and garbage
+ * collectors, OpenSSL, SQLite). The count repeats where time on a shared virtual machine does not;
+ * the kernel's work (sockets, scheduling) is not in it. Timings under valgrind mean nothing.
+ */
+const callgrindDir = process.env.BENCH_CALLGRIND === '1' ? mkdtempSync(join(tmpdir(), 'locus-callgrind-')) : null;
+if (callgrindDir !== null) process.on('exit', () => rmSync(callgrindDir, { recursive: true, force: true }));
+const CALLGRIND = ['valgrind', '--tool=callgrind', '--quiet', '--instr-atstart=no', '--smc-check=all-non-file'];
+
+/** Runs `measured` with callgrind counting in the server, and returns its result and the instructions counted. */
+async function countingInstructions<T>(server: BenchServer, measured: () => Promise<T>): Promise<[T, number | null]> {
+  if (callgrindDir === null) return [await measured(), null];
+  const control = (command: string) => execFileSync('callgrind_control', [command, String(server.pid)], { stdio: 'ignore' });
+  control('--instr=on');
+  let result: T;
+  try {
+    result = await measured();
+  } finally {
+    control('--instr=off');
+  }
+  const earlier = new Set(readdirSync(callgrindDir));
+  control('--dump');
+  const dump = readdirSync(callgrindDir).find((file) => !earlier.has(file) && file.startsWith(`callgrind.${server.pid}.`));
+  if (dump === undefined) throw new Error(`callgrind wrote no dump for ${server.pid}`);
+  const path = join(callgrindDir, dump);
+  const totals = /^totals: (\d+)/m.exec(readFileSync(path, 'utf8'));
+  rmSync(path);
+  if (!totals) throw new Error(`no totals in ${path}`);
+  return [result, Number(totals[1])];
+}
 
 function processCpuSeconds(pid: number): number {
   // Fields 14 and 15 of /proc/<pid>/stat (utime, stime), in clock ticks; the command name may hold spaces.
@@ -132,21 +167,20 @@ export async function spawnBenchServer(env: NodeJS.ProcessEnv, credentials: Cred
   // takes the other's core and runs vary less (taskset execs node: the pid stays the server's).
   const pinned = process.env.BENCH_PIN === '1';
   if (pinned) execFileSync('taskset', ['-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
-  const child: ChildProcess = spawn(
-    pinned ? 'taskset' : process.execPath,
-    [
-      ...(pinned ? ['-c', '0', process.execPath] : []),
-      ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
-      '--import',
-      'tsx',
-      join(root, 'scripts', 'bench', 'server.ts'),
-    ],
-    {
-      cwd: root,
-      env: { ...env, BENCH_APPLICATION_ID: credentials.applicationId, BENCH_APPLICATION_NAME: credentials.name },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
+  const command = [
+    ...(pinned ? ['taskset', '-c', '0'] : []),
+    ...(callgrindDir === null ? [] : [...CALLGRIND, `--callgrind-out-file=${join(callgrindDir, 'callgrind.%p')}`]),
+    process.execPath,
+    ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
+    '--import',
+    'tsx',
+    join(root, 'scripts', 'bench', 'server.ts'),
+  ];
+  const child: ChildProcess = spawn(command[0] as string, command.slice(1), {
+    cwd: root,
+    env: { ...env, BENCH_APPLICATION_ID: credentials.applicationId, BENCH_APPLICATION_NAME: credentials.name },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
     createInterface({ input: child.stdout! }).on('line', (line) => {
@@ -156,6 +190,7 @@ export async function spawnBenchServer(env: NodeJS.ProcessEnv, credentials: Cred
   });
   return {
     url: `http://127.0.0.1:${port}`,
+    pid: child.pid as number,
     env,
     credentials,
     cpuSeconds: () => processCpuSeconds(child.pid as number),
@@ -184,12 +219,16 @@ export interface LoadResult {
   p99Ms: number;
   non2xx: number;
   errors: number;
+  /** Under BENCH_CALLGRIND: the server's instructions per request (see countingInstructions). */
+  instructionsPerRequest?: number;
 }
 
 export async function load(server: BenchServer, name: string, options: autocannon.Options): Promise<LoadResult> {
   const cpuBefore = server.cpuSeconds();
   const clientBefore = process.cpuUsage();
-  const result = await autocannon({ connections: 20, duration: Number(process.env.BENCH_SECONDS ?? 10), ...options });
+  const [result, instructions] = await countingInstructions(server, () =>
+    autocannon({ connections: 20, duration: Number(process.env.BENCH_SECONDS ?? 10), ...options }),
+  );
   const cpuUsed = server.cpuSeconds() - cpuBefore;
   const client = process.cpuUsage(clientBefore);
   return {
@@ -202,6 +241,7 @@ export async function load(server: BenchServer, name: string, options: autocanno
     p99Ms: result.latency.p99,
     non2xx: result.non2xx,
     errors: result.errors,
+    ...(instructions === null ? {} : { instructionsPerRequest: Math.round(instructions / Math.max(1, result.requests.total)) }),
   };
 }
 
@@ -210,7 +250,11 @@ export function report(results: LoadResult[], ratios: Array<[string, LoadResult,
   for (const [label, numerator, denominator] of ratios) {
     const throughput = (100 * numerator.requestsPerSecond) / denominator.requestsPerSecond;
     const cost = (100 * denominator.serverCpuMicrosPerRequest) / Math.max(1, numerator.serverCpuMicrosPerRequest);
-    console.log(`${label}: ${throughput.toFixed(1)} % of the req/s; ${cost.toFixed(1)} % by server CPU per request`);
+    const instructions =
+      numerator.instructionsPerRequest === undefined || denominator.instructionsPerRequest === undefined
+        ? ''
+        : `; ${((100 * denominator.instructionsPerRequest) / Math.max(1, numerator.instructionsPerRequest)).toFixed(1)} % by instructions per request`;
+    console.log(`${label}: ${throughput.toFixed(1)} % of the req/s; ${cost.toFixed(1)} % by server CPU per request${instructions}`);
   }
   if (results.some((r) => r.non2xx > 0 || r.errors > 0)) {
     console.error('Some requests failed: the figures above are not valid.');
@@ -231,6 +275,7 @@ function mean(runs: LoadResult[]): LoadResult {
     p99Ms: avg((r) => r.p99Ms),
     non2xx: sum((r) => r.non2xx),
     errors: sum((r) => r.errors),
+    ...(runs.every((r) => r.instructionsPerRequest !== undefined) ? { instructionsPerRequest: avg((r) => r.instructionsPerRequest as number) } : {}),
   };
 }
 
