@@ -164,7 +164,8 @@ export async function startBenchServerAt(root: string, options: { env?: Record<s
 /** Another server process on the environment of a first one (a second instance of the same deployment); `root`: whose server. */
 export async function spawnBenchServer(env: NodeJS.ProcessEnv, credentials: Credentials, root = projectRoot): Promise<BenchServer> {
   // BENCH_PIN=1: the server on CPU 0 and this process (the load generator) on CPU 1, so neither
-  // takes the other's core and runs vary less (taskset execs node: the pid stays the server's).
+  // takes the other's core and runs vary less. taskset, and valgrind under BENCH_CALLGRIND, run the
+  // server in their own process: the pid stays the server's.
   const pinned = process.env.BENCH_PIN === '1';
   if (pinned) execFileSync('taskset', ['-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
   const command = [
