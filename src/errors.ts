@@ -97,11 +97,12 @@ function validationError(error: FastifyError): ApiError {
   if (typeof extra === 'string') segments.push(extra);
   const field = segments.join('.') || location;
   const rule = issue?.keyword ?? 'schema';
-  const detail = issue?.message ?? 'is invalid';
+  // Ajv's enum message ("must be equal to one of the allowed values") does not say which they are.
+  const allowed = issue?.params.allowedValues;
+  const detail = rule === 'enum' && Array.isArray(allowed) ? `must be one of: ${allowed.map(String).join(', ')}` : (issue?.message ?? 'is invalid');
   return new ApiError('invalid_entity', `${location} field "${field}" ${detail}`, { field, location, rule });
 }
 
-/** Maps errors Fastify raises before our code runs (parsing, limits, media types) to API errors. */
 /** Redis or the database unreachable (connection refused, closed, or retries exhausted). */
 export function isDependencyDown(error: unknown): 'redis' | 'database' | null {
   if (typeof error !== 'object' || error === null) return null;

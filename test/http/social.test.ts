@@ -243,6 +243,7 @@ t.test('privacy: everyone, contacts, nobody; the user itself and .system see the
   const bad = await bob.call('PUT', '/v1/users/me/privacy', { presence: 'friends' });
   t.equal(bad.statusCode, 400);
   t.equal(bad.json().errorCode, 'invalid_entity');
-  t.match(bad.json().diagnostics.field, /presence/);
+  t.match(bad.json().diagnostics, { field: 'presence', rule: 'enum' });
+  t.match(bad.json().message, 'must be one of: everyone, contacts, nobody', 'the refusal names the choices');
   t.equal((await users['alice-0001']!.call('GET', '/v1/users/bob-00001/privacy')).statusCode, 403, 'another user’s settings are theirs');
 });
