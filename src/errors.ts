@@ -124,6 +124,7 @@ export function isDependencyDown(error: unknown): 'redis' | 'database' | null {
   return null;
 }
 
+/** Maps errors Fastify raises before our code runs (parsing, limits, media types) to API errors. */
 function toApiError(error: FastifyError): ApiError | null {
   if (error instanceof ApiError) return error;
   const down = isDependencyDown(error);
