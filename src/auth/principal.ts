@@ -159,12 +159,12 @@ export async function authenticate(request: IncomingRequest, deps: AuthDependenc
   return { kind: 'anonymous', applicationId: applicationIdHeader(request.headers) };
 }
 
-/** The application a principal acts in; `.anonymous` without X-Mitter-Application-Id has none. */
 /** The id of the token a user principal presented; null for sudo and other principals. */
 export function tokenIdOf(principal: Principal): string | null {
   return principal.kind === 'user' && principal.via === 'token' ? principal.tokenId : null;
 }
 
+/** The application a principal acts in; `.anonymous` without X-Mitter-Application-Id has none. */
 export function applicationOf(principal: Principal): string {
   if (principal.applicationId === null) {
     throw new ApiError('authorization_exception', 'This route needs credentials or X-Mitter-Application-Id', { check: 'credentials' });
