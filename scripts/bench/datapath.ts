@@ -18,6 +18,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type autocannon from 'autocannon';
 import {
+  instructionsRatio,
   issueTokens,
   load,
   loadAbba,
@@ -187,10 +188,8 @@ export async function benchDatapath(): Promise<void> {
     for (const [name, after, earlier] of comparisons) {
       const times = after.requestsPerSecond / earlier.requestsPerSecond;
       const byCpu = earlier.serverCpuMicrosPerRequest / Math.max(1, after.serverCpuMicrosPerRequest);
-      const byInstructions =
-        after.instructionsPerRequest === undefined || earlier.instructionsPerRequest === undefined
-          ? ''
-          : `; ${(earlier.instructionsPerRequest / Math.max(1, after.instructionsPerRequest)).toFixed(2)}× by instructions per request`;
+      const byCount = instructionsRatio(after, earlier);
+      const byInstructions = byCount === null ? '' : `; ${byCount.toFixed(2)}× by instructions per request`;
       console.log(`${name}: ${times.toFixed(2)}× the req/s of before; ${byCpu.toFixed(2)}× by server CPU per request${byInstructions}`);
     }
   } finally {

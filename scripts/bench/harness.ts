@@ -246,15 +246,19 @@ export async function load(server: BenchServer, name: string, options: autocanno
   };
 }
 
+/** Under BENCH_CALLGRIND: how many times fewer instructions a request of `numerator` took than one of `denominator` (null without counts). */
+export function instructionsRatio(numerator: LoadResult, denominator: LoadResult): number | null {
+  if (numerator.instructionsPerRequest === undefined || denominator.instructionsPerRequest === undefined) return null;
+  return denominator.instructionsPerRequest / Math.max(1, numerator.instructionsPerRequest);
+}
+
 export function report(results: LoadResult[], ratios: Array<[string, LoadResult, LoadResult]>): void {
   console.table(results);
   for (const [label, numerator, denominator] of ratios) {
     const throughput = (100 * numerator.requestsPerSecond) / denominator.requestsPerSecond;
     const cost = (100 * denominator.serverCpuMicrosPerRequest) / Math.max(1, numerator.serverCpuMicrosPerRequest);
-    const instructions =
-      numerator.instructionsPerRequest === undefined || denominator.instructionsPerRequest === undefined
-        ? ''
-        : `; ${((100 * denominator.instructionsPerRequest) / Math.max(1, numerator.instructionsPerRequest)).toFixed(1)} % by instructions per request`;
+    const byCount = instructionsRatio(numerator, denominator);
+    const instructions = byCount === null ? '' : `; ${(100 * byCount).toFixed(1)} % by instructions per request`;
     console.log(`${label}: ${throughput.toFixed(1)} % of the req/s; ${cost.toFixed(1)} % by server CPU per request${instructions}`);
   }
   if (results.some((r) => r.non2xx > 0 || r.errors > 0)) {
