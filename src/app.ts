@@ -27,7 +27,7 @@ import type { BuildOptions, Locus, RegisteredRoute } from './server/locus.ts';
 import { registerPipeline } from './server/pipeline.ts';
 import { registerRateLimits } from './server/rate-limits.ts';
 import { metricsRoutes, registerRequestMetrics } from './modules/metrics/routes.ts';
-import { cookieValue } from './auth/principal.ts';
+import { cookieValue, nonceClaims } from './auth/principal.ts';
 import { SESSION_COOKIE } from './modules/console/service.ts';
 import { consoleRoutes } from './modules/console/routes.ts';
 import { registerCors } from './server/cors.ts';
@@ -76,7 +76,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     },
     auth: {
       clock,
-      kv,
+      claimNonce: nonceClaims(kv),
       findAccessKey: (accessKey) => applications.findAccessKey(accessKey),
       userExists: (applicationId, userId) => users.exists(applicationId, userId),
       verifyUserToken: (token, claimedApplicationId) => tokens.verify(token, claimedApplicationId),
