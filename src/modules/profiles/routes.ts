@@ -118,7 +118,11 @@ export async function profileRoutes(app: RouteApp): Promise<void> {
     },
     async (request, reply) => {
       const userId = targetUserOf(request);
-      const [attributes, reads] = await Promise.all([profiles.profile(applicationOf(request.principal), userId), social.unblocked(request.principal)]);
+      const cachedOrRead = profiles.profile(applicationOf(request.principal), userId);
+      const unblocked = social.unblocked(request.principal);
+      // Both cached (the common read): no promise to wait for. Otherwise the reads run together.
+      const [attributes, reads] =
+        Array.isArray(cachedOrRead) && typeof unblocked === 'function' ? [cachedOrRead, unblocked] : await Promise.all([cachedOrRead, unblocked]);
       // A blocker's profile reads as empty to the users it blocks.
       return sendWritten(reply, wireEntityProfileJson(userId, reads(userId) ? attributes : []));
     },

@@ -106,10 +106,12 @@ export class ProfilesService {
     return found;
   }
 
-  /** Every attribute of the user, in key order. */
-  async profile(applicationId: string, userId: string): Promise<readonly StoredAttribute[]> {
-    const cached = this.profiles.get(applicationId, userId);
-    if (cached) return cached;
+  /** Every attribute of the user, in key order: at once, without a promise, when cached. */
+  profile(applicationId: string, userId: string): readonly StoredAttribute[] | Promise<readonly StoredAttribute[]> {
+    return this.profiles.get(applicationId, userId) ?? this.#load(applicationId, userId);
+  }
+
+  async #load(applicationId: string, userId: string): Promise<readonly StoredAttribute[]> {
     const generation = this.profiles.generation;
     const attributes = await this.store.readProfile(applicationId, userId, null);
     if (attributes === null) throw userNotFound(userId);

@@ -225,12 +225,15 @@ export class SocialService {
   /**
    * Viewpoint.profile and Viewpoint.finds alone (one predicate: whose profile the caller reads and
    * whom its lookups find), for a route that needs nothing else: it reads no privacy or suspension,
-   * and nothing at all for a caller that is not a user acting with its own token.
+   * and nothing at all for a caller that is not a user acting with its own token. Given at once,
+   * without a promise, unless the caller's blockers must be read from the database.
    */
-  async unblocked(principal: Principal): Promise<(userId: string) => boolean> {
+  unblocked(principal: Principal): UserFilter | Promise<UserFilter> {
     const viewer = tokenViewer(principal);
     if (principal.applicationId === null || viewer === null) return ALL;
-    return unblockedBy(viewer, await this.blockersOf(principal.applicationId, viewer));
+    const cached = this.#blockers.get(KEY(principal.applicationId, viewer));
+    if (cached) return unblockedBy(viewer, cached);
+    return this.blockersOf(principal.applicationId, viewer).then((blockers) => unblockedBy(viewer, blockers));
   }
 
   /** What `principal` may see of `userIds` (see Viewpoint). */
@@ -274,7 +277,10 @@ export class SocialService {
 /** The user a principal sees as (blocks and privacy apply): a user acting with its own token; else null. */
 const tokenViewer = (principal: Principal): string | null => (principal.kind === 'user' && principal.via === 'token' ? principal.userId : null);
 
-const ALL = (): boolean => true;
+/** Whether a user passes (is visible, is found). */
+export type UserFilter = (userId: string) => boolean;
+
+const ALL: UserFilter = () => true;
 
 /** The viewer itself and every user that does not block it: whose profile it reads, whom it finds. */
 const unblockedBy =
