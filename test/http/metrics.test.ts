@@ -94,6 +94,17 @@ t.test('the scrape parses; request counts and durations move with traffic, by ro
     valueOf(after, 'locus_http_request_duration_seconds_bucket', { ...route, le: '+Inf' }),
     valueOf(after, 'locus_http_request_duration_seconds_count', route),
   );
+  const buckets = after.filter((s) => s.name === 'locus_http_request_duration_seconds_bucket' && s.labels.route === route.route && s.labels.status === '200');
+  t.same(
+    buckets.map((s) => s.labels.le),
+    ['0.001', '0.0025', '0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '10', '+Inf'],
+    'the buckets, in order',
+  );
+  t.ok(
+    buckets.every((s, i) => i === 0 || s.value >= buckets[i - 1]!.value),
+    'each bucket counts the answers up to its bound (cumulative)',
+  );
+  t.equal(buckets.at(-2)!.value, buckets.at(-1)!.value, 'every read answered within 10 s');
   t.notOk(
     after.some((s) => s.labels.route?.includes('user-0001')),
     'no user id in any label',
@@ -141,6 +152,12 @@ t.test('an event stream is counted once, when it closes, and timed until then; a
   t.equal(counted, 1, 'the closed stream counted once, with its 200');
   t.equal(valueOf(samples, 'locus_http_request_duration_seconds_count', { ...route, status: '200' }), 1);
   t.ok(valueOf(samples, 'locus_http_request_duration_seconds_sum', { ...route, status: '200' }) >= heldSeconds, 'timed until it closed, not until it opened');
+  t.equal(
+    valueOf(samples, 'locus_http_request_duration_seconds_bucket', { ...route, status: '200', le: '0.025' }),
+    0,
+    'in no bucket below how long it was held',
+  );
+  t.equal(valueOf(samples, 'locus_http_request_duration_seconds_bucket', { ...route, status: '200', le: '10' }), 1);
   t.equal(valueOf(samples, 'locus_http_requests_total', { ...route, status: '401' }), 1, 'the refusal still counted once');
 });
 
