@@ -131,13 +131,16 @@ export class SocialService {
 
   /** The users who block `viewerId` (cached). */
   async blockersOf(applicationId: string, viewerId: string): Promise<ReadonlySet<string>> {
-    const key = KEY(applicationId, viewerId);
-    const cached = this.#blockers.get(key);
+    const cached = this.#cachedBlockersOf(applicationId, viewerId);
     if (cached) return cached;
     const generation = this.#generation;
     const blockers = new Set(await this.#store.blockersOf(applicationId, viewerId));
-    if (generation === this.#generation) setBounded(this.#blockers, key, blockers);
+    if (generation === this.#generation) setBounded(this.#blockers, KEY(applicationId, viewerId), blockers);
     return blockers;
+  }
+
+  #cachedBlockersOf(applicationId: string, viewerId: string): ReadonlySet<string> | undefined {
+    return this.#blockers.get(KEY(applicationId, viewerId));
   }
 
   // ---- contacts -----------------------------------------------------------------------------------
@@ -231,7 +234,7 @@ export class SocialService {
   unblocked(principal: Principal): UserFilter | Promise<UserFilter> {
     const viewer = tokenViewer(principal);
     if (principal.applicationId === null || viewer === null) return ALL;
-    const cached = this.#blockers.get(KEY(principal.applicationId, viewer));
+    const cached = this.#cachedBlockersOf(principal.applicationId, viewer);
     if (cached) return unblockedBy(viewer, cached);
     return this.blockersOf(principal.applicationId, viewer).then((blockers) => unblockedBy(viewer, blockers));
   }
