@@ -49,12 +49,14 @@ const REQUEST_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
  */
 function requestDurations(records: readonly RequestRecord[]) {
   const name = REQUEST_DURATIONS;
-  const help = 'Time from receiving a request to sending its answer (event streams: until they close)';
-  return {
+  const metric = {
     name,
-    help,
+    help: 'Time from receiving a request to sending its answer (event streams: until they close)',
     type: 'histogram' as const,
     aggregator: 'sum' as const,
+  };
+  return {
+    ...metric,
     async get() {
       const values: Array<{ metricName: string; labels: Record<string, string | number>; value: number }> = [];
       for (const { labels, count, seconds, buckets } of records) {
@@ -69,7 +71,7 @@ function requestDurations(records: readonly RequestRecord[]) {
           { metricName: `${name}_count`, labels, value: count },
         );
       }
-      return { name, help, type: 'histogram' as const, aggregator: 'sum' as const, values };
+      return { ...metric, values };
     },
     /** The records are the state: like the request counter, this comes back from them when scraped. */
     reset() {},
